@@ -1,0 +1,5 @@
+"""The customers domain (placeholder until its pipeline lands)."""
+
+import dagster as dg
+
+defs = dg.Definitions()

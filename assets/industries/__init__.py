@@ -1,0 +1,5 @@
+"""The industries domain (placeholder until its pipeline lands)."""
+
+import dagster as dg
+
+defs = dg.Definitions()

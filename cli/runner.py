@@ -1,0 +1,70 @@
+"""Run what a sensor or schedule asks for, in this process: used by `make demo` and tests."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+# Dagster's run tags for a single run over a partition range (BackfillPolicy.single_run).
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def execute_run_request(
+    defs: dg.Definitions, request: dg.RunRequest, instance: dg.DagsterInstance
+) -> dg.ExecuteInProcessResult:
+    """Execute one RunRequest (single partition or partition range) in-process."""
+    if request.job_name:
+        job = defs.resolve_job_def(request.job_name)
+    else:
+        job = defs.resolve_implicit_global_asset_job_def()
+    tags = dict(request.tags or {})
+    partition_key = request.partition_key
+    key_range = request.partition_key_range
+    if key_range is not None:
+        tags[RANGE_START_TAG] = key_range.start
+        tags[RANGE_END_TAG] = key_range.end
+        partition_key = None
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=partition_key,
+        asset_selection=list(request.asset_selection) if request.asset_selection else None,
+        run_config=request.run_config or None,
+        tags=tags,
+        raise_on_error=True,
+    )
+
+
+def tick_sensor(
+    defs: dg.Definitions, sensor_name: str, instance: dg.DagsterInstance, cursor: str | None
+) -> tuple[list[dg.RunRequest], str | None]:
+    """Evaluate a sensor once with a real instance; return its run requests and new cursor."""
+    sensor = defs.resolve_sensor_def(sensor_name)
+    resources = defs.resources or {}
+    with dg.build_sensor_context(
+        instance=instance, cursor=cursor, definitions=defs, resources=resources
+    ) as context:
+        result = sensor.evaluate_tick(context)
+    return list(result.run_requests or []), result.cursor
+
+
+def drain_sensor(
+    defs: dg.Definitions,
+    sensor_name: str,
+    instance: dg.DagsterInstance,
+    cursor: str | None = None,
+    max_ticks: int = 20,
+) -> tuple[int, str | None]:
+    """Tick a sensor and run its requests until a tick asks for nothing; return runs, cursor."""
+    runs = 0
+    seen: set[str] = set()
+    for _ in range(max_ticks):
+        requests, cursor = tick_sensor(defs, sensor_name, instance, cursor)
+        fresh = [r for r in requests if r.run_key is None or r.run_key not in seen]
+        if not fresh:
+            return runs, cursor
+        for request in fresh:
+            if request.run_key:
+                seen.add(request.run_key)
+            execute_run_request(defs, request, instance)
+            runs += 1
+    return runs, cursor
