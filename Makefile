@@ -1,0 +1,37 @@
+# Two commands on a fresh clone: `make demo` and `make test` (each sets up .venv itself).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+export PLATFORM_DATA_DIR ?= $(CURDIR)/data/local
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: venv demo test run up lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(PY) -m cli.demo
+
+test: venv
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+run: venv
+	@mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000 & \
+	$(VENV)/bin/dagster dev -m definitions -h 127.0.0.1 -p 3000
+
+up:
+	docker compose -f docker/docker-compose.yml --env-file docker/.env up -d --build
+
+clean:
+	rm -rf data/local .dagster_home
