@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 
 from resources.paths import PlatformPaths
+from resources.warehouse import Warehouse
 
 
 class InvoicesDb(dg.ConfigurableResource):
@@ -25,3 +29,16 @@ class InvoicesDb(dg.ConfigurableResource):
     @property
     def backend(self) -> str:
         return "postgres" if self.url else "duckdb"
+
+    @contextmanager
+    def connect(self) -> Iterator[tuple[Any, str]]:
+        """Yield (connection, dialect): psycopg in autocommit mode (transactions are
+        explicit), or a DuckDB connection to the warehouse."""
+        if self.url:
+            import psycopg
+
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                yield conn, "postgres"
+        else:
+            with Warehouse(database=self.warehouse_path).get_connection() as conn:
+                yield conn, "duckdb"

@@ -1,0 +1,28 @@
+"""Small Markdown tables and date-range helpers for asset metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+
+def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def date_ranges(dates: Iterable[date]) -> list[tuple[date, date]]:
+    """Contiguous runs of dates, e.g. [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(set(dates)):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def describe_ranges(dates: Iterable[date]) -> str:
+    parts = [str(a) if a == b else f"{a}..{b}" for a, b in date_ranges(dates)]
+    return ", ".join(parts) if parts else "none"

@@ -1,0 +1,111 @@
+"""Parse one invoice CSV into typed rows and rejected rows (file, line, reason)."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pyarrow as pa
+
+from assets.invoices.files import EXPECTED_HEADER, BadInvoiceFile
+
+EARLIEST_CREATED = date(2010, 1, 1)
+MAX_TOTAL = Decimal("9999999999999999.99")
+
+STAGE_SCHEMA = pa.schema(
+    [
+        ("invoice_id", pa.string()),
+        ("venue_id", pa.string()),
+        ("created_at", pa.timestamp("us")),
+        ("created_date", pa.date32()),
+        ("total", pa.decimal128(18, 2)),
+        ("line_number", pa.int64()),
+    ]
+)
+
+
+@dataclass
+class ParsedFile:
+    rows: pa.Table
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, raw, reason
+
+
+def _row_error(record: list[str], sync_date: date) -> tuple[str | None, tuple | None]:
+    if len(record) != len(EXPECTED_HEADER):
+        return f"expected {len(EXPECTED_HEADER)} fields, found {len(record)}", None
+    venue_id, invoice_id, created_raw, total_raw = (value.strip() for value in record)
+    if not venue_id:
+        return "venue_id: empty", None
+    try:
+        invoice = str(uuid.UUID(invoice_id))
+    except ValueError:
+        return f"invoice_id: not a UUID ({invoice_id!r})", None
+    try:
+        created_at = datetime.fromisoformat(created_raw)
+    except ValueError:
+        return f"datetime_created: not a timestamp ({created_raw!r})", None
+    if created_at.tzinfo is not None:
+        reason = f"datetime_created: has a time zone, expected venue local time ({created_raw!r})"
+        return reason, None
+    try:
+        total = Decimal(total_raw)
+    except InvalidOperation:
+        return f"total: not a decimal ({total_raw!r})", None
+    if not total.is_finite() or abs(total) > MAX_TOTAL:
+        return f"total: out of range ({total_raw!r})", None
+    if total != total.quantize(Decimal("0.01")):
+        return f"total: more than 2 decimals ({total_raw!r})", None
+    created_date = created_at.date()
+    if created_date > sync_date:
+        return f"datetime_created: after the file's sync date {sync_date}", None
+    if created_date < EARLIEST_CREATED:
+        return f"datetime_created: before {EARLIEST_CREATED} (platform start)", None
+    return None, (invoice, venue_id, created_at, created_date, total)
+
+
+def parse_invoice_file(path: Path, sync_date: date) -> ParsedFile:
+    """Validate the header (a wrong one makes the file bad) and every row (a bad one is kept
+    as rejected). Within one file, the last row of an invoice id wins; earlier ones are
+    recorded as rejected with the line that superseded them."""
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise BadInvoiceFile(f"{path.name}: empty file, expected a header row") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise BadInvoiceFile(f"{path.name}: unreadable header ({exc})") from None
+        normalized = tuple(col.strip().lower() for col in header)
+        if normalized != EXPECTED_HEADER:
+            raise BadInvoiceFile(
+                f"{path.name}: wrong header {list(header)}, expected {list(EXPECTED_HEADER)}"
+            )
+        latest: dict[str, tuple] = {}
+        rejected: list[tuple[int, str, str]] = []
+        line = reader.line_num
+        try:
+            for record in reader:
+                line, raw = reader.line_num, ",".join(record)
+                if not record or all(not value.strip() for value in record):
+                    continue
+                error, row = _row_error(record, sync_date)
+                if error:
+                    rejected.append((line, raw, error))
+                    continue
+                previous = latest.pop(row[0], None)
+                if previous is not None:
+                    reason = f"invoice_id {row[0]} repeated; superseded by line {line}"
+                    rejected.append((previous[5], previous[6], reason))
+                latest[row[0]] = (*row, line, raw)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise BadInvoiceFile(f"{path.name}: unreadable after line {line} ({exc})") from None
+    columns = list(zip(*(value[:6] for value in latest.values()), strict=True)) or [[]] * 6
+    table = pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, STAGE_SCHEMA, strict=True)],
+        schema=STAGE_SCHEMA,
+    )
+    return ParsedFile(rows=table, rejected=sorted(rejected))

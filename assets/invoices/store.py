@@ -1,0 +1,311 @@
+"""The invoices tables and the set-based SQL that keeps them right, for DuckDB and PostgreSQL.
+
+One file is applied in ONE transaction: upsert the raw rows, add the per-(venue, date)
+deltas (new rows minus the rows they replace) to the aggregate, write the ledger. Its cost
+follows the file, not the raw table: the primary-key lookups of the file's invoice ids and
+the aggregate rows of the (venue, date) pairs it touches.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from assets.invoices.parse import ParsedFile
+
+_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS invoices",
+    """CREATE TABLE IF NOT EXISTS invoices.raw_invoices (
+        invoice_id UUID PRIMARY KEY,
+        venue_id VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        created_date DATE NOT NULL,
+        total DECIMAL(18, 2) NOT NULL,
+        source_file VARCHAR NOT NULL,
+        synced_on DATE NOT NULL,
+        loaded_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS invoices.venue_daily_totals (
+        venue_id VARCHAR NOT NULL,
+        created_date DATE NOT NULL,
+        total_amount DECIMAL(18, 2) NOT NULL,
+        invoice_count BIGINT NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (venue_id, created_date))""",
+    """CREATE TABLE IF NOT EXISTS invoices.file_ledger (
+        content_hash VARCHAR PRIMARY KEY,
+        file_name VARCHAR NOT NULL,
+        sync_date DATE NOT NULL,
+        rows_loaded BIGINT NOT NULL,
+        rows_rejected BIGINT NOT NULL,
+        rows_unchanged BIGINT NOT NULL,
+        created_dates_touched DATE[] NOT NULL,
+        loaded_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS invoices.rejected_invoice_rows (
+        content_hash VARCHAR NOT NULL,
+        source_file VARCHAR NOT NULL,
+        line_number BIGINT NOT NULL,
+        raw_line VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,
+        rejected_at TIMESTAMP NOT NULL,
+        PRIMARY KEY (content_hash, line_number))""",
+]
+# PostgreSQL only: DuckDB prunes by zone maps and an ART index there would slow every load.
+_PG_INDEXES = [
+    "CREATE INDEX IF NOT EXISTS raw_invoices_created_date"
+    " ON invoices.raw_invoices (created_date)",
+]
+
+_CHANGES = """
+CREATE TEMP TABLE changes AS
+SELECT s.invoice_id, s.venue_id, s.created_at, s.created_date, s.total,
+       r.venue_id AS old_venue_id, r.created_date AS old_created_date, r.total AS old_total
+FROM stage s
+LEFT JOIN invoices.raw_invoices r ON r.invoice_id = s.invoice_id
+WHERE r.invoice_id IS NULL
+   OR r.synced_on < %s
+   OR (r.synced_on = %s AND (r.venue_id <> s.venue_id OR r.created_at <> s.created_at
+                             OR r.total <> s.total OR r.source_file <> %s))
+"""
+_DELTAS = """
+CREATE TEMP TABLE deltas AS
+SELECT venue_id, created_date, SUM(amount) AS amount, SUM(n) AS n
+FROM (
+    SELECT venue_id, created_date, total AS amount, 1 AS n FROM changes
+    UNION ALL
+    SELECT old_venue_id, old_created_date, -old_total, -1 FROM changes
+    WHERE old_venue_id IS NOT NULL
+) d
+GROUP BY venue_id, created_date
+HAVING SUM(n) <> 0 OR SUM(amount) <> 0
+"""
+_UPSERT_RAW = """
+INSERT INTO invoices.raw_invoices
+    (invoice_id, venue_id, created_at, created_date, total, source_file, synced_on, loaded_at)
+SELECT invoice_id, venue_id, created_at, created_date, total, %s, %s, %s FROM changes
+ON CONFLICT (invoice_id) DO UPDATE SET
+    venue_id = excluded.venue_id, created_at = excluded.created_at,
+    created_date = excluded.created_date, total = excluded.total,
+    source_file = excluded.source_file, synced_on = excluded.synced_on,
+    loaded_at = excluded.loaded_at
+"""
+_APPLY_DELTAS = """
+INSERT INTO invoices.venue_daily_totals
+    (venue_id, created_date, total_amount, invoice_count, updated_at)
+SELECT venue_id, created_date, amount, n, %s FROM deltas
+ON CONFLICT (venue_id, created_date) DO UPDATE SET
+    total_amount = venue_daily_totals.total_amount + excluded.total_amount,
+    invoice_count = venue_daily_totals.invoice_count + excluded.invoice_count,
+    updated_at = excluded.updated_at
+"""
+_DROP_EMPTY = """
+DELETE FROM invoices.venue_daily_totals
+WHERE invoice_count = 0
+  AND (venue_id, created_date) IN (SELECT venue_id, created_date FROM deltas)
+"""
+_FRESH = """
+CREATE TEMP TABLE fresh AS
+SELECT venue_id, created_date, SUM(total) AS total_amount, COUNT(*) AS invoice_count
+FROM invoices.raw_invoices
+WHERE created_date BETWEEN %s AND %s
+GROUP BY venue_id, created_date
+"""
+_MISMATCHES = """
+SELECT COALESCE(f.venue_id, t.venue_id), COALESCE(f.created_date, t.created_date),
+       f.total_amount, t.total_amount, f.invoice_count, t.invoice_count
+FROM fresh f
+FULL OUTER JOIN (
+    SELECT * FROM invoices.venue_daily_totals WHERE created_date BETWEEN %s AND %s
+) t ON t.venue_id = f.venue_id AND t.created_date = f.created_date
+WHERE f.venue_id IS NULL OR t.venue_id IS NULL
+   OR f.total_amount <> t.total_amount OR f.invoice_count <> t.invoice_count
+ORDER BY 2, 1
+"""
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    rows_loaded: int
+    rows_rejected: int
+    rows_unchanged: int
+    dates_touched: list[date]
+    already_loaded: bool = False
+
+
+class InvoiceStore:
+    """The invoices tables on one connection (`duckdb` or `postgres` dialect)."""
+
+    def __init__(self, conn: Any, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    def execute(self, sql: str, params: tuple | list = ()) -> Any:
+        if self.dialect == "duckdb":
+            return self.conn.execute(sql.replace("%s", "?"), list(params))
+        return self.conn.execute(sql, params)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        if self.dialect == "duckdb":
+            self.conn.begin()
+            try:
+                yield
+            except BaseException:
+                self.conn.rollback()
+                raise
+            self.conn.commit()
+        else:
+            with self.conn.transaction():
+                yield
+
+    def ensure_schema(self) -> None:
+        with self.transaction():
+            for statement in _DDL + (_PG_INDEXES if self.dialect == "postgres" else []):
+                self.execute(statement)
+
+    def _drop_temp(self, *names: str) -> None:
+        for name in names:
+            self.execute(f"DROP TABLE IF EXISTS {name}")
+
+    def _stage(self, rows: pa.Table) -> None:
+        if self.dialect == "duckdb":
+            self.conn.register("incoming_rows", rows)
+            self.execute(
+                "CREATE TEMP TABLE stage AS SELECT invoice_id::UUID AS invoice_id, venue_id,"
+                " created_at, created_date, total, line_number FROM incoming_rows"
+            )
+            self.conn.unregister("incoming_rows")
+            return
+        self.execute(
+            "CREATE TEMP TABLE stage (invoice_id UUID, venue_id TEXT, created_at TIMESTAMP,"
+            " created_date DATE, total NUMERIC(18, 2), line_number BIGINT) ON COMMIT DROP"
+        )
+        buffer = io.BytesIO()
+        pacsv.write_csv(rows, buffer)
+        with self.conn.cursor() as cur:
+            with cur.copy("COPY stage FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                copy.write(buffer.getvalue())
+
+    def is_loaded(self, content_hash: str) -> bool:
+        row = self.execute(
+            "SELECT 1 FROM invoices.file_ledger WHERE content_hash = %s", (content_hash,)
+        ).fetchone()
+        return row is not None
+
+    def apply_file(
+        self, parsed: ParsedFile, file_name: str, content_hash: str, sync_date: date
+    ) -> FileOutcome:
+        """Load one parsed file atomically; a file already in the ledger is a no-op."""
+        if self.is_loaded(content_hash):
+            return FileOutcome(0, 0, 0, [], already_loaded=True)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.transaction():
+            self._drop_temp("stage", "changes", "deltas")
+            self._stage(parsed.rows)
+            self.execute(_CHANGES, (sync_date, sync_date, file_name))
+            self.execute(_DELTAS)
+            self.execute(_UPSERT_RAW, (file_name, sync_date, now))
+            self.execute(_APPLY_DELTAS, (now,))
+            self.execute(_DROP_EMPTY)
+            loaded = self.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
+            dates = [
+                r[0]
+                for r in self.execute(
+                    "SELECT DISTINCT created_date FROM deltas ORDER BY 1"
+                ).fetchall()
+            ]
+            for line, raw, reason in parsed.rejected:
+                self.execute(
+                    "INSERT INTO invoices.rejected_invoice_rows VALUES (%s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT DO NOTHING",
+                    (content_hash, file_name, line, raw, reason, now),
+                )
+            outcome = FileOutcome(
+                rows_loaded=loaded,
+                rows_rejected=len(parsed.rejected),
+                rows_unchanged=parsed.rows.num_rows - loaded,
+                dates_touched=dates,
+            )
+            self.execute(
+                "INSERT INTO invoices.file_ledger VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                (
+                    content_hash, file_name, sync_date, outcome.rows_loaded,
+                    outcome.rows_rejected, outcome.rows_unchanged, dates, now,
+                ),
+            )
+            self._drop_temp("stage", "changes", "deltas")
+        return outcome
+
+    def mismatches(self, start: date, end: date, limit: int = 20) -> list[tuple]:
+        """(venue, date, raw sum, aggregate sum, raw count, aggregate count) that disagree."""
+        self._drop_temp("fresh")
+        self.execute(_FRESH, (start, end))
+        rows = self.execute(_MISMATCHES + f" LIMIT {int(limit)}", (start, end)).fetchall()
+        self._drop_temp("fresh")
+        return rows
+
+    def recompute_dates(self, start: date, end: date) -> int:
+        """Make the aggregate of [start, end] equal a GROUP BY over the raw table; return the
+        number of aggregate rows that had to change (0 when the increments were right)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.transaction():
+            self._drop_temp("fresh")
+            self.execute(_FRESH, (start, end))
+            stale = self.execute(
+                "DELETE FROM invoices.venue_daily_totals t WHERE created_date BETWEEN %s AND %s"
+                " AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.venue_id = t.venue_id"
+                " AND f.created_date = t.created_date)",
+                (start, end),
+            )
+            deleted = _rowcount(stale)
+            changed = self.execute(
+                "SELECT COUNT(*) FROM fresh f LEFT JOIN invoices.venue_daily_totals t"
+                " ON t.venue_id = f.venue_id AND t.created_date = f.created_date"
+                " WHERE t.venue_id IS NULL OR t.total_amount <> f.total_amount"
+                " OR t.invoice_count <> f.invoice_count"
+            ).fetchone()[0]
+            if changed:
+                self.execute(
+                    "INSERT INTO invoices.venue_daily_totals"
+                    " SELECT f.venue_id, f.created_date, f.total_amount, f.invoice_count, %s"
+                    " FROM fresh f LEFT JOIN invoices.venue_daily_totals t"
+                    " ON t.venue_id = f.venue_id AND t.created_date = f.created_date"
+                    " WHERE t.venue_id IS NULL OR t.total_amount <> f.total_amount"
+                    " OR t.invoice_count <> f.invoice_count"
+                    " ON CONFLICT (venue_id, created_date) DO UPDATE SET"
+                    " total_amount = excluded.total_amount,"
+                    " invoice_count = excluded.invoice_count, updated_at = excluded.updated_at",
+                    (now,),
+                )
+            self._drop_temp("fresh")
+        return deleted + changed
+
+    def duplicate_invoice_ids(self) -> int:
+        return self.execute(
+            "SELECT COUNT(*) - COUNT(DISTINCT invoice_id) FROM invoices.raw_invoices"
+        ).fetchone()[0]
+
+    def scalar(self, sql: str, params: tuple = ()) -> Any:
+        return self.execute(sql, params).fetchone()[0]
+
+
+def _rowcount(result: Any) -> int:
+    if hasattr(result, "rowcount") and result.rowcount is not None and result.rowcount >= 0:
+        return result.rowcount
+    row = result.fetchone()
+    return int(row[0]) if row else 0
+
+
+@contextmanager
+def open_store(invoices_db: Any) -> Iterator[InvoiceStore]:
+    """The store on the configured backend (an `InvoicesDb` resource), schema ensured."""
+    with invoices_db.connect() as (conn, dialect):
+        store = InvoiceStore(conn, dialect)
+        store.ensure_schema()
+        yield store
