@@ -1,0 +1,77 @@
+"""`late_payments.fct_invoice_lines`: one row per line item, priced from the SKU table.
+
+Why a fact of its own: the line grain is where quantity meets price; the feature table then
+only aggregates it per invoice (one hash aggregate) instead of re-joining staging tables.
+Lines pointing to an unknown invoice or SKU are KEPT with `invoice_known` / `sku_known`
+false (and a null price), and the reference check reports how many: never dropped silently.
+"""
+
+import dagster as dg
+
+from assets.late_payments.common import GROUP, POOL, key, md_preview
+from assets.late_payments.extracts import SCHEMA
+from resources import Warehouse
+
+FACT = f"{SCHEMA}.fct_invoice_lines"
+REF_CHECK = "line_items_reference_known_invoices_and_skus"
+
+
+def reference_check(conn) -> dg.AssetCheckResult:
+    unknown_inv, unknown_sku, lines = conn.execute(
+        f"SELECT count(*) FILTER (NOT invoice_known), count(*) FILTER (NOT sku_known), count(*) "
+        f"FROM {FACT}"
+    ).fetchone()
+    samples = conn.execute(
+        f"SELECT list(DISTINCT invoice_id::VARCHAR) FILTER (NOT invoice_known)[:10], "
+        f"list(DISTINCT item_id) FILTER (NOT sku_known)[:10] FROM {FACT}"
+    ).fetchone()
+    return dg.AssetCheckResult(
+        check_name=REF_CHECK,
+        passed=unknown_inv == 0 and unknown_sku == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "lines": lines,
+            "lines_with_unknown_invoice": unknown_inv,
+            "lines_with_unknown_sku": unknown_sku,
+            "unknown_invoice_ids": ", ".join(samples[0] or []),
+            "unknown_item_ids": ", ".join(samples[1] or []),
+        },
+        description="every line item points to a staged invoice and a staged SKU",
+    )
+
+
+@dg.asset(
+    key=key("fct_invoice_lines"),
+    deps=[key("stg_invoice_line_items"), key("stg_invoices"), key("stg_skus")],
+    group_name=GROUP,
+    kinds={"duckdb"},
+    pool=POOL,
+    check_specs=[dg.AssetCheckSpec(REF_CHECK, asset=key("fct_invoice_lines"))],
+)
+def fct_invoice_lines(warehouse: Warehouse) -> dg.MaterializeResult:
+    """Invoice-line fact: quantity × SKU retail price per line, with reference flags."""
+    with warehouse.get_connection() as conn:
+        conn.execute("BEGIN")
+        conn.execute(
+            f"""
+            CREATE OR REPLACE TABLE {FACT} AS
+            SELECT l.invoice_id, l.item_id, l.quantity,
+                   s.item_retail_price AS unit_retail_price,
+                   s.item_cost_price AS unit_cost_price,
+                   l.quantity * s.item_retail_price AS line_total,
+                   i.invoice_id IS NOT NULL AS invoice_known,
+                   s.item_id IS NOT NULL AS sku_known
+            FROM {SCHEMA}.stg_invoice_line_items l
+            LEFT JOIN {SCHEMA}.stg_skus s ON s.item_id = l.item_id
+            LEFT JOIN (SELECT invoice_id FROM {SCHEMA}.stg_invoices) i
+                   ON i.invoice_id = l.invoice_id
+            """
+        )
+        conn.execute("COMMIT")
+        rows = conn.execute(f"SELECT count(*) FROM {FACT}").fetchone()[0]
+        check = reference_check(conn)
+        preview = md_preview(conn, f"SELECT * FROM {FACT} LIMIT 5")
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "preview": dg.MetadataValue.md(preview)},
+        check_results=[check],
+    )

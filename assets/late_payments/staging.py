@@ -1,0 +1,95 @@
+"""Typed staging tables, one per extract: `late_payments.stg_<extract>`.
+
+Why a staging layer: every later model can rely on types (DATE, BIGINT, DECIMAL), trimmed
+text and unique keys, and every row that did not make it is in `late_payments.rejected_rows`
+with its file, physical line and reason. A file that cannot be loaded at all is moved to
+`landing/retail/_rejected/` with `<name>.reason.txt` beside it and the run fails naming it.
+"""
+
+import dagster as dg
+
+from assets.late_payments.common import GROUP, POOL, key, md_preview
+from assets.late_payments.extracts import (
+    EXTRACTS,
+    LANDING,
+    SCHEMA,
+    BadExtractFile,
+    Extract,
+    reject_file,
+)
+from assets.late_payments.load import load_extract
+from resources import PlatformPaths, Warehouse
+
+
+def _unique_key_check(conn, extract: Extract) -> dg.AssetCheckResult:
+    k = extract.key
+    total, distinct = conn.execute(
+        f"SELECT count(*), count(DISTINCT {k}) FROM {extract.table}"
+    ).fetchone()
+    dups_in_file = conn.execute(
+        f"SELECT count(*) FROM {SCHEMA}.rejected_rows WHERE file = ? AND reason LIKE 'duplicate%'",
+        [extract.file_name],
+    ).fetchone()[0]
+    return dg.AssetCheckResult(
+        check_name=f"unique_{k}",
+        passed=total == distinct and dups_in_file == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"rows": total, "distinct_ids": distinct, "duplicates_rejected": dups_in_file},
+        description=f"{k} is unique in the extract (later duplicates go to rejected_rows)",
+    )
+
+
+def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
+    check_specs = (
+        [dg.AssetCheckSpec(f"unique_{extract.key}", asset=key(f"stg_{extract.name}"))]
+        if extract.key
+        else []
+    )
+
+    @dg.asset(
+        key=key(f"stg_{extract.name}"),
+        group_name=GROUP,
+        kinds={"duckdb"},
+        pool=POOL,
+        check_specs=check_specs,
+        description=(
+            f"`{extract.file_name}` from landing/retail/, trimmed and typed; bad rows go to "
+            f"`{SCHEMA}.rejected_rows` with file, physical line and reason."
+        ),
+    )
+    def _staging(
+        context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+    ) -> dg.MaterializeResult:
+        path = paths.landing(LANDING) / extract.file_name
+        if not path.is_file():
+            raise dg.Failure(
+                description=f"landing/{LANDING}/{extract.file_name} is missing: "
+                "the set of four extracts is incomplete"
+            )
+        with warehouse.get_connection() as conn:
+            try:
+                stats = load_extract(conn, extract, path)
+            except BadExtractFile as exc:
+                target = reject_file(path, paths.rejected(LANDING), str(exc))
+                raise dg.Failure(
+                    description=f"bad file {extract.file_name}: {exc} (moved to {target})",
+                    metadata={"file": extract.file_name, "moved_to": str(target)},
+                ) from exc
+            preview = md_preview(conn, f"SELECT * FROM {extract.table} LIMIT 5")
+            checks = [_unique_key_check(conn, extract)] if extract.key else []
+        context.log.info(f"{stats.file}: {stats.loaded} rows staged, {stats.rejected} rejected")
+        return dg.MaterializeResult(
+            metadata={
+                "dagster/row_count": stats.loaded,
+                "rejected_rows": stats.rejected,
+                "file": stats.file,
+                "file_bytes": path.stat().st_size,
+                "preview": dg.MetadataValue.md(preview),
+            },
+            check_results=checks,
+        )
+
+    return _staging
+
+
+STAGING_ASSETS = [build_staging_asset(e) for e in EXTRACTS.values()]

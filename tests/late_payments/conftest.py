@@ -1,0 +1,59 @@
+"""Fixtures for the late_payments tests: a tmp data root, its resources and a CSV writer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from assets.late_payments import ASSETS
+from assets.late_payments.extracts import EXTRACT_FILES
+from resources import PlatformPaths, Warehouse
+
+REAL_EXTRACTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "retail-extracts"
+
+
+@pytest.fixture
+def paths(tmp_path: Path) -> PlatformPaths:
+    return PlatformPaths(data_dir=str(tmp_path / "data"))
+
+
+@pytest.fixture
+def warehouse(paths: PlatformPaths) -> Warehouse:
+    return Warehouse(database=str(paths.warehouse))
+
+
+@pytest.fixture
+def landing(paths: PlatformPaths) -> Path:
+    return paths.landing("retail")
+
+
+@pytest.fixture
+def real_extracts(landing: Path) -> Path:
+    """The real set copied into the tmp landing folder (skipped when the data is absent)."""
+    if not REAL_EXTRACTS.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{REAL_EXTRACTS} is missing under CI")
+        pytest.skip(f"real extracts not found at {REAL_EXTRACTS}")
+    for name in EXTRACT_FILES:
+        shutil.copy(REAL_EXTRACTS / name, landing / name)
+    return landing
+
+
+def write_csv(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text.lstrip("\n"))
+    return path
+
+
+def materialize(paths: PlatformPaths, warehouse: Warehouse, **kwargs) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ASSETS, resources={"paths": paths, "warehouse": warehouse}, **kwargs
+    )
+
+
+def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
