@@ -52,3 +52,48 @@ def pg_url(pg_server) -> Iterator[str]:
         pg_server.drop_database(url)
     except Exception:  # noqa: BLE001 - the cluster is thrown away at session end anyway
         pass
+
+
+# --- MongoDB wire protocol (FerretDB) -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _mongo_session_server() -> Iterator[object]:
+    from tests.servers.mongo import start_mongo
+
+    server = _start_or_skip(start_mongo)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mongo_server(_mongo_session_server) -> Iterator[object]:
+    """The session's MongoDB-wire server: `.uri`, `.stop()`, `.start()`, `.running`, and
+    `with mongo_server.stopped(): ...`. It is running again after every test that uses it."""
+    yield _mongo_session_server
+    _mongo_session_server.start()
+
+
+@pytest.fixture(scope="session")
+def mongodb_uri(_mongo_session_server) -> str:
+    """mongodb://127.0.0.1:PORT/ of a FerretDB server; use a unique database name per test."""
+    return _mongo_session_server.uri
+
+
+# --- Apache Kafka ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kafka_server() -> Iterator[object]:
+    """One KRaft broker for the session: `.bootstrap`, `.host`, `.port`, `.version`."""
+    from tests.servers.kafka import start_kafka
+
+    server = _start_or_skip(start_kafka)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(kafka_server) -> str:
+    """"127.0.0.1:PORT" of the session's Kafka broker (topics auto-created, 1 partition)."""
+    return kafka_server.bootstrap

@@ -30,3 +30,72 @@ def test_pg_url_is_a_fresh_database_each_time(pg_server, pg_url: str) -> None:
         ).fetchone()[0]
     assert tables == 0
     assert pg_server.host == "127.0.0.1" and pg_server.port > 0
+
+
+def test_mongo_insert_find(mongodb_uri: str) -> None:
+    import pymongo
+
+    with pymongo.MongoClient(mongodb_uri, serverSelectionTimeoutMS=5000) as client:
+        coll = client["test_servers_mongo"]["docs"]
+        coll.drop()
+        coll.insert_many([{"_id": i, "n": i * i} for i in range(5)])
+        coll.create_index("n")
+        found = list(coll.find({"n": {"$gte": 4}}, sort=[("_id", 1)]))
+        assert [d["_id"] for d in found] == [2, 3, 4]
+        coll.update_one({"_id": 2}, {"$set": {"n": 0}}, upsert=True)
+        assert coll.count_documents({"n": 0}) == 2
+
+
+def test_mongo_stop_and_restart_keeps_port_and_data(mongo_server) -> None:
+    import pymongo
+    from pymongo.errors import PyMongoError
+
+    uri = mongo_server.uri
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+        client["test_servers_restart"]["docs"].insert_one({"_id": "kept"})
+    with mongo_server.stopped():
+        assert not mongo_server.running
+        with pymongo.MongoClient(uri, serverSelectionTimeoutMS=500) as client:
+            with pytest.raises(PyMongoError):
+                client.admin.command("ping")
+    assert mongo_server.uri == uri
+    with pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000) as client:
+        assert client["test_servers_restart"]["docs"].find_one({"_id": "kept"}) is not None
+
+
+def test_kafka_produce_consume_round_trip(kafka_bootstrap: str) -> None:
+    import uuid
+
+    from confluent_kafka import Consumer, Producer
+
+    topic = f"test-servers-{uuid.uuid4().hex[:8]}"
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i in range(3):
+        producer.produce(topic, key=str(i), value=f"order-{i}".encode())
+    assert producer.flush(30) == 0
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"g-{topic}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe([topic])
+    got: list[bytes] = []
+    try:
+        for _ in range(60):
+            msg = consumer.poll(1.0)
+            if msg is None:
+                if len(got) == 3:
+                    break
+                continue
+            assert msg.error() is None, msg.error()
+            got.append(msg.value())
+            if len(got) == 3:
+                break
+        consumer.commit(asynchronous=False)
+    finally:
+        consumer.close()
+    assert got == [b"order-0", b"order-1", b"order-2"]
