@@ -1,0 +1,88 @@
+"""The file-arrival sensor, evaluated against a real Dagster instance."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import dagster as dg
+
+from cli.generators.invoices import write_invoice_file
+from cli.runner import execute_run_request, tick_sensor
+from tests.invoices.conftest import uid
+
+SENSOR = "invoice_files_sensor"
+
+
+def ranges(requests: list[dg.RunRequest]) -> list[tuple[str, str]]:
+    return sorted((r.partition_key_range.start, r.partition_key_range.end) for r in requests)
+
+
+def test_sensor_requests_the_sync_date_then_exactly_the_touched_creation_dates(
+    invoices_env, monkeypatch
+):
+    monkeypatch.setenv("INVOICES_FILE_MIN_AGE_SECONDS", "30")
+    land = invoices_env.landing
+    write_invoice_file(land / "invoices_2024-03-01.csv", [
+        ["v1", uid(1), "2024-02-27 09:00:00", "10.00"],
+        ["v1", uid(2), "2024-02-28 09:00:00", "20.00"],
+        ["v2", uid(3), "2024-03-01 09:00:00", "-5.00"],
+    ])
+    write_invoice_file(land / "invoices_20240302.csv", [
+        ["v3", uid(4), "2024-01-15 12:00:00", "7.00"],
+        ["v2", uid(5), "2024-03-01 13:00:00", "1.00"],
+        ["v1", uid(1), "2024-02-20 09:00:00", "11.00"],  # correction: moves 02-27 → 02-20
+    ])
+    (land / "invoices_2024-03-03.csv.part").write_text("venue_id,invoice_id\n")  # in flight
+    write_invoice_file(land / "invoices_2024-03-04.csv", [], age_seconds=0)  # still settling
+
+    with dg.instance_for_test() as instance:
+        requests, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, None)
+        assert sorted(r.partition_key for r in requests) == ["2024-03-01", "2024-03-02"]
+        assert all(r.run_key.startswith("invoice-file:") for r in requests)
+        assert {r.tags["invoices/file"] for r in requests} == {
+            "invoices_2024-03-01.csv", "invoices_20240302.csv"}
+        again, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
+        assert again == []
+
+        for request in sorted(requests, key=lambda r: r.partition_key):
+            execute_run_request(invoices_env.defs, request, instance)
+        totals, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
+        assert ranges(totals) == [
+            ("2024-01-15", "2024-01-15"),
+            ("2024-02-20", "2024-02-20"),
+            ("2024-02-27", "2024-02-28"),  # 2024 is a leap year: 02-29 was not touched
+            ("2024-03-01", "2024-03-01"),
+        ]
+        assert len({r.run_key for r in totals}) == 4
+        for request in totals:
+            result = execute_run_request(invoices_env.defs, request, instance)
+            assert result.success
+        nothing, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
+        assert nothing == []
+
+        settling = land / "invoices_2024-03-04.csv"
+        past = time.time() - 60
+        os.utime(settling, (past, past))
+        later, _ = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
+        assert [r.partition_key for r in later] == ["2024-03-04"]
+
+    assert invoices_env.rows(
+        "SELECT venue_id, created_date, total_amount, invoice_count"
+        " FROM invoices.venue_daily_totals ORDER BY created_date, venue_id"
+    ) == invoices_env.rows(
+        "SELECT venue_id, created_date, SUM(total), COUNT(*) FROM invoices.raw_invoices"
+        " GROUP BY 1, 2 ORDER BY 2, 1"
+    )
+    assert len(invoices_env.rows("SELECT * FROM invoices.venue_daily_totals")) == 4
+
+
+def test_rewritten_file_gets_a_new_run_key(invoices_env):
+    path = write_invoice_file(invoices_env.landing / "invoices_2024-03-01.csv",
+                              [["v1", uid(1), "2024-02-27 09:00:00", "10.00"]])
+    with dg.instance_for_test() as instance:
+        first, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, None)
+        write_invoice_file(path, [["v1", uid(1), "2024-02-27 09:00:00", "12.00"]])
+        second, _ = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
+    assert len(first) == len(second) == 1
+    assert first[0].run_key != second[0].run_key
