@@ -1,0 +1,69 @@
+"""Run-failure sensor of the customers domain: one JSON line per failed run.
+
+Failures are recorded in `<data root>/logs/customers_pipeline_failures.jsonl`, a plain
+file: it needs neither the DuckDB warehouse (whose write lock another run may hold) nor the
+document store (which may be the very system that failed).
+"""
+
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from resources import PlatformPaths
+
+DOMAIN = "customers"
+JOB_NAME = "customers_insights_job"
+FAILURE_LOG = Path("logs") / "customers_pipeline_failures.jsonl"
+
+
+def failure_log_path(paths: PlatformPaths) -> Path:
+    path = paths.root / FAILURE_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _is_ours(run: dg.DagsterRun) -> bool:
+    if run.job_name == JOB_NAME:
+        return True
+    return any(key.path[0] == DOMAIN for key in (run.asset_selection or ()))
+
+
+def _already_recorded(path: Path, run_id: str) -> bool:
+    if not path.exists():
+        return False
+    with path.open() as handle:
+        return any(json.loads(line).get("run_id") == run_id for line in handle if line.strip())
+
+
+@dg.run_failure_sensor(
+    name="customers_run_failure_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Appends every failed customers run (job, steps, error) to a JSON-lines file.",
+)
+def customers_run_failure_sensor(
+    context: dg.RunFailureSensorContext, paths: PlatformPaths
+) -> None:
+    run = context.dagster_run
+    if not _is_ours(run):
+        return
+    path = failure_log_path(paths)
+    if _already_recorded(path, run.run_id):
+        return
+    steps = [
+        {"step": event.step_key, "error": (event.event_specific_data.error.message.strip()
+                                           if event.event_specific_data.error else None)}
+        for event in context.get_step_failure_events()
+    ]
+    record = {
+        "run_id": run.run_id,
+        "job_name": run.job_name,
+        "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+        "message": context.failure_event.message,
+        "failed_steps": steps,
+    }
+    with path.open("a") as handle:
+        handle.write(json.dumps(record) + "\n")
+    context.log.info(f"Recorded failure of run {run.run_id} ({run.job_name}) in {path}")
