@@ -1,0 +1,218 @@
+"""CTR API: `GET /ctr`, `POST /ctr`, `/health`, OpenAPI at `/openapi.json` and `/docs`.
+
+Start with `uvicorn api.main:app`. It reads ONLY the serving copy of the per-minute rollups
+(`$PLATFORM_DATA_DIR/lake/ctr/serving/`, Parquet swapped atomically by Dagster) with an
+in-memory DuckDB, so it never touches the warehouse file or its write lock.
+
+Row limit: `CTR_API_MAX_ROWS` (default 100000). A request without `limit` whose answer has
+more rows gets a 422 that says so; with `limit` (≤ the maximum) and `offset` it gets one page
+and, when more rows follow, `X-Next-Offset` (and, for GET, a `Link: rel="next"`) header.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from api.query import CtrRequest, query_ctr
+from api.serving import serving_root
+
+PLATFORMS = ("iOS", "Android", "MobileWeb")
+_CANONICAL = {p.lower(): p for p in PLATFORMS}
+TS_FORMAT = "%Y-%m-%d %H:%M:%S"
+TS_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+MAX_AGGREGATION = 10_000_000  # minutes (~19 years): one bucket covers any sane range
+MAX_OFFSET = 1_000_000_000
+
+
+def max_rows() -> int:
+    try:
+        return max(1, int(os.environ.get("CTR_API_MAX_ROWS", "100000")))
+    except ValueError:
+        return 100_000
+
+
+def _parse_ts(value: str, field: str) -> datetime:
+    try:
+        return datetime.strptime(value, TS_FORMAT)
+    except ValueError as exc:
+        raise ValueError(f"{field} must be a valid 'YYYY-MM-DD HH:MM:SS' time: {exc}") from exc
+
+
+class CtrQuery(BaseModel):
+    """A CTR query; all times are GMT-03:00 wall-clock."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "startTimestamp": "2016-02-01 00:00:00",
+                    "endTimestamp": "2016-02-01 06:00:00",
+                    "aggregation": 60,
+                    "platform": "MobileWeb",
+                }
+            ]
+        }
+    )
+
+    startTimestamp: str = Field(
+        pattern=TS_PATTERN, description="First bucket start (inclusive), 'YYYY-MM-DD HH:MM:SS'."
+    )
+    endTimestamp: str = Field(
+        pattern=TS_PATTERN, description="End of the last bucket (exclusive), after the start."
+    )
+    aggregation: int = Field(
+        gt=0, le=MAX_AGGREGATION, description="Bucket length in minutes (positive)."
+    )
+    product: str | None = Field(
+        default=None, min_length=1, max_length=200, description="One product (codeColor)."
+    )
+    platform: str | None = Field(
+        default=None,
+        max_length=50,
+        description="iOS, Android or MobileWeb (any case); returned canonical.",
+    )
+    limit: int | None = Field(
+        default=None,
+        gt=0,
+        description="Page size (≤ CTR_API_MAX_ROWS). Without it, an answer over the "
+        "maximum is refused with a 422.",
+    )
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="Rows to skip (paging).")
+
+    @field_validator("startTimestamp")
+    @classmethod
+    def _start(cls, v: str) -> str:
+        _parse_ts(v, "startTimestamp")
+        return v
+
+    @field_validator("endTimestamp")
+    @classmethod
+    def _end(cls, v: str, info: Any) -> str:
+        end = _parse_ts(v, "endTimestamp")
+        start = info.data.get("startTimestamp")
+        if start is not None and end <= datetime.strptime(start, TS_FORMAT):
+            raise ValueError("endTimestamp must be after startTimestamp")
+        return v
+
+    @field_validator("platform")
+    @classmethod
+    def _platform(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        canonical = _CANONICAL.get(v.strip().lower())
+        if canonical is None:
+            raise ValueError(f"platform must be one of {', '.join(PLATFORMS)} (any case)")
+        return canonical
+
+
+class CtrRow(BaseModel):
+    timestamp: str = Field(description="Bucket start, GMT-03:00, 'YYYY-MM-DD HH:MM:SS'.")
+    platform: str
+    product: str
+    ctr: float | None = Field(description="purchases / views, 4 decimals; null if no views.")
+    purchases: int
+    views: int
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    detail: list[ErrorDetail]
+
+
+def _error(field: str, where: str, msg: str, kind: str = "value_error") -> JSONResponse:
+    return JSONResponse(
+        status_code=422, content={"detail": [{"loc": [where, field], "msg": msg, "type": kind}]}
+    )
+
+
+def create_app(data_dir: str | None = None) -> FastAPI:
+    """The app; `data_dir` None reads PLATFORM_DATA_DIR (default ./data/local) per request."""
+    app = FastAPI(
+        title="Product CTR API",
+        version="1.0.0",
+        description=__doc__,
+    )
+
+    def root():  # noqa: ANN202
+        return serving_root(data_dir or os.environ.get("PLATFORM_DATA_DIR", "data/local"))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [
+            {
+                "loc": [str(x) for x in e.get("loc", ())],
+                "msg": str(e.get("msg", "")),
+                "type": str(e.get("type", "")),
+            }
+            for e in exc.errors()
+        ]
+        return JSONResponse(status_code=422, content={"detail": detail})
+
+    def answer(q: CtrQuery, where: str, request: Request | None) -> Response:
+        cap = max_rows()
+        if q.limit is not None and q.limit > cap:
+            return _error("limit", where, f"limit must be ≤ {cap} (CTR_API_MAX_ROWS)")
+        req = CtrRequest(
+            start=datetime.strptime(q.startTimestamp, TS_FORMAT),
+            end=datetime.strptime(q.endTimestamp, TS_FORMAT),
+            aggregation=q.aggregation,
+            platforms=(q.platform,) if q.platform else PLATFORMS,
+            product=q.product,
+        )
+        page = q.limit or cap
+        text, n = query_ctr(root(), req, limit=page + 1, offset=q.offset)
+        if n <= page:
+            return Response(content=text, media_type="application/json")
+        if q.limit is None:
+            return _error(
+                "limit",
+                where,
+                f"the answer has more than {cap} rows (CTR_API_MAX_ROWS): narrow the time "
+                "range, product or platform, or page with limit and offset",
+                "too_many_rows",
+            )
+        text, _ = query_ctr(root(), req, limit=page, offset=q.offset)
+        headers = {"X-Next-Offset": str(q.offset + page)}
+        if request is not None:
+            nxt = request.url.include_query_params(offset=q.offset + page)
+            headers["Link"] = f'<{nxt}>; rel="next"'
+        return Response(content=text, media_type="application/json", headers=headers)
+
+    responses: dict[int | str, dict[str, Any]] = {
+        200: {"model": list[CtrRow], "description": "One row per bucket/platform/product."},
+        422: {"model": ErrorResponse, "description": "A bad parameter (`loc` names it)."},
+    }
+
+    @app.get("/ctr", response_model=list[CtrRow], responses=responses, tags=["ctr"])
+    def get_ctr(request: Request, q: Annotated[CtrQuery, Query()]) -> Response:
+        """CTR per time bucket, platform and product (GMT-03:00)."""
+        return answer(q, "query", request)
+
+    @app.post("/ctr", response_model=list[CtrRow], responses=responses, tags=["ctr"])
+    def post_ctr(q: CtrQuery) -> Response:
+        """The same query with the fields as a JSON body."""
+        return answer(q, "body", None)
+
+    @app.get("/health", tags=["ops"])
+    def health() -> dict[str, Any]:
+        """Liveness plus how many serving files the API can see."""
+        r = root()
+        files = sum(1 for _ in r.glob("*/platform=*/*.parquet")) if r.exists() else 0
+        return {"status": "ok", "serving_dir": str(r), "serving_files": files}
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,48 @@
+"""The serving copy of the CTR rollups: Parquet files the API reads, swapped atomically.
+
+    lake/ctr/serving/<table>/platform=<P>/<YYYY-MM-DD>.parquet
+
+Dagster writes the warehouse (`ctr.views_per_minute`, `ctr.purchases_per_minute`) and then
+publishes that partition's rows here (write a temp file, `os.replace` it over the old one),
+so the API never opens the DuckDB warehouse file and never waits on its write lock; a
+reader sees either the old or the new file, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TABLES = ("views_per_minute", "purchases_per_minute")
+SCHEMA = pa.schema(
+    [
+        ("platform", pa.string()),
+        ("product", pa.string()),
+        ("minute", pa.timestamp("us")),
+        ("count", pa.int64()),
+    ]
+)
+
+
+def serving_root(data_dir: str | os.PathLike[str]) -> Path:
+    return Path(data_dir).resolve() / "lake" / "ctr" / "serving"
+
+
+def serving_file(root: Path, table: str, platform: str, date: str) -> Path:
+    return root / table / f"platform={platform}" / f"{date}.parquet"
+
+
+def publish(root: Path, table: str, platform: str, date: str, rows: pa.Table) -> Path | None:
+    """Atomically replace one (table, platform, date) file; remove it when there are no rows."""
+    target = serving_file(root, table, platform, date)
+    if rows.num_rows == 0:
+        target.unlink(missing_ok=True)
+        return None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    pq.write_table(rows.cast(SCHEMA), tmp, compression="zstd")
+    os.replace(tmp, target)
+    return target

@@ -1,0 +1,159 @@
+"""The views lake: landing files -> Parquet under `lake/ctr/views/platform=P/date=D/`, once.
+
+Layout (hive-style, readable by DuckDB/Polars/pyarrow datasets):
+
+    lake/ctr/views/platform=<P>/date=<YYYY-MM-DD>/<source file name>.parquet
+    lake/ctr/views/_ledger/<P>/<source file name>.json      # one manifest per source file
+
+A source file is parsed once per content: its manifest holds the sha256 of the bytes it was
+parsed from; the same name with the same content is a no-op, new content replaces that
+file's parts (and its stale dates are listed in `dates_touched` so their rollups redo).
+The manifest is written last (atomic rename), so it is the commit point of an ingest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assets.ctr.partitions import canonical_platform
+from assets.ctr.views_parse import ParsedViews, content_hash, parse_views
+
+SKIP_SUFFIXES = (".part", ".tmp", ".reason.txt")
+
+
+def landing_files(landing: Path) -> tuple[list[tuple[str, Path]], list[Path]]:
+    """([(platform, file)], ignored) under landing/product_views/<Platform>/.
+
+    Platform folders match case-insensitively; files still being written (`*.part`,
+    `*.tmp`) and hidden files are skipped; files outside a known platform folder are
+    returned as `ignored` (reported, never deleted).
+    """
+    found: list[tuple[str, Path]] = []
+    ignored: list[Path] = []
+    if not landing.exists():
+        return found, ignored
+    for folder in sorted(landing.iterdir()):
+        if folder.name.startswith((".", "_")):
+            continue
+        platform = canonical_platform(folder.name) if folder.is_dir() else None
+        files = sorted(folder.iterdir()) if folder.is_dir() else [folder]
+        for f in files:
+            if not f.is_file() or f.name.startswith(".") or f.name.endswith(SKIP_SUFFIXES):
+                continue
+            if platform is None:
+                ignored.append(f)
+            else:
+                found.append((platform, f))
+    return found, ignored
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def views_root(lake: Path) -> Path:
+    return lake / "views"
+
+
+def part_path(lake: Path, platform: str, date: str, source_name: str) -> Path:
+    return views_root(lake) / f"platform={platform}" / f"date={date}" / f"{source_name}.parquet"
+
+
+def partition_files(lake: Path, platform: str, date: str) -> list[str]:
+    folder = views_root(lake) / f"platform={platform}" / f"date={date}"
+    return sorted(str(p) for p in folder.glob("*.parquet")) if folder.exists() else []
+
+
+def ledger_path(lake: Path, platform: str, source_name: str) -> Path:
+    return views_root(lake) / "_ledger" / platform / f"{source_name}.json"
+
+
+def read_ledger(lake: Path) -> dict[str, dict[str, Any]]:
+    """Every manifest, keyed `<platform>/<file name>`."""
+    out: dict[str, dict[str, Any]] = {}
+    root = views_root(lake) / "_ledger"
+    if root.exists():
+        for f in sorted(root.glob("*/*.json")):
+            m = json.loads(f.read_text())
+            out[f"{m['platform']}/{m['file']}"] = m
+    return out
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def ingest_file(
+    path: Path, platform: str, lake: Path
+) -> tuple[dict[str, Any], ParsedViews | None]:
+    """Parse one landing file into the lake unless this content is already there.
+
+    Returns (manifest, parsed) — parsed is None when the file was unchanged.
+    Raises `NotJsonError` for a file that is not JSON at all (nothing is written).
+    """
+    data = path.read_bytes()
+    sha = content_hash(data)
+    mpath = ledger_path(lake, platform, path.name)
+    old = json.loads(mpath.read_text()) if mpath.exists() else None
+    if old and old["sha256"] == sha:
+        return old, None
+    parsed = parse_views(data)
+    del data
+    for (day,), frame in parsed.views.partition_by("date", as_dict=True).items():
+        _atomic_write(
+            part_path(lake, platform, str(day), path.name),
+            lambda tmp, frame=frame: frame.drop("date").write_parquet(tmp, statistics=True),
+        )
+    new_dates = parsed.dates
+    old_dates = old["dates"] if old else []
+    for day in set(old_dates) - set(new_dates):
+        part_path(lake, platform, day, path.name).unlink(missing_ok=True)
+    manifest = {
+        "platform": platform,
+        "file": path.name,
+        "sha256": sha,
+        "size_bytes": path.stat().st_size,
+        "dates": new_dates,
+        "dates_touched": sorted(set(old_dates) | set(new_dates)),
+        "batches": parsed.batches,
+        "events": parsed.events,
+        "views": parsed.views.height,
+        "rejected_rows": parsed.rejected.height,
+        "malformed_batches": parsed.malformed_batches,
+        "other_events": parsed.other_events,
+        "parser": parsed.parser,
+        "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    _atomic_write(mpath, lambda tmp: tmp.write_text(json.dumps(manifest, indent=1)))
+    return manifest, parsed
+
+
+def reject_file(path: Path, platform: str, rejected_dir: Path, reason: str) -> Path:
+    """Move a bad file to `_rejected/<platform>/` with `<name>.reason.txt` beside it."""
+    target_dir = rejected_dir / platform
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / path.name
+    shutil.move(str(path), target)
+    (target_dir / f"{path.name}.reason.txt").write_text(
+        f"{datetime.now(UTC).isoformat(timespec='seconds')} {platform}/{path.name}: {reason}\n"
+    )
+    return target
+
+
+def iter_partitions(manifests: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
+    """(date, platform) pairs the given manifests touched, sorted, unique."""
+    yield from sorted({(d, m["platform"]) for m in manifests for d in m["dates_touched"]})

@@ -1,0 +1,45 @@
+"""Partitions and time conventions of the ctr domain.
+
+Everything is served in GMT-03:00, a FIXED offset (not America/Sao_Paulo, which had daylight
+saving time in 2016). A `date` partition is one GMT-03:00 calendar day: [D 00:00, D+1 00:00)
+in GMT-03:00, i.e. [D 03:00, D+1 03:00) UTC. `Etc/GMT+3` is the IANA name of UTC-3 (POSIX
+signs are inverted), so Dagster's partition boundaries line up with those days.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+DOMAIN = "ctr"
+VIEWS_LANDING = "product_views"  # landing/product_views/<Platform>/*.json
+PLATFORMS: tuple[str, ...] = ("iOS", "Android", "MobileWeb")
+TIMEZONE = "Etc/GMT+3"
+OFFSET_MS = -3 * 3600 * 1000  # add to a UTC epoch in ms to get GMT-03:00 wall-clock ms
+START_DATE = "2016-01-01"
+
+date_partitions = dg.DailyPartitionsDefinition(
+    start_date=START_DATE, timezone=TIMEZONE, end_offset=1
+)
+platform_partitions = dg.StaticPartitionsDefinition(list(PLATFORMS))
+partitions_def = dg.MultiPartitionsDefinition(
+    {"date": date_partitions, "platform": platform_partitions}
+)
+
+_CANONICAL = {p.lower(): p for p in PLATFORMS}
+
+
+def canonical_platform(name: str | None) -> str | None:
+    """`ios`, ` MOBILEWEB ` -> `iOS`, `MobileWeb`; None for anything that is not a platform."""
+    if name is None:
+        return None
+    return _CANONICAL.get(name.strip().lower())
+
+
+def partition_key(date: str, platform: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"date": date, "platform": platform})
+
+
+def split_key(context: dg.AssetExecutionContext) -> tuple[str, str]:
+    """(date, platform) of the partition being materialized."""
+    keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
+    return keys["date"], keys["platform"]

@@ -1,0 +1,230 @@
+"""Purchases: extracted with SQL from the purchases database, rolled up per minute."""
+
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from api.serving import serving_root
+from assets.ctr.partitions import DOMAIN, partitions_def, split_key
+from assets.ctr.rollups import (
+    day_bounds,
+    ensure_tables,
+    md,
+    preview,
+    publish_slice,
+    replace_rollup,
+    slice_totals,
+)
+from resources import PlatformPaths, SqlSource, Warehouse
+
+purchases_source = dg.AssetSpec(
+    key=[DOMAIN, "purchases_source"],
+    group_name=DOMAIN,
+    kinds={"sql"},
+    description="`orders` + `order_items` in the purchases database (PURCHASES_DB_URL: "
+    "SQLite `sources/purchases.sqlite` by default, PostgreSQL when set). `order_date` is "
+    "GMT-03:00 wall-clock time; `orders.device_type` is the platform.",
+)
+
+RETRY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+EXTRACT_SCHEMA = {
+    "item_id": pl.String,
+    "order_id": pl.String,
+    "code_color": pl.String,
+    "order_date": pl.Datetime("us"),
+}
+
+
+def extract_sql(placeholder: str) -> str:
+    """One order_items row = one purchase of `code_color`; bound date range and platform."""
+    p = placeholder
+    return f"""
+        SELECT CAST(i.id AS VARCHAR(64)) AS item_id, CAST(o.id AS VARCHAR(64)) AS order_id,
+               i.code_color, o.order_date
+        FROM orders o JOIN order_items i ON o.id = i.order_id
+        WHERE o.order_date >= {p} AND o.order_date < {p} AND lower(trim(o.device_type)) = {p}
+    """
+
+
+def _tables_exist(db: SqlSource) -> bool:
+    names = "('orders', 'order_items')"
+    if db.is_postgres:
+        sql = f"SELECT count(*) FROM information_schema.tables WHERE table_name IN {names}"
+    else:
+        sql = f"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN {names}"
+    with db.connect() as conn:
+        cur = conn.cursor()
+        cur.execute(sql)
+        return cur.fetchone()[0] == 2
+
+
+def extract_purchases(db: SqlSource, platform: str, day: str) -> pl.DataFrame:
+    """Purchases of one platform and GMT-03:00 day from the source (item_id, order_id,
+    code_color, order_date as naive datetime)."""
+    start, end = day_bounds(day)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    params = [start.strftime(fmt), end.strftime(fmt), platform.lower()]
+    frame = db.read_polars(extract_sql(db.placeholder), params)
+    if frame.height == 0:
+        return pl.DataFrame(schema=EXTRACT_SCHEMA)
+    date_col = pl.col("order_date")
+    if frame.schema["order_date"] == pl.String:
+        date_col = date_col.str.to_datetime(fmt, strict=False)
+    return frame.with_columns(
+        date_col.cast(pl.Datetime("us")), pl.col("code_color").cast(pl.String)
+    )
+
+
+@dg.asset(
+    key=[DOMAIN, "purchases"],
+    deps=[purchases_source],
+    partitions_def=partitions_def,
+    group_name=DOMAIN,
+    kinds={"duckdb", "sql"},
+    pool="warehouse",
+    retry_policy=RETRY,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "purchases_have_product",
+            asset=[DOMAIN, "purchases"],
+            description="No order item of the partition lacks a code_color (WARN; the bad "
+            "ones are in ctr.rejected_purchases).",
+        )
+    ],
+)
+def purchases(
+    context: dg.AssetExecutionContext, purchases_db: SqlSource, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Purchases (one row per order item) of one GMT-03:00 day and platform.
+
+    Extracted with SQL (bound date range, device_type matched case-insensitively) from the
+    purchases database and replaced in `ctr.purchases` in one transaction; items without a
+    product go to `ctr.rejected_purchases`. Why: re-extracting a day picks up late orders,
+    and the warehouse copy lets the per-minute rollup run without touching the source.
+    """
+    day, platform = split_key(context)
+    if _tables_exist(purchases_db):
+        frame = extract_purchases(purchases_db, platform, day)
+        missing = False
+    else:
+        context.log.warning("purchases source has no orders/order_items tables yet: 0 rows")
+        frame = pl.DataFrame(schema=EXTRACT_SCHEMA)
+        missing = True
+    product = pl.col("code_color").str.strip_chars()
+    good = frame.filter(product.is_not_null() & (product != "")).select(
+        platform=pl.lit(platform),
+        date=pl.lit(day).str.to_date(),
+        product=product,
+        order_id="order_id",
+        item_id="item_id",
+        purchased_at="order_date",
+    )
+    now = datetime.now(UTC).replace(tzinfo=None)
+    bad = frame.filter(product.is_null() | (product == "")).select(
+        platform=pl.lit(platform),
+        date=pl.lit(day).str.to_date(),
+        order_id="order_id",
+        item_id="item_id",
+        reason=pl.lit("order item without code_color"),
+        loaded_at=pl.lit(now),
+    )
+    with warehouse.get_connection() as conn:
+        ensure_tables(conn)
+        conn.execute("BEGIN")
+        conn.execute("DELETE FROM ctr.purchases WHERE platform = ? AND date = ?", [platform, day])
+        conn.execute(
+            "DELETE FROM ctr.rejected_purchases WHERE platform = ? AND date = ?", [platform, day]
+        )
+        conn.register("good_frame", good)
+        conn.register("bad_frame", bad)
+        conn.execute("INSERT INTO ctr.purchases SELECT * FROM good_frame")
+        conn.execute("INSERT INTO ctr.rejected_purchases SELECT * FROM bad_frame")
+        conn.unregister("good_frame")
+        conn.unregister("bad_frame")
+        conn.execute("COMMIT")
+    top = good.group_by("product").len().sort(["len", "product"], descending=[True, False])
+    table = ["| product | purchases |", "|---|---|"] + [
+        f"| {p} | {n} |" for p, n in top.head(5).iter_rows()
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": good.height,
+            "rejected_rows": bad.height,
+            "source": "postgresql" if purchases_db.is_postgres else "sqlite",
+            "source_tables_missing": missing,
+            "preview": md("\n".join(table)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="purchases_have_product",
+                passed=bad.height == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"rejected_rows": bad.height},
+            )
+        ],
+    )
+
+
+@dg.asset(
+    key=[DOMAIN, "purchases_per_minute"],
+    deps=[purchases],
+    partitions_def=partitions_def,
+    group_name=DOMAIN,
+    kinds={"duckdb", "parquet"},
+    pool="warehouse",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "purchases_match_extract",
+            asset=[DOMAIN, "purchases_per_minute"],
+            description="Σ count of the partition equals the rows of ctr.purchases for it.",
+        )
+    ],
+)
+def purchases_per_minute(
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Purchases per (platform, product, GMT-03:00 minute) for one day and platform,
+    replaced in one transaction and published to `lake/ctr/serving/` for the API."""
+    day, platform = split_key(context)
+    with warehouse.get_connection() as conn:
+        ensure_tables(conn)
+        conn.execute("BEGIN")
+        rows = replace_rollup(
+            conn,
+            "purchases_per_minute",
+            platform,
+            day,
+            """SELECT platform, product, date_trunc('minute', purchased_at), count(*)
+               FROM ctr.purchases WHERE platform = ? AND date = ? GROUP BY ALL""",
+            [platform, day],
+        )
+        (source_rows,) = conn.execute(
+            "SELECT count(*) FROM ctr.purchases WHERE platform = ? AND date = ?", [platform, day]
+        ).fetchall()[0]
+        conn.execute("COMMIT")
+        products, total = slice_totals(conn, "purchases_per_minute", platform, day)
+        served, path = publish_slice(
+            conn, serving_root(paths.root), "purchases_per_minute", platform, day
+        )
+        table = preview(conn, "purchases_per_minute", platform, day)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "purchases": total,
+            "products": products,
+            "serving_file": path or "(none: no purchases)",
+            "preview": md(table),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="purchases_match_extract",
+                passed=total == source_rows and served == rows,
+                metadata={"rollup_purchases": total, "extracted": int(source_rows)},
+            )
+        ],
+    )

@@ -1,0 +1,115 @@
+"""Shared warehouse DDL and the replace-a-partition / publish-to-serving steps."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from api.serving import publish
+
+DDL = [
+    "CREATE SCHEMA IF NOT EXISTS ctr",
+    """CREATE TABLE IF NOT EXISTS ctr.views_per_minute (
+        platform VARCHAR NOT NULL, product VARCHAR NOT NULL,
+        minute TIMESTAMP NOT NULL, count BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ctr.purchases_per_minute (
+        platform VARCHAR NOT NULL, product VARCHAR NOT NULL,
+        minute TIMESTAMP NOT NULL, count BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ctr.purchases (
+        platform VARCHAR NOT NULL, date DATE NOT NULL, product VARCHAR NOT NULL,
+        order_id VARCHAR NOT NULL, item_id VARCHAR NOT NULL, purchased_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ctr.rejected_purchases (
+        platform VARCHAR NOT NULL, date DATE NOT NULL, order_id VARCHAR, item_id VARCHAR,
+        reason VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ctr.view_file_ledger (
+        platform VARCHAR NOT NULL, source_file VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+        size_bytes BIGINT, batches BIGINT, events BIGINT, views BIGINT, rejected_rows BIGINT,
+        malformed_batches BIGINT, other_events VARCHAR, dates VARCHAR[], parser VARCHAR,
+        ingested_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS ctr.rejected_view_events (
+        platform VARCHAR NOT NULL, source_file VARCHAR NOT NULL, batch_no BIGINT,
+        reason VARCHAR NOT NULL, detail VARCHAR, loaded_at TIMESTAMP NOT NULL)""",
+]
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    for stmt in DDL:
+        conn.execute(stmt)
+
+
+def day_bounds(day: str) -> tuple[datetime, datetime]:
+    """[D 00:00, D+1 00:00) as naive GMT-03:00 wall-clock datetimes."""
+    start = datetime.combine(date.fromisoformat(day), datetime.min.time())
+    return start, start + timedelta(days=1)
+
+
+def replace_rollup(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    platform: str,
+    day: str,
+    select_sql: str,
+    params: list[Any],
+) -> int:
+    """Replace one (platform, day) slice of `ctr.<table>` with `select_sql`'s rows (in the
+    caller's transaction); return the number of rows written."""
+    start, end = day_bounds(day)
+    conn.execute(
+        f"DELETE FROM ctr.{table} WHERE platform = ? AND minute >= ? AND minute < ?",
+        [platform, start, end],
+    )
+    conn.execute(f"INSERT INTO ctr.{table} {select_sql}", params)
+    (n,) = conn.execute(
+        f"SELECT count(*) FROM ctr.{table} WHERE platform = ? AND minute >= ? AND minute < ?",
+        [platform, start, end],
+    ).fetchall()[0]
+    return int(n)
+
+
+def publish_slice(
+    conn: duckdb.DuckDBPyConnection, serving: Path, table: str, platform: str, day: str
+) -> tuple[int, str | None]:
+    """Copy the committed (platform, day) slice to the API's serving Parquet (atomic swap)."""
+    start, end = day_bounds(day)
+    rows = conn.sql(
+        f"""SELECT platform, product, minute, count FROM ctr.{table}
+            WHERE platform = $p AND minute >= $start AND minute < $end
+            ORDER BY minute, product""",
+        params={"p": platform, "start": start, "end": end},
+    ).to_arrow_table()
+    path = publish(serving, table, platform, day, rows)
+    return rows.num_rows, str(path) if path else None
+
+
+def slice_totals(
+    conn: duckdb.DuckDBPyConnection, table: str, platform: str, day: str
+) -> tuple[int, int]:
+    """(products, total count) of one slice."""
+    start, end = day_bounds(day)
+    products, total = conn.execute(
+        f"""SELECT count(DISTINCT product), coalesce(sum(count), 0) FROM ctr.{table}
+            WHERE platform = ? AND minute >= ? AND minute < ?""",
+        [platform, start, end],
+    ).fetchall()[0]
+    return int(products), int(total)
+
+
+def preview(conn: duckdb.DuckDBPyConnection, table: str, platform: str, day: str) -> str:
+    """Top products of the slice as a small markdown table."""
+    start, end = day_bounds(day)
+    rows = conn.execute(
+        f"""SELECT product, sum(count) AS n FROM ctr.{table}
+            WHERE platform = ? AND minute >= ? AND minute < ?
+            GROUP BY product ORDER BY n DESC, product LIMIT 5""",
+        [platform, start, end],
+    ).fetchall()
+    lines = ["| product | count |", "|---|---|"] + [f"| {p} | {n} |" for p, n in rows]
+    return "\n".join(lines)
+
+
+def md(text: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(text)

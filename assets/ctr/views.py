@@ -1,0 +1,230 @@
+"""Product views: landing JSON -> lake Parquet (once) -> `ctr.views_per_minute`."""
+
+
+import json
+from datetime import UTC, datetime
+
+import dagster as dg
+import polars as pl
+
+from api.serving import serving_root
+from assets.ctr.lake import (
+    ingest_file,
+    landing_files,
+    partition_files,
+    reject_file,
+)
+from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, partitions_def, split_key
+from assets.ctr.rollups import (
+    ensure_tables,
+    md,
+    preview,
+    publish_slice,
+    replace_rollup,
+    slice_totals,
+)
+from assets.ctr.views_parse import NotJsonError
+from resources import PlatformPaths, Warehouse
+
+view_files = dg.AssetSpec(
+    key=[DOMAIN, "product_view_files"],
+    group_name=DOMAIN,
+    kinds={"json"},
+    description="Product-view JSON files (array of batches or JSON Lines) dropped in "
+    "`landing/product_views/<Platform>/` by the mobile/web event exporters.",
+)
+
+
+@dg.asset(
+    key=[DOMAIN, "view_events"],
+    deps=[view_files],
+    group_name=DOMAIN,
+    kinds={"parquet", "duckdb"},
+    pool="warehouse",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_malformed_batches",
+            asset=[DOMAIN, "view_events"],
+            description="Files ingested in this run had no malformed batch/event (WARN).",
+        )
+    ],
+)
+def view_events(
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Every product view, parsed ONCE from the landing JSON into Parquet.
+
+    Writes `lake/ctr/views/platform=<P>/date=<GMT-03:00 date>/<file>.parquet`, one part per
+    source file and date, plus a per-file manifest (sha256, dates, counts) that makes the
+    same content a no-op and tells the sensor which partitions a file touched. The ledger
+    and the unusable batches/events go to `ctr.view_file_ledger` and
+    `ctr.rejected_view_events`. A file that is not JSON at all is moved to
+    `landing/product_views/_rejected/<P>/` with a reason and fails the run (after the good
+    files are ingested). Why: the raw JSON is read once; everything downstream reads
+    columnar Parquet of one day and platform.
+    """
+    lake = paths.lake(DOMAIN)
+    files, ignored = landing_files(paths.landing(VIEWS_LANDING))
+    for f in ignored:
+        context.log.warning(f"ignored {f}: not under a platform folder (iOS/Android/MobileWeb)")
+    loaded: list[tuple[dict, pl.DataFrame]] = []
+    unchanged = 0
+    bad: list[str] = []
+    for platform, path in files:
+        try:
+            manifest, parsed = ingest_file(path, platform, lake)
+        except NotJsonError as exc:
+            target = reject_file(path, platform, paths.rejected(VIEWS_LANDING), str(exc))
+            context.log.error(f"{platform}/{path.name}: {exc}; moved to {target}")
+            bad.append(f"{platform}/{path.name}: {exc}")
+            continue
+        if parsed is None:
+            unchanged += 1
+            continue
+        context.log.info(
+            f"{platform}/{path.name}: {manifest['views']} views on {manifest['dates']}, "
+            f"{manifest['rejected_rows']} rejected, parser={manifest['parser']}"
+        )
+        loaded.append((manifest, parsed.rejected))
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with warehouse.get_connection() as conn:
+        ensure_tables(conn)
+        conn.execute("BEGIN")
+        for m, rejected in loaded:
+            key = [m["platform"], m["file"]]
+            conn.execute(
+                "DELETE FROM ctr.view_file_ledger WHERE platform = ? AND source_file = ?", key
+            )
+            conn.execute(
+                "INSERT INTO ctr.view_file_ledger VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [
+                    *key, m["sha256"], m["size_bytes"], m["batches"], m["events"], m["views"],
+                    m["rejected_rows"], m["malformed_batches"], json.dumps(m["other_events"]),
+                    m["dates"], m["parser"], now,
+                ],
+            )
+            conn.execute(
+                "DELETE FROM ctr.rejected_view_events WHERE platform = ? AND source_file = ?", key
+            )
+            if rejected.height:
+                frame = rejected.select(
+                    platform=pl.lit(m["platform"]),
+                    source_file=pl.lit(m["file"]),
+                    batch_no="batch_no",
+                    reason="reason",
+                    detail="detail",
+                    loaded_at=pl.lit(now),
+                )
+                conn.register("rejected_frame", frame)
+                conn.execute("INSERT INTO ctr.rejected_view_events SELECT * FROM rejected_frame")
+                conn.unregister("rejected_frame")
+        conn.execute("COMMIT")
+
+    if bad:
+        raise dg.Failure(
+            description="not JSON, moved to landing/product_views/_rejected/: " + "; ".join(bad),
+            metadata={"rejected_files": bad, "files_loaded": len(loaded)},
+        )
+    malformed = sum(m["malformed_batches"] for m, _ in loaded)
+    rejected_rows = sum(m["rejected_rows"] for m, _ in loaded)
+    other: dict[str, int] = {}
+    for m, _ in loaded:
+        for k, v in m["other_events"].items():
+            other[k] = other.get(k, 0) + v
+    table = ["| platform | file | views | dates | rejected |", "|---|---|---|---|---|"] + [
+        f"| {m['platform']} | {m['file']} | {m['views']} | {', '.join(m['dates'])} "
+        f"| {m['rejected_rows']} |"
+        for m, _ in loaded[:20]
+    ]
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(m["views"] for m, _ in loaded),
+            "files_loaded": len(loaded),
+            "files_unchanged": unchanged,
+            "files_ignored": len(ignored),
+            "malformed_batches": malformed,
+            "rejected_rows": rejected_rows,
+            "other_event_types": other,
+            "partitions_touched": sorted(
+                {f"{d}|{m['platform']}" for m, _ in loaded for d in m["dates_touched"]}
+            ),
+            "preview": md("\n".join(table)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="no_malformed_batches",
+                passed=rejected_rows == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"malformed_batches": malformed, "rejected_rows": rejected_rows},
+            )
+        ],
+    )
+
+
+@dg.asset(
+    key=[DOMAIN, "views_per_minute"],
+    deps=[view_events],
+    partitions_def=partitions_def,
+    group_name=DOMAIN,
+    kinds={"duckdb", "parquet"},
+    pool="warehouse",
+    check_specs=[
+        dg.AssetCheckSpec(
+            "views_match_lake",
+            asset=[DOMAIN, "views_per_minute"],
+            description="Σ count of the partition equals the lake's view rows for it.",
+        )
+    ],
+)
+def views_per_minute(
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+) -> dg.MaterializeResult:
+    """Product views per (platform, product, GMT-03:00 minute) for one day and platform.
+
+    Rolled up from the lake Parquet of the partition, replaced in one transaction, then
+    published to `lake/ctr/serving/` for the API. Why: the API's cost then depends on the
+    number of (product, minute) cells of the requested days, not on raw event volume.
+    """
+    day, platform = split_key(context)
+    files = partition_files(paths.lake(DOMAIN), platform, day)
+    with warehouse.get_connection() as conn:
+        ensure_tables(conn)
+        conn.execute("BEGIN")
+        if files:
+            select = """SELECT ?, product, date_trunc('minute', event_time), count(*)
+                        FROM read_parquet(?) GROUP BY ALL"""
+            rows = replace_rollup(
+                conn, "views_per_minute", platform, day, select, [platform, files]
+            )
+            sql = "SELECT count(*) FROM read_parquet(?)"
+            (lake_rows,) = conn.execute(sql, [files]).fetchall()[0]
+        else:
+            rows = replace_rollup(
+                conn, "views_per_minute", platform, day, "SELECT * FROM ctr.views_per_minute "
+                "WHERE false", []
+            )
+            lake_rows = 0
+        conn.execute("COMMIT")
+        products, total = slice_totals(conn, "views_per_minute", platform, day)
+        served, path = publish_slice(
+            conn, serving_root(paths.root), "views_per_minute", platform, day
+        )
+        table = preview(conn, "views_per_minute", platform, day)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "views": total,
+            "products": products,
+            "lake_files": len(files),
+            "serving_file": path or "(none: no views)",
+            "preview": md(table),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="views_match_lake",
+                passed=total == lake_rows and served == rows,
+                metadata={"rollup_views": total, "lake_views": int(lake_rows), "served": served},
+            )
+        ],
+    )

@@ -1,0 +1,274 @@
+"""Parse one product-view file (JSON array of batches, or JSON Lines) into a views frame.
+
+Pure functions, no Dagster: used by the `ctr/view_events` asset, the tests and the bench.
+
+Fast path: Polars' Rust JSON reader with a fixed schema (only the fields we use), then
+`explode`/`unnest` — one pass over the bytes. A file whose batches do not fit that schema
+(a batch that is not an object, `events` that is not a list, a timestamp that is a string,
+a JSON Lines file with invalid lines...) falls back to the tolerant path: Python's `json`,
+batch by batch, which can say exactly which batch/line is bad and why. A file that neither
+path can read as JSON raises `NotJsonError` (the caller moves it to `_rejected/`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from assets.ctr.partitions import OFFSET_MS, START_DATE
+
+BATCH_SCHEMA = {
+    "events": pl.List(
+        pl.Struct(
+            {
+                "event_type": pl.String,
+                "data": pl.Struct(
+                    {
+                        "event_name": pl.String,
+                        "timestamp_unixtime_ms": pl.Float64,
+                        "custom_attributes": pl.Struct({"codeColor": pl.String}),
+                    }
+                ),
+            }
+        )
+    )
+}
+VIEW_COLUMNS = {
+    "product": pl.String,
+    "timestamp_unixtime_ms": pl.Float64,
+    "event_time": pl.Datetime("ms"),  # GMT-03:00 wall clock, no zone
+    "date": pl.Date,  # GMT-03:00 date = the partition
+    "batch_no": pl.Int64,
+}
+REJECTED_COLUMNS = {"batch_no": pl.Int64, "reason": pl.String, "detail": pl.String}
+MIN_MS = (date.fromisoformat(START_DATE) - date(1970, 1, 1)).days * 86_400_000 - OFFSET_MS
+MAX_MS = 253_402_300_800_000.0  # year 10000
+
+
+class NotJsonError(ValueError):
+    """The file is not JSON at all (nor JSON Lines)."""
+
+
+@dataclass
+class ParsedViews:
+    """The product views of one file, the rows that could not be used, and the counts."""
+
+    views: pl.DataFrame
+    rejected: pl.DataFrame
+    batches: int = 0
+    events: int = 0
+    malformed_batches: int = 0
+    other_events: dict[str, int] = field(default_factory=dict)
+    parser: str = "fast"
+
+    @property
+    def dates(self) -> list[str]:
+        return sorted(str(d) for d in self.views.get_column("date").unique().to_list())
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sniff_format(data: bytes) -> str:
+    """'array' or 'lines' from the first non-blank byte; NotJsonError otherwise."""
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"["):
+        return "array"
+    if head.startswith(b"{"):
+        return "lines"
+    what = "empty" if not head else f"starts with {head[:20]!r}"
+    raise NotJsonError(f"not JSON: {what} (expected '[' or '{{')")
+
+
+def parse_views(data: bytes) -> ParsedViews:
+    """Parse the bytes of one file; NotJsonError when it is not JSON at all."""
+    fmt = sniff_format(data)
+    if not (fmt == "lines" and b"\n\n" in data.replace(b"\r\n", b"\n")):
+        try:
+            return _fast(data, fmt)
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
+            pass
+    return _tolerant(data, fmt)
+
+
+def _fast(data: bytes, fmt: str) -> ParsedViews:
+    src = io.BytesIO(data)
+    raw = pl.read_json(src, schema=BATCH_SCHEMA) if fmt == "array" else pl.read_ndjson(
+        src, schema=BATCH_SCHEMA
+    )
+    raw = raw.with_row_index("batch_no", offset=1).with_columns(pl.col("batch_no").cast(pl.Int64))
+    no_events = raw.filter(pl.col("events").is_null())
+    ev = (
+        raw.filter(pl.col("events").list.len() > 0)
+        .explode("events")
+        .unnest("events")
+        .unnest("data")
+        .unnest("custom_attributes")
+        .rename({"codeColor": "product"})
+    )
+    rejected = [
+        no_events.select(
+            "batch_no",
+            reason=pl.lit("malformed batch: no 'events' list"),
+            detail=pl.lit(None, pl.String),
+        )
+    ]
+    return _classify(ev, rejected, raw.height, no_events.height, "fast")
+
+
+def _classify(
+    ev: pl.DataFrame,
+    rejected: list[pl.DataFrame],
+    batches: int,
+    malformed: int,
+    parser: str,
+    unusable_events: int = 0,
+) -> ParsedViews:
+    """Split exploded events into views, rejected rows and counts of other event types."""
+    is_view = (pl.col("event_type") == "custom_event") & (pl.col("event_name") == "product")
+    ts = pl.col("timestamp_unixtime_ms")
+    ev = ev.with_columns(
+        reason=pl.when(pl.col("event_type").is_null())
+        .then(pl.lit("malformed event: no event_type"))
+        .when(is_view & (pl.col("product").is_null() | (pl.col("product").str.strip_chars() == "")))
+        .then(pl.lit("product event without data.custom_attributes.codeColor"))
+        .when(is_view & ts.is_null())
+        .then(pl.lit("product event without data.timestamp_unixtime_ms"))
+        .when(is_view & (ts.is_nan() | (ts < MIN_MS) | (ts >= MAX_MS)))
+        .then(pl.lit(f"timestamp outside the partitioned range (from {START_DATE} GMT-03:00)"))
+    )
+    bad = ev.filter(pl.col("reason").is_not_null())
+    rejected.append(
+        bad.select(
+            "batch_no",
+            "reason",
+            detail=pl.format(
+                "product={} timestamp_unixtime_ms={}",
+                pl.col("product").fill_null("null"),
+                ts.cast(pl.String).fill_null("null"),
+            ),
+        )
+    )
+    good = ev.filter(pl.col("reason").is_null())
+    others = (
+        good.filter(~is_view)
+        .group_by(
+            label=pl.when(pl.col("event_type") == "custom_event")
+            .then(pl.format("custom_event:{}", pl.col("event_name").fill_null("null")))
+            .otherwise(pl.col("event_type"))
+        )
+        .len()
+    )
+    local_ms = (ts + OFFSET_MS).floor().cast(pl.Int64)
+    views = good.filter(is_view).select(
+        pl.col("product").str.strip_chars(),
+        ts,
+        event_time=pl.from_epoch(local_ms, time_unit="ms"),
+        date=pl.from_epoch(local_ms, time_unit="ms").dt.date(),
+        batch_no=pl.col("batch_no"),
+    )
+    return ParsedViews(
+        views=views.cast(VIEW_COLUMNS),  # type: ignore[arg-type]
+        rejected=pl.concat([r.cast(REJECTED_COLUMNS) for r in rejected]),  # type: ignore[arg-type]
+        batches=batches,
+        events=ev.height + unusable_events,
+        malformed_batches=malformed,
+        other_events=dict(zip(others["label"].to_list(), others["len"].to_list(), strict=True)),
+        parser=parser,
+    )
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _tolerant(data: bytes, fmt: str) -> ParsedViews:
+    """Batch-by-batch parse with Python's json: every bad batch/line gets a reason."""
+    rows: list[tuple[int, str | None, str | None, float | None, str | None]] = []
+    rejected: list[tuple[int, str, str | None]] = []
+    batches: list[tuple[int, Any]] = []
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotJsonError(f"not JSON: not UTF-8 text ({exc})") from exc
+    if fmt == "array":
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise NotJsonError(f"not JSON: {exc}") from exc
+        batches = list(enumerate(doc, 1)) if isinstance(doc, list) else [(1, doc)]
+    else:
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                batches.append((lineno, json.loads(line)))
+            except ValueError as exc:
+                rejected.append((lineno, "malformed batch: invalid JSON", str(exc)[:200]))
+        if not batches:
+            try:  # one pretty-printed object over several lines is one batch
+                batches = [(1, json.loads(text))]
+                rejected.clear()
+            except ValueError as exc:
+                raise NotJsonError(f"not JSON: no line is a JSON value ({exc})") from exc
+    invalid_lines = len(rejected)
+    malformed = invalid_lines
+    unusable = 0
+    for no, batch in batches:
+        events = batch.get("events") if isinstance(batch, dict) else None
+        if not isinstance(events, list):
+            malformed += 1
+            what = "not an object" if not isinstance(batch, dict) else "no 'events' list"
+            rejected.append((no, f"malformed batch: {what}", json.dumps(batch)[:200]))
+            continue
+        for event in events:
+            data_ = event.get("data") if isinstance(event, dict) else None
+            if not isinstance(data_, dict) or not isinstance(event.get("event_type"), str):
+                detail = json.dumps(event)[:200]
+                rejected.append((no, "malformed event: no event_type/data", detail))
+                unusable += 1
+                continue
+            attrs = data_.get("custom_attributes")
+            product = attrs.get("codeColor") if isinstance(attrs, dict) else None
+            if isinstance(product, int | float) and not isinstance(product, bool):
+                product = str(product)
+            name = data_.get("event_name")
+            rows.append(
+                (
+                    no,
+                    event["event_type"],
+                    name if isinstance(name, str) else None,
+                    _number(data_.get("timestamp_unixtime_ms")),
+                    product if isinstance(product, str) else None,
+                )
+            )
+    ev = pl.DataFrame(
+        rows,
+        schema={
+            "batch_no": pl.Int64,
+            "event_type": pl.String,
+            "event_name": pl.String,
+            "timestamp_unixtime_ms": pl.Float64,
+            "product": pl.String,
+        },
+        orient="row",
+    )
+    bad = pl.DataFrame(rejected, schema=REJECTED_COLUMNS, orient="row")
+    return _classify(ev, [bad], len(batches) + invalid_lines, malformed, "tolerant", unusable)
+
+
+def read_and_parse(path: Path) -> tuple[str, int, ParsedViews]:
+    """(sha256, size, parsed) of a file read once."""
+    data = path.read_bytes()
+    return content_hash(data), len(data), parse_views(data)
