@@ -58,7 +58,9 @@ def late_payments_extracts_sensor(
         return dg.SensorResult(skip_reason="extract set unchanged", cursor=cursor)
     return dg.SensorResult(
         run_requests=[
-            dg.RunRequest(run_key=run_key, tags={"late_payments/extract_set": run_key})
+            dg.RunRequest(
+                run_key=run_key, job_name=JOB_NAME, tags={"late_payments/extract_set": run_key}
+            )
         ],
         cursor=cursor,
     )

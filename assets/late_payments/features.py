@@ -141,9 +141,7 @@ def invoice_features(
         conn.execute("BEGIN")
         conn.execute(FEATURES_SQL, {"as_of": as_of})
         conn.execute("COMMIT")
-        rows, late_share = conn.execute(
-            f"SELECT count(*), avg(is_late) FROM {FEATURES}"
-        ).fetchone()
+        rows, late_share = conn.execute(f"SELECT count(*), avg(is_late) FROM {FEATURES}").fetchone()
         checks = feature_checks(conn)
         preview = md_preview(conn, f"SELECT * FROM {FEATURES} LIMIT 5")
     return dg.MaterializeResult(

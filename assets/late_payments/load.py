@@ -73,7 +73,8 @@ def _problems(col: Column) -> list[str]:
 def header_of(conn: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     """Map normalised (trimmed, lower-case) header names to the names in the file."""
     try:
-        rel = conn.execute(f"DESCRIBE SELECT * FROM read_csv(?, {_CSV_OPTS}, ignore_errors=true)", [str(path)])
+        sql = f"DESCRIBE SELECT * FROM read_csv(?, {_CSV_OPTS}, ignore_errors=true)"
+        rel = conn.execute(sql, [str(path)])
         names = [row[0] for row in rel.fetchall()]
     except duckdb.Error as exc:
         raise BadExtractFile(f"{path.name}: not a readable CSV ({exc})") from exc
@@ -154,8 +155,9 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
                 SELECT rec, 'duplicate {key} ' || {key} || ' (first at line ' || first_line || ')'
                            AS reason,
                        {record} AS record
-                FROM (SELECT rec, {key}, {", ".join(f"{c.name}::VARCHAR AS r_{c.name}"
-                                                     for c in cols)},
+                FROM (SELECT rec, {key}, {
+                ", ".join(f"{c.name}::VARCHAR AS r_{c.name}" for c in cols)
+            },
                              row_number() OVER w AS n, first_value(line) OVER w AS first_line
                       FROM lp_cooked WHERE reason IS NULL
                       WINDOW w AS (PARTITION BY {key} ORDER BY rec))

@@ -22,6 +22,14 @@ FIRST_ISSUE = "2020-05-12"
 ISSUE_DAYS = 366
 
 
+def _sku_id(s: str) -> str:
+    """An ISBN-like SKU id for SKU number `s` (same formula in skus and line items)."""
+    return (
+        f"'0-' || lpad({s}::VARCHAR, 4, '0') || '-' "
+        f"|| lpad(({s} * 37 % 10000)::VARCHAR, 4, '0') || '-' || ({s} % 10)"
+    )
+
+
 def _r(salt: str, row: str, seed: int, modulo: int) -> str:
     """A deterministic pseudo-random integer in [0, modulo) for each row."""
     return f"(hash({row}, {seed}, '{salt}') % {modulo})::BIGINT"
@@ -45,21 +53,20 @@ def write_extracts(folder: Path, invoices: int, seed: int = 42, messy: bool = Tr
     counts["accounts"] = copy(
         f"""SELECT a AS account_id, 'Company ' || a || CASE WHEN a % 7 = 0 THEN ', Ltd' ELSE '' END
                 AS company_name,
-            a || ' Market Street' || chr(10) || 'Springfield, ST ' || lpad((a % 99999)::VARCHAR, 5, '0')
-                AS company_address,
+            a || ' Market Street' || chr(10) || 'Springfield, ST '
+                || lpad((a % 99999)::VARCHAR, 5, '0') AS company_address,
             'Contact ' || a AS contact_person,
-            '(555) ' || lpad({_r('ph', 'a', seed, 10_000_000)}::VARCHAR, 7, '0') AS contact_phone,
-            CASE WHEN {_r('g', 'a', seed, 2)} = 0 THEN 'F' ELSE 'M' END AS gender,
-            (DATE '2016-05-01' + {_r('j', 'a', seed, 1100)}::INTEGER) AS joining_date
+            '(555) ' || lpad({_r("ph", "a", seed, 10_000_000)}::VARCHAR, 7, '0') AS contact_phone,
+            CASE WHEN {_r("g", "a", seed, 2)} = 0 THEN 'F' ELSE 'M' END AS gender,
+            (DATE '2016-05-01' + {_r("j", "a", seed, 1100)}::INTEGER) AS joining_date
         FROM range(1, {accounts} + 1) t(a) ORDER BY a""",
         "accounts",
     )
     counts["skus"] = copy(
-        f"""SELECT '0-' || lpad(s::VARCHAR, 4, '0') || '-' || lpad((s * 37 % 10000)::VARCHAR, 4, '0')
-                || '-' || (s % 10) AS item_id,
+        f"""SELECT {_sku_id("s")} AS item_id,
             'Item ' || s AS item_name, 'a "fine", durable item no. ' || s AS item_description,
-            round(50 + {_r('c', 's', seed, 950000)} / 100.0, 2) AS item_cost_price,
-            round((50 + {_r('c', 's', seed, 950000)} / 100.0) * 1.8, 2) AS item_retail_price
+            round(50 + {_r("c", "s", seed, 950000)} / 100.0, 2) AS item_cost_price,
+            round((50 + {_r("c", "s", seed, 950000)} / 100.0) * 1.8, 2) AS item_retail_price
         FROM range(1, {SKUS} + 1) t(s) ORDER BY s""",
         "skus",
     )
@@ -67,8 +74,8 @@ def write_extracts(folder: Path, invoices: int, seed: int = 42, messy: bool = Tr
     delay = f"{_r('p', 'i', seed, 36)}::INTEGER"  # ~14% paid after day 30
     pad = "CASE WHEN i % 101 = 0 THEN '  ' ELSE '' END"
     con.execute(
-        f"""CREATE TABLE inv AS SELECT i, 1 + {_r('a', 'i', seed, accounts)} AS acct,
-            {issue} AS issued, {delay} AS delay, {_r('u', 'i', seed, 100)} AS u
+        f"""CREATE TABLE inv AS SELECT i, 1 + {_r("a", "i", seed, accounts)} AS acct,
+            {issue} AS issued, {delay} AS delay, {_r("u", "i", seed, 100)} AS u
             FROM range(1, {invoices} + 1) t(i)"""
     )
     bad = (
@@ -82,7 +89,8 @@ def write_extracts(folder: Path, invoices: int, seed: int = 42, messy: bool = Tr
             SELECT {pad} || i || {pad} AS invoice_id, acct::VARCHAR AS account_id,
                    {pad} || issued::VARCHAR AS date_issued,
                    CASE WHEN u < 3 THEN ''
-                        WHEN u = 3 THEN (issued + 10)::VARCHAR || ';' || (issued + delay + 5)::VARCHAR
+                        WHEN u = 3
+                            THEN (issued + 10)::VARCHAR || ';' || (issued + delay + 5)::VARCHAR
                         ELSE (issued + delay)::VARCHAR || {pad} END AS payment_dates
             FROM inv ORDER BY i) {bad}""",
         "invoices",
@@ -90,13 +98,12 @@ def write_extracts(folder: Path, invoices: int, seed: int = 42, messy: bool = Tr
     counts["invoice_line_items"] = copy(
         f"""SELECT invoice_id, item_id, quantity FROM (
             SELECT i AS invoice_id, k,
-                   CASE WHEN i = 7 AND k = 0 THEN '9-9999-9999-X' ELSE
-                   '0-' || lpad(s::VARCHAR, 4, '0') || '-' || lpad((s * 37 % 10000)::VARCHAR, 4, '0')
-                   || '-' || (s % 10) END AS item_id,
-                   1 + {_r('q', 'i * 16 + k', seed, 4)} AS quantity
+                   CASE WHEN i = 7 AND k = 0 THEN '9-9999-9999-X' ELSE {_sku_id("s")} END
+                       AS item_id,
+                   1 + {_r("q", "i * 16 + k", seed, 4)} AS quantity
             FROM (SELECT i, unnest(range(CASE WHEN i % 200 = 0 THEN 0
-                                         ELSE 1 + {_r('n', 'i', seed, 10)} END)) AS k FROM inv)
-                 CROSS JOIN LATERAL (SELECT 1 + {_r('s', 'i * 16 + k', seed, SKUS)} AS s))
+                                         ELSE 1 + {_r("n", "i", seed, 10)} END)) AS k FROM inv)
+                 CROSS JOIN LATERAL (SELECT 1 + {_r("s", "i * 16 + k", seed, SKUS)} AS s))
             ORDER BY invoice_id, k""",
         "invoice_line_items",
     )

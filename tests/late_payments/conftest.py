@@ -50,9 +50,7 @@ def write_csv(folder: Path, name: str, text: str) -> Path:
 
 
 def materialize(paths: PlatformPaths, warehouse: Warehouse, **kwargs) -> dg.ExecuteInProcessResult:
-    return dg.materialize(
-        ASSETS, resources={"paths": paths, "warehouse": warehouse}, **kwargs
-    )
+    return dg.materialize(ASSETS, resources={"paths": paths, "warehouse": warehouse}, **kwargs)
 
 
 def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
