@@ -1,0 +1,78 @@
+"""Constants shared by the industries domain: the industry set, partitions, table names."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+
+DOMAIN = "industries"
+SCHEMA = "industries"
+GROUP = "industries"
+
+# The fixed value set of spec section 3, canonical spelling.
+INDUSTRIES: tuple[str, ...] = (
+    "Agriculture",
+    "Colours",
+    "Cleaning",
+    "Construction",
+    "Cosmetics",
+    "Food",
+    "Lubricants",
+    "Oil&Gas",
+    "Pharmaceuticals",
+    "Polymer",
+)
+_CANONICAL = {re.sub(r"\s+", "", name).casefold(): name for name in INDUSTRIES}
+
+# Hourly partitions by order time (UTC). The start is the earliest order the platform
+# accepts (older orders are rejected with a reason); end_offset=1 keeps the current,
+# still-open hour addressable so live orders land in their own partition.
+PARTITION_START = datetime(2024, 1, 1, tzinfo=UTC)
+HOUR_FMT = "%Y-%m-%d-%H:%M"
+hourly_partitions = dg.HourlyPartitionsDefinition(
+    start_date=PARTITION_START.strftime(HOUR_FMT), end_offset=1, timezone="UTC"
+)
+
+# Asset keys (prefix = schema, so the UI shows industries/<table>).
+ORDER_BATCHES = dg.AssetKey([SCHEMA, "order_batches"])
+ORDERS = dg.AssetKey([SCHEMA, "orders"])
+CUSTOMER_HOURLY = dg.AssetKey([SCHEMA, "customer_hourly"])
+CUSTOMERS = dg.AssetKey([SCHEMA, "customers"])
+SCORES = dg.AssetKey([SCHEMA, "industry_change_scores"])
+HISTORY = dg.AssetKey([SCHEMA, "industry_change_history"])
+
+KAFKA_GROUP_ID = "industries-orders"
+
+
+def canonical_industry(raw: str) -> str | None:
+    """The canonical industry for `raw` (case and whitespace ignored), or None if unknown."""
+    return _CANONICAL.get(re.sub(r"\s+", "", raw).casefold())
+
+
+def hour_key(ts: datetime) -> str:
+    """The hourly partition key of a UTC timestamp."""
+    return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0).strftime(HOUR_FMT)
+
+
+def hour_start(key: str) -> datetime:
+    return datetime.strptime(key, HOUR_FMT).replace(tzinfo=UTC)
+
+
+def contiguous_ranges(keys: list[str]) -> list[tuple[str, str]]:
+    """Group sorted hour keys into (first, last) runs of consecutive hours."""
+    ranges: list[tuple[str, str]] = []
+    for key in sorted(set(keys)):
+        if ranges and hour_start(key) - hour_start(ranges[-1][1]) == timedelta(hours=1):
+            ranges[-1] = (ranges[-1][0], key)
+        else:
+            ranges.append((key, key))
+    return ranges
+
+
+def md_table(headers: list[str], rows: list[tuple]) -> str:
+    """A small Markdown table for asset metadata previews."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)

@@ -1,0 +1,181 @@
+"""`industries.customers`: the current deduplicated snapshot from CSV batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from assets.industries.common import CUSTOMERS, GROUP, INDUSTRIES, SCHEMA, canonical_industry
+from assets.industries.common import md_table as _md
+from resources import PlatformPaths, Warehouse
+
+CUSTOMER_FOLDER = "customers"
+INDUSTRY_HEADERS = ("specialized_industries", "specialised_industries")
+UNKNOWN_CHECK = "known_industry_names"
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.customers (
+    customer_id VARCHAR PRIMARY KEY, company_name VARCHAR, specialized_industries VARCHAR,
+    industries VARCHAR[], source_file VARCHAR, line_number BIGINT);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_industries (
+    customer_id VARCHAR, industry VARCHAR, PRIMARY KEY (customer_id, industry));
+CREATE TABLE IF NOT EXISTS {SCHEMA}.rejected_customers (
+    source_file VARCHAR, line_number BIGINT, customer_id VARCHAR, value VARCHAR, reason VARCHAR);
+"""
+
+
+def customer_files(landing: Path) -> list[Path]:
+    """Batch files in arrival order: file names sort by their timestamp (see docs)."""
+    return sorted(p for p in landing.glob("*.csv") if p.is_file())
+
+
+def reject_file(path: Path, rejected_dir: Path, reason: str) -> None:
+    rejected_dir.mkdir(parents=True, exist_ok=True)
+    path.rename(rejected_dir / path.name)
+    (rejected_dir / f"{path.name}.reason.txt").write_text(reason + "\n")
+
+
+def read_batch(path: Path, batch_no: int) -> pl.DataFrame:
+    """One batch as strings with its line numbers; raises ValueError for an unusable file."""
+    try:
+        df = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
+    except Exception as exc:  # polars raises several error types for malformed CSV
+        raise ValueError(f"unreadable CSV: {exc}") from exc
+    df = df.rename({c: c.strip().lower() for c in df.columns})
+    industry_col = next((c for c in INDUSTRY_HEADERS if c in df.columns), None)
+    missing = [c for c in ("customer_id", "company_name") if c not in df.columns]
+    if industry_col is None:
+        missing.append("specialized_industries (or specialised_industries)")
+    if missing:
+        raise ValueError(f"missing columns: {', '.join(missing)}")
+    return df.select(
+        pl.col("customer_id").str.strip_chars(),
+        pl.col("company_name").str.strip_chars(),
+        pl.col(industry_col).alias("specialized_industries"),
+        pl.lit(path.name).alias("source_file"),
+        (pl.int_range(pl.len()) + 2).cast(pl.Int64).alias("line_number"),  # header is line 1
+        pl.lit(batch_no).alias("batch_no"),
+    )
+
+
+def build_snapshot(frames: list[pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple]]:
+    """Later batch wins, within a batch the last row wins; returns (snapshot, rejected rows)."""
+    rejected: list[tuple] = []
+    if not frames:
+        return pl.DataFrame(), rejected
+    allrows = pl.concat(frames)
+    no_id = allrows.filter(pl.col("customer_id").is_null() | (pl.col("customer_id") == ""))
+    for r in no_id.iter_rows(named=True):
+        rejected.append((r["source_file"], r["line_number"], None, None, "missing customer_id"))
+    snap = (
+        allrows.filter(pl.col("customer_id").is_not_null() & (pl.col("customer_id") != ""))
+        .sort(["batch_no", "line_number"])
+        .unique(subset="customer_id", keep="last", maintain_order=True)
+    )
+    industries_col = []
+    for r in snap.iter_rows(named=True):
+        names: list[str] = []
+        for raw in (r["specialized_industries"] or "").split(";"):
+            if not raw.strip():
+                continue
+            name = canonical_industry(raw)
+            if name is None:
+                rejected.append(
+                    (r["source_file"], r["line_number"], r["customer_id"], raw.strip(),
+                     "unknown industry")
+                )
+            elif name not in names:
+                names.append(name)
+        industries_col.append(names)
+    snap = snap.with_columns(pl.Series("industries", industries_col, dtype=pl.List(pl.String)))
+    return snap, rejected
+
+
+@dg.asset(
+    key=CUSTOMERS,
+    group_name=GROUP,
+    kinds={"duckdb", "polars"},
+    pool="warehouse",
+    check_specs=[dg.AssetCheckSpec(UNKNOWN_CHECK, asset=CUSTOMERS)],
+)
+def customers(paths: PlatformPaths, warehouse: Warehouse) -> dg.MaterializeResult:
+    """Current customer snapshot from every CSV batch in `landing/customers/`.
+
+    Each batch is a full snapshot: a later batch wins, within a batch the last row for an
+    id wins. Industry names are matched to the fixed set ignoring case and spaces; unknown
+    names are left out, kept in `rejected_customers` and reported by an asset check.
+    A file without the required columns is moved to `_rejected/` and fails the run.
+    """
+    landing = paths.landing(CUSTOMER_FOLDER)
+    frames, bad = [], []
+    for i, path in enumerate(customer_files(landing)):
+        try:
+            frames.append(read_batch(path, i))
+        except ValueError as exc:
+            reject_file(path, paths.rejected(CUSTOMER_FOLDER), str(exc))
+            bad.append(f"{path.name}: {exc}")
+    if bad:
+        raise dg.Failure(
+            description=f"customer batch rejected (moved to _rejected/): {'; '.join(bad)}"
+        )
+    snap, rejected = build_snapshot(frames)
+    with warehouse.get_connection() as conn:
+        n = _store(conn, snap, rejected)
+        top = conn.execute(
+            f"SELECT industry, count(*) FROM {SCHEMA}.customer_industries "
+            "GROUP BY ALL ORDER BY 2 DESC, 1"
+        ).fetchall()
+    unknown = [r for r in rejected if r[4] == "unknown industry"]
+    values = sorted({r[3] for r in unknown})
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": n,
+            "batches": len(frames),
+            "rows_rejected": len(rejected),
+            "preview": dg.MetadataValue.md(_md(["industry", "customers"], top)),
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name=UNKNOWN_CHECK,
+                passed=not unknown,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "unknown_names": len(unknown),
+                    "distinct_values": ", ".join(values[:20]) or "none",
+                    "known_set": ", ".join(INDUSTRIES),
+                },
+            )
+        ],
+    )
+
+
+def _store(conn: duckdb.DuckDBPyConnection, snap: pl.DataFrame, rejected: list[tuple]) -> int:
+    conn.execute(DDL)
+    conn.execute("BEGIN")
+    try:
+        for table in ("customers", "customer_industries", "rejected_customers"):
+            conn.execute(f"DELETE FROM {SCHEMA}.{table}")
+        if snap.height:
+            frame = snap.select(  # noqa: F841 - read by DuckDB's replacement scan
+                "customer_id", "company_name", "specialized_industries", "industries",
+                "source_file", "line_number",
+            )
+            conn.execute(f"INSERT INTO {SCHEMA}.customers SELECT * FROM frame")
+            conn.execute(
+                f"INSERT INTO {SCHEMA}.customer_industries SELECT DISTINCT customer_id, "
+                f"unnest(industries) FROM {SCHEMA}.customers"
+            )
+        if rejected:
+            conn.executemany(
+                f"INSERT INTO {SCHEMA}.rejected_customers VALUES (?, ?, ?, ?, ?)", rejected
+            )
+        n = conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchone()[0]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return n

@@ -1,0 +1,130 @@
+"""Sensors of the industries domain: stream lag, new lake batches → hours, customer batches.
+
+None of them consumes or commits anything: the stream sensor only compares the offsets
+stored in the lake with the topic's high watermarks (or landing file sizes) and asks for a
+run; the run consumes, writes the batch durably, and only then commits to Kafka.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import dagster as dg
+
+from assets.industries import kafka_stream
+from assets.industries.common import (
+    CUSTOMER_HOURLY,
+    CUSTOMERS,
+    DOMAIN,
+    KAFKA_GROUP_ID,
+    ORDER_BATCHES,
+    ORDERS,
+    contiguous_ranges,
+)
+from assets.industries.customers import CUSTOMER_FOLDER, customer_files
+from assets.industries.stream import batch_files, file_lag, load_state, read_batch_meta
+from resources import KafkaResource, PlatformPaths
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+
+
+def _digest(obj: object) -> str:
+    return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dg.sensor(
+    name="industries_order_stream_sensor",
+    asset_selection=[ORDER_BATCHES],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+)
+def order_stream_sensor(
+    context: dg.SensorEvaluationContext, paths: PlatformPaths, kafka: KafkaResource
+) -> dg.SensorResult | dg.SkipReason:
+    """Ask for a micro-batch run when the stream has records beyond the stored offsets."""
+    state = load_state(paths.lake(DOMAIN))
+    if kafka.enabled:
+        consumer = kafka.consumer(KAFKA_GROUP_ID)
+        try:
+            lag = {str(p): v for p, v in kafka_stream.lag(consumer, kafka.topic, state).items()}
+        finally:
+            consumer.close()
+        what = f"kafka topic {kafka.topic}"
+    else:
+        lag = file_lag(paths.landing("orders"), state)
+        what = "landing/orders"
+    if not lag:
+        return dg.SkipReason(f"no new records in {what} beyond batch {state.seq}")
+    # The key names exactly which records the run will see: stored start .. end per source.
+    key = f"orders-{state.seq}-{_digest(lag)}"
+    pending = sum(end - start for start, end in lag.values())
+    context.log.info(f"{what}: {pending} {'messages' if kafka.enabled else 'bytes'} pending")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=key, asset_selection=[ORDER_BATCHES])], cursor=key
+    )
+
+
+@dg.sensor(
+    name="industries_order_hours_sensor",
+    asset_selection=[ORDERS, CUSTOMER_HOURLY],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=15,
+)
+def order_hours_sensor(
+    context: dg.SensorEvaluationContext, paths: PlatformPaths
+) -> dg.SensorResult | dg.SkipReason:
+    """For each new lake batch, re-materialize only the order hours it touched.
+
+    Consecutive hours go into one run (single-run backfill policy), so a history load is
+    one run and a late order is a run over its own hour.
+    """
+    done = int(context.cursor or 0)
+    new = [(seq, path) for seq, path in batch_files(paths.lake(DOMAIN)) if seq > done]
+    if not new:
+        return dg.SkipReason(f"no lake batch after {done}")
+    hours: set[str] = set()
+    for _, path in new:
+        hours.update(read_batch_meta(path)[1])
+    first, last = new[0][0], new[-1][0]
+    requests = []
+    for start, end in contiguous_ranges(sorted(hours)):
+        key = f"order-hours-{start}..{end}-batches-{first}-{last}"
+        if start == end:
+            request = dg.RunRequest(
+                run_key=key, partition_key=start, asset_selection=[ORDERS, CUSTOMER_HOURLY]
+            )
+        else:
+            request = dg.RunRequest(
+                run_key=key,
+                asset_selection=[ORDERS, CUSTOMER_HOURLY],
+                tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+            )
+        requests.append(request)
+    return dg.SensorResult(run_requests=requests, cursor=str(last))
+
+
+@dg.sensor(
+    name="industries_customers_sensor",
+    asset_selection=[CUSTOMERS],
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+def customers_sensor(
+    context: dg.SensorEvaluationContext, paths: PlatformPaths
+) -> dg.SensorResult | dg.SkipReason:
+    """Rebuild the customer snapshot when the set of batch files (by content) changes."""
+    files = customer_files(paths.landing(CUSTOMER_FOLDER))
+    if not files:
+        return dg.SkipReason("no customer batch in landing/customers")
+    digest = _digest([(p.name, hashlib.sha1(p.read_bytes()).hexdigest()) for p in files])
+    if digest == context.cursor:
+        return dg.SkipReason("customer batches unchanged")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"customers-{digest}", asset_selection=[CUSTOMERS])],
+        cursor=digest,
+    )
+
+
+sensors = [order_stream_sensor, order_hours_sensor, customers_sensor]
