@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import dagster as dg
 
 # Dagster's run tags for a single run over a partition range (BackfillPolicy.single_run).
@@ -24,11 +26,15 @@ def execute_run_request(
         tags[RANGE_START_TAG] = key_range.start
         tags[RANGE_END_TAG] = key_range.end
         partition_key = None
+    run_config = dict(request.run_config or {})
+    level = os.environ.get("PLATFORM_RUN_LOG_LEVEL")  # e.g. WARNING for a quiet `make demo`
+    if level:
+        run_config.setdefault("loggers", {"console": {"config": {"log_level": level}}})
     return job.execute_in_process(
         instance=instance,
         partition_key=partition_key,
         asset_selection=list(request.asset_selection) if request.asset_selection else None,
-        run_config=request.run_config or None,
+        run_config=run_config or None,
         tags=tags,
         raise_on_error=True,
     )
