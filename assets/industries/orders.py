@@ -2,6 +2,7 @@
 
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -84,6 +85,84 @@ def sync_ledger(conn: duckdb.DuckDBPyConnection, lake) -> list[int]:
         conn.execute("ROLLBACK")
         raise
     return [seq for seq, _ in new]
+
+
+def rebuild_orders(
+    conn: duckdb.DuckDBPyConnection, lake: Path, start: datetime, end: datetime
+) -> dict[str, int]:
+    """Replace `industries.orders` rows of [start, end) from the lake batches, deduplicated.
+
+    Reads only the batch row groups whose `order_ts` statistics overlap the window.
+    """
+    ensure_tables(conn)
+    files = [str(p) for _, p in batch_files(lake)]
+    conn.execute("DROP TABLE IF EXISTS staged_orders")
+    conn.execute(
+        "CREATE TEMP TABLE staged_orders (order_id VARCHAR, customer_id VARCHAR, "
+        "amount DECIMAL(18,2), order_ts TIMESTAMPTZ, hour TIMESTAMPTZ, order_lines VARCHAR,"
+        " source_file VARCHAR, line_number BIGINT, batch_seq BIGINT)"
+    )
+    if files:
+        conn.execute(
+            "INSERT INTO staged_orders SELECT order_id, customer_id, amount, order_ts, "
+            "date_trunc('hour', order_ts), order_lines, source, line, batch_seq "
+            "FROM read_parquet(?) WHERE reject_reason IS NULL "
+            "AND order_ts >= ? AND order_ts < ?",
+            [files, start, end],
+        )
+    rows_read = conn.execute("SELECT count(*) FROM staged_orders").fetchone()[0]
+    conn.execute("BEGIN")
+    try:
+        conn.execute(
+            f"DELETE FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ?", [start, end]
+        )
+        conflicts = conn.execute(
+            f"SELECT count(DISTINCT s.order_id) FROM staged_orders s "
+            f"JOIN {SCHEMA}.orders o USING (order_id)"
+        ).fetchone()[0]
+        conn.execute(
+            f"INSERT INTO {SCHEMA}.orders SELECT * FROM staged_orders s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.orders o WHERE o.order_id = s.order_id)"
+            " QUALIFY row_number() OVER (PARTITION BY order_id "
+            "ORDER BY batch_seq, source_file, line_number) = 1"
+        )
+        n = conn.execute(
+            f"SELECT count(*) FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ?",
+            [start, end],
+        ).fetchone()[0]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("DROP TABLE IF EXISTS staged_orders")
+    return {"rows": n, "rows_read": rows_read, "conflicts": conflicts}
+
+
+def rebuild_rollup(
+    conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime
+) -> tuple[int, int, Any]:
+    """Replace `industries.customer_hourly` rows of [start, end) from `industries.orders`."""
+    ensure_tables(conn)
+    conn.execute("BEGIN")
+    try:
+        conn.execute(
+            f"DELETE FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?", [start, end]
+        )
+        conn.execute(
+            f"INSERT INTO {SCHEMA}.customer_hourly SELECT customer_id, hour, sum(amount), "
+            f"count(*) FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ? GROUP BY ALL",
+            [start, end],
+        )
+        stats: Any = conn.execute(
+            f"SELECT count(*), coalesce(sum(order_count), 0), coalesce(sum(amount), 0) "
+            f"FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?",
+            [start, end],
+        ).fetchone()
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return stats[0], stats[1], stats[2]
 
 
 class OrderBatchConfig(dg.Config):
@@ -184,53 +263,15 @@ def orders(
     keeps that row (counted as a conflict). The hours' rows are replaced in one transaction.
     """
     start, end = _window(context)
-    files = [str(p) for _, p in batch_files(paths.lake(DOMAIN))]
     with warehouse.get_connection() as conn:
-        ensure_tables(conn)
-        conn.execute("DROP TABLE IF EXISTS staged_orders")
-        conn.execute(
-            "CREATE TEMP TABLE staged_orders (order_id VARCHAR, customer_id VARCHAR, "
-            "amount DECIMAL(18,2), order_ts TIMESTAMPTZ, hour TIMESTAMPTZ, order_lines VARCHAR,"
-            " source_file VARCHAR, line_number BIGINT, batch_seq BIGINT)"
-        )
-        if files:
-            conn.execute(
-                "INSERT INTO staged_orders SELECT order_id, customer_id, amount, order_ts, "
-                "date_trunc('hour', order_ts), order_lines, source, line, batch_seq "
-                "FROM read_parquet(?) WHERE reject_reason IS NULL "
-                "AND order_ts >= ? AND order_ts < ?",
-                [files, start, end],
-            )
-        rows_read = conn.execute("SELECT count(*) FROM staged_orders").fetchone()[0]
-        conn.execute("BEGIN")
-        try:
-            conn.execute(
-                f"DELETE FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ?", [start, end]
-            )
-            conflicts = conn.execute(
-                f"SELECT count(DISTINCT s.order_id) FROM staged_orders s "
-                f"JOIN {SCHEMA}.orders o USING (order_id)"
-            ).fetchone()[0]
-            conn.execute(
-                f"INSERT INTO {SCHEMA}.orders SELECT * FROM staged_orders s "
-                f"WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.orders o WHERE o.order_id = s.order_id)"
-                " QUALIFY row_number() OVER (PARTITION BY order_id "
-                "ORDER BY batch_seq, source_file, line_number) = 1"
-            )
-            n = conn.execute(
-                f"SELECT count(*) FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ?",
-                [start, end],
-            ).fetchone()[0]
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        stats = rebuild_orders(conn, paths.lake(DOMAIN), start, end)
         preview = conn.execute(
             f"SELECT strftime(hour, '%Y-%m-%d %H:00') h, count(*), sum(amount) "
             f"FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ? "
             "GROUP BY ALL ORDER BY h DESC LIMIT 10",
             [start, end],
         ).fetchall()
+    n, rows_read, conflicts = stats["rows"], stats["rows_read"], stats["conflicts"]
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": n,
@@ -262,26 +303,7 @@ def customer_hourly(
     """
     start, end = _window(context)
     with warehouse.get_connection() as conn:
-        ensure_tables(conn)
-        conn.execute("BEGIN")
-        try:
-            conn.execute(
-                f"DELETE FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?", [start, end]
-            )
-            conn.execute(
-                f"INSERT INTO {SCHEMA}.customer_hourly SELECT customer_id, hour, sum(amount), "
-                f"count(*) FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ? GROUP BY ALL",
-                [start, end],
-            )
-            stats: Any = conn.execute(
-                f"SELECT count(*), coalesce(sum(order_count), 0), coalesce(sum(amount), 0) "
-                f"FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?",
-                [start, end],
-            ).fetchone()
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        stats = rebuild_rollup(conn, start, end)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": stats[0],

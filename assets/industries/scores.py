@@ -167,7 +167,7 @@ def industry_change_scores(
                 conn.executemany(
                     f"INSERT INTO {SCHEMA}.industry_change_history VALUES "
                     "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(*r, scored_at, context.run_id) for r in rows],
+                    [(*r, scored_at, context.run.run_id) for r in rows],
                 )
             history_rows = conn.execute(
                 f"SELECT count(*) FROM {SCHEMA}.industry_change_history"
