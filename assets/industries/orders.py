@@ -215,7 +215,10 @@ def order_batches(
             rejected = sum(1 for r in rows if r.get("reject_reason"))
             context.log.info(f"batch {seq}: {len(rows)} records, {len(hours)} hours -> {path}")
             if config.crash_after_write:
-                raise RuntimeError(f"simulated crash after writing batch {seq}, before commit")
+                raise dg.Failure(
+                    f"simulated crash after writing batch {seq}, before commit",
+                    allow_retries=False,
+                )
         with warehouse.get_connection() as conn:
             ensure_tables(conn)
             sync_ledger(conn, lake)
