@@ -194,13 +194,17 @@ def create_app(data_dir: str | None = None) -> FastAPI:
         200: {"model": list[CtrRow], "description": "One row per bucket/platform/product."},
         422: {"model": ErrorResponse, "description": "A bad parameter (`loc` names it)."},
     }
+    post_responses = {
+        **responses,
+        400: {"description": "The body is not valid JSON."},
+    }
 
     @app.get("/ctr", response_model=list[CtrRow], responses=responses, tags=["ctr"])
     def get_ctr(request: Request, q: Annotated[CtrQuery, Query()]) -> Response:
         """CTR per time bucket, platform and product (GMT-03:00)."""
         return answer(q, "query", request)
 
-    @app.post("/ctr", response_model=list[CtrRow], responses=responses, tags=["ctr"])
+    @app.post("/ctr", response_model=list[CtrRow], responses=post_responses, tags=["ctr"])
     def post_ctr(q: CtrQuery) -> Response:
         """The same query with the fields as a JSON body."""
         return answer(q, "body", None)

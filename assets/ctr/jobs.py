@@ -12,7 +12,6 @@ from assets.ctr.partitions import (
     START_DATE,
     TIMEZONE,
     partition_key,
-    partitions_def,
 )
 
 VIEW_EVENTS = dg.AssetKey([DOMAIN, "view_events"])
@@ -29,13 +28,11 @@ ingest_views_job = dg.define_asset_job(
 refresh_partition_job = dg.define_asset_job(
     "ctr_refresh_partition",
     selection=dg.AssetSelection.assets(PURCHASES, PURCHASES_PER_MINUTE, VIEWS_PER_MINUTE),
-    partitions_def=partitions_def,
     description="Purchases + both per-minute rollups of one (date, platform) partition.",
 )
 refresh_purchases_job = dg.define_asset_job(
     "ctr_refresh_purchases",
     selection=dg.AssetSelection.assets(PURCHASES, PURCHASES_PER_MINUTE),
-    partitions_def=partitions_def,
     description="Re-extract purchases of one (date, platform) and roll them up.",
 )
 
