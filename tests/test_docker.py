@@ -1,0 +1,271 @@
+"""The docker deployment: the compose file is complete, and Dagster works on PostgreSQL.
+
+No Docker engine runs on the CI machine, so the compose file is checked by parsing it; the
+Dagster instance of the deployment (docker/dagster.yaml, dagster-postgres storage) is
+exercised for real against the PostgreSQL of the test fixtures.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCKER = ROOT / "docker"
+COMPOSE = DOCKER / "docker-compose.yml"
+
+SERVERS = {"postgres", "mongodb", "kafka"}
+PLATFORM = {"user-code", "dagster-webserver", "dagster-daemon", "ctr-api", "order-generator"}
+# Clients with nothing to probe: the generator only produces to Kafka.
+NO_HEALTHCHECK = {"order-generator", "seed"}
+# Variables the platform needs beyond what resources/ reads (Dagster's own storage).
+EXTRA_ENV = {"DAGSTER_PG_URL"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def env_vars_read_by_resources() -> set[str]:
+    """Every environment variable named in resources/: os.environ.get/[], os.getenv, and the
+    `from_env("NAME", ...)` factories that take the variable name as their first argument."""
+    names: set[str] = set()
+    for path in (ROOT / "resources").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            arg = None
+            if isinstance(node, ast.Call) and node.args:
+                func = ast.unparse(node.func)
+                if func in {"os.environ.get", "os.getenv", "environ.get"} or func.endswith(
+                    "from_env"
+                ):
+                    arg = node.args[0]
+            elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+                arg = node.slice
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                if re.fullmatch(r"[A-Z][A-Z0-9_]+", arg.value):
+                    names.add(arg.value)
+    return names
+
+
+def command_text(service: dict) -> str:
+    cmd = service.get("command", "")
+    return " ".join(cmd) if isinstance(cmd, list) else str(cmd)
+
+
+def test_every_service_the_platform_needs_is_present(compose: dict) -> None:
+    services = compose["services"]
+    assert SERVERS | PLATFORM <= set(services), sorted(SERVERS | PLATFORM - set(services))
+    assert services["kafka"]["image"].startswith("apache/kafka:")
+    assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert services["mongodb"]["image"].startswith("mongo:")
+    assert "dagster-webserver" in command_text(services["dagster-webserver"])
+    assert "dagster-daemon run" in command_text(services["dagster-daemon"])
+    assert "code-server start" in command_text(services["user-code"])
+    assert "uvicorn api.main:app" in command_text(services["ctr-api"])
+    assert "-m cli.orders_stream" in command_text(services["order-generator"])
+
+
+def test_health_checks_and_start_order(compose: dict) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        if name not in NO_HEALTHCHECK:
+            test = service.get("healthcheck", {}).get("test")
+            assert test, f"{name} has no health check"
+        for dep, spec in (service.get("depends_on") or {}).items():
+            assert dep in services, f"{name} depends on unknown {dep}"
+            assert "healthcheck" in services[dep], f"{name} waits for {dep}, which has none"
+            assert spec == {"condition": "service_healthy"}, (name, dep, spec)
+    user_code_deps = set(services["user-code"]["depends_on"])
+    assert SERVERS <= user_code_deps
+    for name in ("dagster-webserver", "dagster-daemon"):
+        assert {"postgres", "user-code"} <= set(services[name]["depends_on"])
+    assert "kafka" in services["order-generator"]["depends_on"]
+
+
+def test_user_code_gets_every_variable_the_resources_read(compose: dict) -> None:
+    needed = env_vars_read_by_resources()
+    # The spec's variables; if resources/ stops reading one, this test must be revisited.
+    assert {
+        "PLATFORM_DATA_DIR", "INVOICES_DB_URL", "PURCHASES_DB_URL", "ECOMMERCE_DB_URL",
+        "KAFKA_BOOTSTRAP_SERVERS", "ORDERS_TOPIC", "MONGODB_URI", "MONGODB_DATABASE",
+    } <= needed
+    for name in ("user-code", "dagster-daemon", "dagster-webserver"):
+        env = compose["services"][name]["environment"]
+        missing = (needed | EXTRA_ENV) - set(env)
+        assert not missing, f"{name} lacks {sorted(missing)}"
+        assert all(str(env[k]).strip() for k in needed | EXTRA_ENV)
+    env = compose["services"]["user-code"]["environment"]
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+    assert "@mongodb:27017" in env["MONGODB_URI"]
+    for var, db in (
+        ("DAGSTER_PG_URL", "dagster"),
+        ("INVOICES_DB_URL", "invoices"),
+        ("PURCHASES_DB_URL", "purchases"),
+        ("ECOMMERCE_DB_URL", "ecommerce"),
+    ):
+        assert env[var].startswith(("postgresql://", "postgresql+psycopg2://")), env[var]
+        assert env[var].endswith(f"@postgres:5432/{db}")
+        # The init script creates every database the URLs name.
+        assert db in (DOCKER / "postgres" / "init-databases.sh").read_text()
+
+
+def test_landing_folder_is_a_host_mount_where_sensors_and_runs_see_it(compose: dict) -> None:
+    for name in ("user-code", "dagster-daemon"):
+        service = compose["services"][name]
+        data_dir = service["environment"]["PLATFORM_DATA_DIR"]
+        mounts = {v.rsplit(":", 1)[-1]: v.rsplit(":", 1)[0] for v in service["volumes"]}
+        source = mounts.get(f"{data_dir}/landing")
+        assert source is not None, f"{name}: no mount at {data_dir}/landing"
+        assert "/" in source or source.startswith("${"), "landing must be a host path"
+
+
+def test_images_built_from_the_repository_pyproject(compose: dict) -> None:
+    dockerfile = (DOCKER / "Dockerfile").read_text()
+    assert "COPY pyproject.toml" in dockerfile and "pip install" in dockerfile
+    for name in PLATFORM:
+        build = compose["services"][name]["build"]
+        assert (COMPOSE.parent / build["context"] / "pyproject.toml").exists()
+        dockerfile_path = (COMPOSE.parent / build["context"] / build["dockerfile"]).resolve()
+        assert dockerfile_path == DOCKER / "Dockerfile"
+
+
+def test_no_credentials_committed(compose: dict) -> None:
+    text = COMPOSE.read_text()
+    assert not re.search(r"(PASSWORD|_USER)\s*:\s*[^$\s{][^\s]*$", text, re.M), "literal secret"
+    for url in re.findall(r"(?:postgresql(?:\+\w+)?|mongodb)://\S+", text):
+        assert url.split("://", 1)[1].startswith("${"), f"credentials in {url}"
+    example = (DOCKER / ".env.example").read_text()
+    for var in ("POSTGRES_USER", "POSTGRES_PASSWORD", "MONGO_USER", "MONGO_PASSWORD"):
+        assert re.search(rf"^{var}=\S+", example, re.M), var
+        assert f"${{{var}" in text
+    assert "change-me" in example
+
+
+def test_dagster_instance_and_workspace_config(compose: dict) -> None:
+    config = yaml.safe_load((DOCKER / "dagster.yaml").read_text())
+    assert config["storage"]["postgres"]["postgres_url"] == {"env": "DAGSTER_PG_URL"}
+    root = yaml.safe_load((ROOT / "dagster.yaml").read_text())
+    assert config["concurrency"] == root["concurrency"]
+    workspace = yaml.safe_load((DOCKER / "workspace.yaml").read_text())
+    grpc = workspace["load_from"][0]["grpc_server"]
+    assert grpc["host"] in compose["services"]
+    assert f"-p {grpc['port']}" in " ".join(compose["services"]["user-code"]["command"])
+
+
+# --- Dagster on PostgreSQL storage (integration) -------------------------------------------
+
+# A tiny code location for the daemon loops below (loaded by file in a code server).
+
+
+@dg.asset
+def docker_probe() -> dg.MaterializeResult:
+    return dg.MaterializeResult(metadata={"dagster/row_count": 3})
+
+
+probe_job = dg.define_asset_job("probe_job", selection=[docker_probe])
+
+
+@dg.sensor(job=probe_job, default_status=dg.DefaultSensorStatus.RUNNING)
+def probe_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key="probe-1")], cursor="probe-cursor-1"
+    )
+
+
+probe_schedule = dg.ScheduleDefinition(
+    name="probe_schedule",
+    job=probe_job,
+    cron_schedule="* * * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+
+defs = dg.Definitions(assets=[docker_probe], jobs=[probe_job], sensors=[probe_sensor],
+                      schedules=[probe_schedule])
+
+
+@pytest.fixture
+def pg_instance(pg_url: str, compose: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The deployment's own docker/dagster.yaml, with DAGSTER_PG_URL = a fresh database
+    (with the URL scheme, i.e. the SQLAlchemy driver, that the compose file uses)."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(DOCKER / "dagster.yaml", home / "dagster.yaml")
+    scheme = compose["services"]["user-code"]["environment"]["DAGSTER_PG_URL"].split("://")[0]
+    monkeypatch.setenv("DAGSTER_PG_URL", f"{scheme}://{pg_url.split('://', 1)[1]}")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    instance = dg.DagsterInstance.from_config(str(home))
+    yield instance
+    instance.dispose()
+
+
+@pytest.mark.integration
+def test_dagster_postgres_storage_keeps_materializations_and_ticks(
+    pg_instance: dg.DagsterInstance, pg_url: str
+) -> None:
+    from dagster._core.scheduler.instigation import InstigatorType, TickStatus
+    from dagster._core.test_utils import create_test_daemon_workspace_context
+    from dagster._core.workspace.load_target import PythonFileTarget
+    from dagster._daemon.sensor import execute_sensor_iteration
+    from dagster._scheduler.scheduler import launch_scheduled_runs
+    from dagster_postgres import PostgresEventLogStorage
+
+    instance = pg_instance
+    assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+
+    # A materialization, through a real run on this instance.
+    result = dg.materialize([docker_probe], instance=instance)
+    assert result.success
+
+    # A sensor tick and a schedule tick, by one iteration of the daemon's own loops.
+    target = PythonFileTarget(
+        python_file=__file__, attribute="defs", working_directory=str(ROOT),
+        location_name="docker_probe",
+    )
+    log = logging.getLogger("test_docker")
+    with create_test_daemon_workspace_context(target, instance) as context:
+        list(execute_sensor_iteration(context, log, None, None))
+        # The scheduler starts counting at its first iteration; the next iteration, set two
+        # minutes ahead, crosses at least one `* * * * *` boundary and fires.
+        now = dt.datetime.now(dt.UTC)
+        list(launch_scheduled_runs(context, log, now, {}))
+        list(launch_scheduled_runs(context, log, now + dt.timedelta(minutes=2), {}))
+
+    # Read everything back through a second instance on the same database.
+    reader = dg.DagsterInstance.from_config(instance.root_directory)
+    try:
+        event = reader.get_latest_materialization_event(dg.AssetKey("docker_probe"))
+        assert event is not None and event.run_id == result.run_id
+        assert event.asset_materialization.metadata["dagster/row_count"].value == 3
+
+        ticks = {}
+        for kind in (InstigatorType.SENSOR, InstigatorType.SCHEDULE):
+            states = reader.all_instigator_state(instigator_type=kind)
+            assert [s.instigator_name for s in states] == [
+                "probe_sensor" if kind == InstigatorType.SENSOR else "probe_schedule"
+            ]
+            state = states[0]
+            ticks[kind] = reader.get_ticks(state.instigator_origin_id, state.selector_id)
+        sensor_tick = ticks[InstigatorType.SENSOR][0]
+        assert sensor_tick.status == TickStatus.SUCCESS, sensor_tick
+        assert sensor_tick.tick_data.cursor == "probe-cursor-1"
+        assert sensor_tick.run_keys == ["probe-1"] and len(sensor_tick.run_ids) == 1
+        schedule_tick = ticks[InstigatorType.SCHEDULE][0]
+        assert schedule_tick.status == TickStatus.SUCCESS, schedule_tick
+        assert schedule_tick.run_ids
+
+        # The ticks' runs were submitted to the queue of the deployment's run coordinator.
+        for run_id in [*sensor_tick.run_ids, *schedule_tick.run_ids]:
+            run = reader.get_run_by_id(run_id)
+            assert run is not None and run.job_name == "probe_job"
+    finally:
+        reader.dispose()
