@@ -25,10 +25,22 @@ def failure_log_path(paths: PlatformPaths) -> Path:
     return path
 
 
-def _is_ours(run: dg.DagsterRun) -> bool:
+def _is_ours(run: dg.DagsterRun, failed_steps: list[str]) -> bool:
+    """Our job, a run selecting our assets, or a run in which one of our steps failed."""
     if run.job_name == JOB_NAME:
         return True
-    return any(key.path[0] == DOMAIN for key in (run.asset_selection or ()))
+    if any(key.path[0] == DOMAIN for key in (run.asset_selection or ())):
+        return True
+    return any(step.startswith(DOMAIN) for step in failed_steps)
+
+
+def _error_chain(error: object | None) -> str | None:
+    """The error and its causes (a retried step's error is "Exceeded max_retries" <- cause)."""
+    messages = []
+    while error is not None:
+        messages.append(error.message.strip())
+        error = error.cause
+    return " <- ".join(messages) or None
 
 
 def _already_recorded(path: Path, run_id: str) -> bool:
@@ -47,15 +59,15 @@ def customers_run_failure_sensor(
     context: dg.RunFailureSensorContext, paths: PlatformPaths
 ) -> None:
     run = context.dagster_run
-    if not _is_ours(run):
+    step_events = context.get_step_failure_events()
+    if not _is_ours(run, [event.step_key or "" for event in step_events]):
         return
     path = failure_log_path(paths)
     if _already_recorded(path, run.run_id):
         return
     steps = [
-        {"step": event.step_key, "error": (event.event_specific_data.error.message.strip()
-                                           if event.event_specific_data.error else None)}
-        for event in context.get_step_failure_events()
+        {"step": event.step_key, "error": _error_chain(event.event_specific_data.error)}
+        for event in step_events
     ]
     record = {
         "run_id": run.run_id,
