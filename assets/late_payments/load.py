@@ -40,11 +40,23 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _raw(col: Column, source: str) -> str:
+    """The text value: trimmed for text columns; casts to numbers/dates ignore blanks anyway."""
+    if col.sql_type == "VARCHAR":
+        return (
+            f"CASE WHEN regexp_matches({source}, '^\\s|\\s$') "
+            f"THEN nullif(trim({source}, {_WS}), '') ELSE nullif({source}, '') END"
+        )
+    return source
+
+
 def _typed(col: Column) -> str:
     raw = f"r_{col.name}"
     if col.sql_type == "DATE[]":
         tokens = f"regexp_extract_all({raw}, '[^\\s;|,\\[\\]''\"]+')"
-        return f"nullif(list_transform({tokens}, lambda t: try_cast(t AS DATE)), [])"
+        many = f"nullif(list_transform({tokens}, lambda t: try_cast(t AS DATE)), [])"
+        one = f"try_cast({raw} AS DATE)"
+        return f"CASE WHEN {one} IS NOT NULL THEN [{one}] ELSE {many} END"
     if col.sql_type == "VARCHAR":
         return raw
     return f"try_cast({raw} AS {col.sql_type})"
@@ -54,16 +66,15 @@ def _problems(col: Column) -> list[str]:
     """`WHEN ... THEN reason` clauses for one column, in order of severity."""
     raw, val = f"r_{col.name}", col.name
     out = []
+    blank = f"({raw} IS NULL OR trim({raw}, {_WS}) = '')"
     if col.required:
-        out.append(f"WHEN {raw} IS NULL THEN 'missing {col.name}'")
+        out.append(f"WHEN {val} IS NULL AND {blank} THEN 'missing {col.name}'")
     if col.sql_type == "DATE[]":
         bad = f"list_bool_or(list_transform({val}, lambda t: t IS NULL))"
         out.append(f"WHEN {bad} THEN '{col.name} is not a date list: ' || {raw}")
     elif col.sql_type != "VARCHAR":
         kind = col.sql_type.split("(")[0].lower()
-        out.append(
-            f"WHEN {raw} IS NOT NULL AND {val} IS NULL THEN '{col.name} is not {kind}: ' || {raw}"
-        )
+        out.append(f"WHEN {val} IS NULL AND NOT {blank} THEN '{col.name} is not {kind}: ' || {raw}")
     if col.check:
         cond = col.check.replace("x", val)
         out.append(f"WHEN NOT ({cond}) THEN '{col.name} out of range: ' || {raw}")
@@ -96,9 +107,7 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
             f"(header has: {', '.join(header.values())})"
         )
     cols = extract.columns
-    raw_cols = ", ".join(
-        f"nullif(trim({_q(header[c.name])}, {_WS}), '') AS r_{c.name}" for c in cols
-    )
+    raw_cols = ", ".join(f"{_raw(c, _q(header[c.name]))} AS r_{c.name}" for c in cols)
     concat = "concat(" + ", ".join(_q(header[c.name]) for c in cols) + ")"
     newlines = f"strlen({concat}) - strlen(replace({concat}, E'\\n', ''))"
     typed = ", ".join(f"{_typed(c)} AS {c.name}" for c in cols)
@@ -106,28 +115,45 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
     names = ", ".join(c.name for c in cols)
     extra = "".join(f", {expr} AS {name}" for name, expr in extract.extra.items())
     record = "concat_ws(',', " + ", ".join(f"coalesce(r_{c.name}, '')" for c in cols) + ")"
-    conn.execute("DROP TABLE IF EXISTS lp_rej_errors; DROP TABLE IF EXISTS lp_rej_scan;")
-    conn.execute(
-        f"""
+    numbering = (
+        "row_number() OVER () AS rec, 1 + row_number() OVER () "
+        "+ sum(_nl) OVER (ROWS UNBOUNDED PRECEDING) - _nl AS line"
+    )
+
+    def scan(with_lines: bool) -> None:
+        """Type and judge every row; line numbers (a serial running sum) only on request."""
+        conn.execute("DROP TABLE IF EXISTS lp_rej_errors; DROP TABLE IF EXISTS lp_rej_scan;")
+        conn.execute(
+            f"""
         CREATE OR REPLACE TEMP TABLE lp_cooked AS
         SELECT rec, line, {names}{extra}, reason,
                CASE WHEN reason IS NOT NULL THEN {record} END AS record
         FROM (
             SELECT *, CASE {whens} END AS reason FROM (
-                SELECT row_number() OVER () AS rec,
-                       1 + row_number() OVER () + sum(_nl) OVER (ROWS UNBOUNDED PRECEDING) - _nl
-                           AS line,
+                SELECT {numbering if with_lines else "NULL::BIGINT AS rec, NULL::BIGINT AS line"},
                        *, {typed}
                 FROM (
-                    SELECT {raw_cols}, {newlines} AS _nl
+                    SELECT {raw_cols}, {newlines if with_lines else "0"} AS _nl
                     FROM read_csv(?, {_CSV_OPTS}, store_rejects=true,
                                   rejects_table='lp_rej_errors', rejects_scan='lp_rej_scan')
                 )
             )
         )
         """,
-        [str(path)],
+            [str(path)],
+        )
+
+    scan(with_lines=False)
+    clean = (
+        conn.execute(
+            "SELECT count(*) FILTER (reason IS NOT NULL) = 0 AND "
+            f"{'count(DISTINCT ' + extract.key + ') = count(*)' if extract.key else 'true'} "
+            "FROM lp_cooked"
+        ).fetchone()[0]
+        and not conn.execute("SELECT count(*) FROM lp_rej_errors").fetchone()[0]
     )
+    if not clean:  # rescan numbering physical lines for the rejected rows
+        scan(with_lines=True)
     structural = conn.execute(
         """SELECT line, min(line_byte_position), any_value(csv_line),
                   arg_min(error_message, column_idx)
@@ -171,7 +197,7 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
         conn.execute(
             f"CREATE OR REPLACE TABLE {extract.table} AS "
             f"SELECT {names}{''.join(', ' + n for n in extract.extra)} "
-            "FROM lp_cooked WHERE reason IS NULL ORDER BY rec"
+            "FROM lp_cooked WHERE reason IS NULL"
         )
         conn.execute(f"DELETE FROM {SCHEMA}.rejected_rows WHERE file = ?", [path.name])
         conn.execute(

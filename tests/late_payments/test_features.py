@@ -131,3 +131,24 @@ def test_running_twice_changes_nothing(hand_built, paths, warehouse):
     first = snapshot()
     assert materialize(paths, warehouse).success
     assert snapshot() == first
+
+
+def test_whitespace_and_payment_date_lists(hand_built, paths, warehouse):
+    write_csv(
+        hand_built,
+        "invoices.csv",
+        "invoice_id,account_id,date_issued,payment_dates\n"
+        " 101 ,\t1, 2020-03-01 , 2020-04-01 \n"
+        '102,1,2020-03-01,"2020-03-05;2020-04-01"\n'
+        '103,1,2020-03-01,"[2020-03-05, 2020-03-20]"\n'
+        "104,1,2020-03-01,   \n",
+    )
+    assert materialize(paths, warehouse).success
+    with warehouse.get_connection() as conn:
+        paid = dict(
+            conn.execute("SELECT invoice_id, paid_on FROM late_payments.stg_invoices").fetchall()
+        )
+    assert str(paid[101]) == "2020-04-01" and str(paid[102]) == "2020-04-01"
+    assert str(paid[103]) == "2020-03-20" and paid[104] is None
+    f = _features(warehouse)
+    assert [f[i]["is_late"] for i in (101, 102, 103, 104)] == [1, 1, 0, 1]  # last date counts
