@@ -45,22 +45,22 @@ def order_stream_sensor(
 ) -> dg.SensorResult | dg.SkipReason:
     """Ask for a micro-batch run when the stream has records beyond the stored offsets."""
     state = load_state(paths.lake(DOMAIN))
+    lag: dict[str, tuple[int, int]] = dict(file_lag(paths.landing("orders"), state))
+    what = "landing/orders"
     if kafka.enabled:
         consumer = kafka.consumer(KAFKA_GROUP_ID)
         try:
-            lag = {str(p): v for p, v in kafka_stream.lag(consumer, kafka.topic, state).items()}
+            for p, v in kafka_stream.lag(consumer, kafka.topic, state).items():
+                lag[f"kafka:{kafka.topic}/{p}"] = v
         finally:
             consumer.close()
-        what = f"kafka topic {kafka.topic}"
-    else:
-        lag = file_lag(paths.landing("orders"), state)
-        what = "landing/orders"
+        what += f" + kafka topic {kafka.topic}"
     if not lag:
         return dg.SkipReason(f"no new records in {what} beyond batch {state.seq}")
     # The key names exactly which records the run will see: stored start .. end per source.
     key = f"orders-{state.seq}-{_digest(lag)}"
     pending = sum(end - start for start, end in lag.values())
-    context.log.info(f"{what}: {pending} {'messages' if kafka.enabled else 'bytes'} pending")
+    context.log.info(f"{what}: {pending} bytes/messages pending")
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=key, asset_selection=[ORDER_BATCHES])], cursor=key
     )

@@ -189,10 +189,11 @@ def order_batches(
 ) -> dg.MaterializeResult:
     """One micro-batch of the order stream, landed as one Parquet file in the lake.
 
-    Reads from the Kafka topic (partitions assigned at the offsets stored in the newest
-    batch file) or, without Kafka, the new complete lines of `landing/orders/*.jsonl`
-    (byte offsets per file). The batch file holds the rows and the offsets it ends at, so
-    the two are durable together; Kafka's group offsets are committed only afterwards.
+    Reads the new complete lines of `landing/orders/*.jsonl` (history files, and without
+    Kafka the stream itself; byte offsets per file) and, with Kafka configured, the topic
+    (partitions assigned at the offsets stored in the newest batch file). The batch file
+    holds the rows and the offsets it ends at, so the two are durable together;
+    Kafka's group offsets are committed only afterwards.
     """
     lake = paths.lake(DOMAIN)
     state = load_state(lake)
@@ -200,12 +201,13 @@ def order_batches(
     now = datetime.now(UTC)
     consumer = kafka.consumer(KAFKA_GROUP_ID) if kafka.enabled else None
     try:
-        if consumer is not None:
-            records = kafka_stream.consume(
-                consumer, kafka.topic, state, config.max_records, config.idle_seconds
+        # History files in landing/orders/ are always read; with Kafka the topic as well.
+        records = list(read_files(paths.landing("orders"), state, config.max_records))
+        if consumer is not None and len(records) < config.max_records:
+            records += kafka_stream.consume(
+                consumer, kafka.topic, state, config.max_records - len(records),
+                config.idle_seconds,
             )
-        else:
-            records = list(read_files(paths.landing("orders"), state, config.max_records))
         seq, hours, rejected = None, [], 0
         if records or state.to_json() != before:
             rows = [parse(r, now) for r in records]
@@ -227,7 +229,7 @@ def order_batches(
     finally:
         if consumer is not None:
             consumer.close()
-    source = f"kafka topic {kafka.topic}" if kafka.enabled else "landing/orders/*.jsonl"
+    source = "landing/orders/*.jsonl" + (f" + kafka topic {kafka.topic}" if kafka.enabled else "")
     preview = md_table(["hours touched (first 10)"], [(h,) for h in hours[:10]])
     return dg.MaterializeResult(
         metadata={
