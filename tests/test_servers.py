@@ -99,3 +99,22 @@ def test_kafka_produce_consume_round_trip(kafka_bootstrap: str) -> None:
     finally:
         consumer.close()
     assert got == [b"order-0", b"order-1", b"order-2"]
+
+
+def _unavailable() -> None:
+    from tests.servers import ServerUnavailable
+
+    raise ServerUnavailable("no such tool here")
+
+
+@pytest.mark.parametrize(
+    "ci, outcome", [("", pytest.skip.Exception), ("true", pytest.fail.Exception)]
+)
+def test_missing_tooling_skips_locally_and_fails_under_ci(
+    ci: str, outcome: type[BaseException], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import _start_or_skip
+
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="no such tool here"):
+        _start_or_skip(_unavailable)

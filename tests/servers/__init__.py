@@ -70,8 +70,36 @@ def unprivileged_user() -> pwd.struct_passwd | None:
     raise ServerUnavailable("running as root and no unprivileged user (nobody) exists")
 
 
+TEMP_PREFIX = "commerce-"
+OWNER_FILE = ".owner-pid"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_temp_dirs() -> None:
+    """Delete server temp dirs left behind by test sessions that were killed (SIGKILL)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        try:
+            pid = int((path / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def make_temp_dir(prefix: str, owner: pwd.struct_passwd | None = None) -> Path:
-    path = Path(tempfile.mkdtemp(prefix=prefix))
+    """A private temp dir for one server, tagged with this process' pid for the sweeper."""
+    sweep_stale_temp_dirs()
+    path = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + prefix))
+    (path / OWNER_FILE).write_text(str(os.getpid()))
     if owner is not None:
         os.chown(path, owner.pw_uid, owner.pw_gid)
     return path

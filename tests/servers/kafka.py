@@ -25,6 +25,7 @@ from tests.servers import (
     ServerUnavailable,
     free_port,
     make_temp_dir,
+    port_open,
     run_checked,
     spawn,
     terminate,
@@ -110,7 +111,7 @@ class KafkaServer(Server):
         self.port = 0
         self.controller_port = 0
         self.proc: subprocess.Popen[bytes] | None = None
-        self.base = make_temp_dir("commerce-kafka-")
+        self.base = make_temp_dir("kafka-")
         self._temp_dirs = [self.base]
         self.log_path = self.base / "kafka.log"
         self.startup_seconds = 0.0
@@ -195,6 +196,8 @@ class KafkaServer(Server):
         def ready() -> bool:
             from confluent_kafka.admin import AdminClient
 
+            if not port_open(self.port):  # keep librdkafka from logging refused connects
+                return False
             admin = AdminClient({"bootstrap.servers": self.bootstrap, "socket.timeout.ms": 2000})
             meta = admin.list_topics(timeout=2)
             return bool(meta.brokers)

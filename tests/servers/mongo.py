@@ -96,7 +96,7 @@ class MongoServer(Server):
         self.host = "127.0.0.1"
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.base = make_temp_dir("commerce-ferretdb-")
+        self.base = make_temp_dir("ferretdb-")
         self._temp_dirs = [self.base]
         self.data_dir = self.base / "data"
         self.data_dir.mkdir()

@@ -67,7 +67,7 @@ class PostgresServer(Server):
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._counter = itertools.count(1)
-        self.base = make_temp_dir("commerce-pg-", self.user)
+        self.base = make_temp_dir("pg-", self.user)
         self._temp_dirs = [self.base]
         self.data_dir = self.base / "data"
         self.socket_dir = self.base / "sock"
