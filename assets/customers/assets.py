@@ -63,6 +63,12 @@ SOURCE_SPECS = [
 ]
 
 
+class DocstoreLoadConfig(dg.Config):
+    """How long one attempt waits for the document store before failing (and retrying)."""
+
+    server_selection_timeout_ms: int = 10_000
+
+
 def extract_dir(paths: PlatformPaths) -> Path:
     return paths.lake(DOMAIN) / "extract"
 
@@ -224,8 +230,8 @@ def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefiniti
         retry_policy=retry_policy,
         name="customers_docstore_load",
     )
-    def docstore_load(context: dg.AssetExecutionContext, docstore: DocumentStore,
-                      paths: PlatformPaths):
+    def docstore_load(context: dg.AssetExecutionContext, config: DocstoreLoadConfig,
+                      docstore: DocumentStore, paths: PlatformPaths):
         """Load the aggregate (upsert by _id, only what changed) and the insights (a new
         document only when its content changed) into MongoDB or the embedded store.
         Retried with exponential backoff and jitter while the store is unreachable."""
@@ -238,7 +244,7 @@ def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefiniti
                          f"{len(frames)} insights into {where} (attempt {attempt})")
         started = time.perf_counter()
         try:
-            with docstore.get_database() as db:
+            with docstore.get_database(config.server_selection_timeout_ms) as db:
                 stats = documents.load_all(db, aggregates, frames, docstore.embedded)
         except Exception as exc:
             context.log.error(
