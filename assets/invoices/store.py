@@ -9,6 +9,7 @@ the aggregate rows of the (venue, date) pairs it touches.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -144,6 +145,13 @@ class InvoiceStore:
     def __init__(self, conn: Any, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.timings: dict[str, float] = {}  # seconds of the last apply_file's phases
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        started = time.perf_counter()
+        yield
+        self.timings[phase] = time.perf_counter() - started
 
     def execute(self, sql: str, params: tuple | list = ()) -> Any:
         if self.dialect == "duckdb":
@@ -207,12 +215,20 @@ class InvoiceStore:
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction():
             self._drop_temp("stage", "changes", "deltas")
-            self._stage(parsed.rows)
-            self.execute(_CHANGES, (sync_date, sync_date, file_name))
-            self.execute(_DELTAS)
-            self.execute(_UPSERT_RAW, (file_name, sync_date, now))
-            self.execute(_APPLY_DELTAS, (now,))
-            self.execute(_DROP_EMPTY)
+            with self._timed("load"):  # the raw layer: stage, find replaced rows, upsert
+                self._stage(parsed.rows)
+                if self.dialect == "postgres":
+                    self.execute("ANALYZE stage")
+                self.execute(_CHANGES, (sync_date, sync_date, file_name))
+                if self.dialect == "postgres":
+                    self.execute("ANALYZE changes")
+                self.execute(_UPSERT_RAW, (file_name, sync_date, now))
+            with self._timed("incremental"):  # the aggregate: per-(venue, date) deltas
+                self.execute(_DELTAS)
+                if self.dialect == "postgres":
+                    self.execute("ANALYZE deltas")
+                self.execute(_APPLY_DELTAS, (now,))
+                self.execute(_DROP_EMPTY)
             loaded = self.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
             dates = [
                 r[0]
@@ -242,10 +258,16 @@ class InvoiceStore:
             self._drop_temp("stage", "changes", "deltas")
         return outcome
 
-    def mismatches(self, start: date, end: date, limit: int = 20) -> list[tuple]:
-        """(venue, date, raw sum, aggregate sum, raw count, aggregate count) that disagree."""
+    def _fresh(self, start: date, end: date) -> None:
+        """Temp table `fresh`: the GROUP BY over the raw rows of [start, end]."""
         self._drop_temp("fresh")
         self.execute(_FRESH, (start, end))
+        if self.dialect == "postgres":
+            self.execute("ANALYZE fresh")  # temp tables have no statistics otherwise
+
+    def mismatches(self, start: date, end: date, limit: int = 20) -> list[tuple]:
+        """(venue, date, raw sum, aggregate sum, raw count, aggregate count) that disagree."""
+        self._fresh(start, end)
         rows = self.execute(_MISMATCHES + f" LIMIT {int(limit)}", (start, end)).fetchall()
         self._drop_temp("fresh")
         return rows
@@ -255,8 +277,7 @@ class InvoiceStore:
         number of aggregate rows that had to change (0 when the increments were right)."""
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction():
-            self._drop_temp("fresh")
-            self.execute(_FRESH, (start, end))
+            self._fresh(start, end)
             stale = self.execute(
                 "DELETE FROM invoices.venue_daily_totals t WHERE created_date BETWEEN %s AND %s"
                 " AND NOT EXISTS (SELECT 1 FROM fresh f WHERE f.venue_id = t.venue_id"
@@ -286,10 +307,16 @@ class InvoiceStore:
             self._drop_temp("fresh")
         return deleted + changed
 
-    def duplicate_invoice_ids(self) -> int:
-        return self.execute(
-            "SELECT COUNT(*) - COUNT(DISTINCT invoice_id) FROM invoices.raw_invoices"
-        ).fetchone()[0]
+    def rebuild_all(self) -> None:
+        """Brute force: rebuild the whole aggregate from the raw table (benchmark baseline)."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self.transaction():
+            self.execute("DELETE FROM invoices.venue_daily_totals")
+            self.execute(
+                "INSERT INTO invoices.venue_daily_totals SELECT venue_id, created_date,"
+                " SUM(total), COUNT(*), %s FROM invoices.raw_invoices GROUP BY 1, 2",
+                (now,),
+            )
 
     def scalar(self, sql: str, params: tuple = ()) -> Any:
         return self.execute(sql, params).fetchone()[0]
