@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assets.industries.common import HOUR_FMT, PARTITION_START, hour_key
+from assets.industries.common import PARTITION_START, hour_key
 
 OFFSETS_KEY = b"industries.offsets"
 HOURS_KEY = b"industries.hours"
@@ -138,15 +138,21 @@ def write_batch(lake: Path, seq: int, rows: list[dict[str, Any]], state: StreamS
     hours = sorted({r["hour"] for r in good})
     meta = {OFFSETS_KEY: json.dumps({"kafka": state.kafka, "files": state.files}).encode(),
             HOURS_KEY: json.dumps(hours).encode()}
+    schema = BATCH_SCHEMA.with_metadata(meta)
+    for row in rows:
+        row["batch_seq"] = seq
+    tables = [pa.Table.from_pylist(group, schema=schema) for group in _groups(good, bad)]
+    return write_tables(lake, seq, schema, tables)
+
+
+def write_tables(lake: Path, seq: int, schema: pa.Schema, tables: list[pa.Table]) -> Path:
+    """Write row groups (one table each) to batch file `seq`: temp file, fsync, rename."""
     final = batch_dir(lake) / f"batch-{seq:08d}.parquet"
     tmp = final.with_name(final.name + ".tmp")
-    schema = BATCH_SCHEMA.with_metadata(meta)
     with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for group in _groups(good, bad):
-            for r in group:
-                r["batch_seq"] = seq
-            writer.write_table(pa.Table.from_pylist(group, schema=schema))
-        if not rows:
+        for table in tables:
+            writer.write_table(table, row_group_size=max(1, table.num_rows))
+        if not tables:
             writer.write_table(schema.empty_table())
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
@@ -224,9 +230,3 @@ def read_files(
                 state.files[path.name] = [pos, lines]
                 if count >= max_records:
                     return
-
-
-def hour_bounds(keys: list[str]) -> tuple[datetime, datetime]:
-    first = datetime.strptime(keys[0], HOUR_FMT).replace(tzinfo=UTC)
-    last = datetime.strptime(keys[-1], HOUR_FMT).replace(tzinfo=UTC)
-    return first, last
