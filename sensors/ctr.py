@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from assets.ctr.jobs import ingest_views_job, refresh_partition_job
-from assets.ctr.lake import file_sha256, landing_files, read_ledger
+from assets.ctr.lake import file_sha256, landing_files, read_ledger, source_name
 from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, partition_key
 from resources import PlatformPaths
 
@@ -52,7 +52,7 @@ def ctr_product_views_sensor(
     files, _ = landing_files(paths.landing(VIEWS_LANDING))
     for platform, path in files:
         st = path.stat()
-        key = f"{platform}/{path.name}"
+        key = f"{platform}/{source_name(path, platform)}"
         prev = seen.get(key)
         if prev and prev[0] == st.st_size and prev[1] == st.st_mtime_ns:
             sha = prev[2]

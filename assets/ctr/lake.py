@@ -54,6 +54,12 @@ def landing_files(landing: Path) -> tuple[list[tuple[str, Path]], list[Path]]:
     return found, ignored
 
 
+def source_name(path: Path, platform: str) -> str:
+    """The file's id within its platform: its name, prefixed by its folder when the folder is
+    spelled differently (`ios/a.json` and `iOS/a.json` are two files of platform iOS)."""
+    return path.name if path.parent.name == platform else f"{path.parent.name}__{path.name}"
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as fh:
@@ -107,7 +113,8 @@ def ingest_file(
     """
     data = path.read_bytes()
     sha = content_hash(data)
-    mpath = ledger_path(lake, platform, path.name)
+    name = source_name(path, platform)
+    mpath = ledger_path(lake, platform, name)
     old = json.loads(mpath.read_text()) if mpath.exists() else None
     if old and old["sha256"] == sha:
         return old, None
@@ -115,16 +122,16 @@ def ingest_file(
     del data
     for (day,), frame in parsed.views.partition_by("date", as_dict=True).items():
         _atomic_write(
-            part_path(lake, platform, str(day), path.name),
+            part_path(lake, platform, str(day), name),
             lambda tmp, frame=frame: frame.drop("date").write_parquet(tmp, statistics=True),
         )
     new_dates = parsed.dates
     old_dates = old["dates"] if old else []
     for day in set(old_dates) - set(new_dates):
-        part_path(lake, platform, day, path.name).unlink(missing_ok=True)
+        part_path(lake, platform, day, name).unlink(missing_ok=True)
     manifest = {
         "platform": platform,
-        "file": path.name,
+        "file": name,
         "sha256": sha,
         "size_bytes": path.stat().st_size,
         "dates": new_dates,

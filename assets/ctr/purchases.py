@@ -69,15 +69,16 @@ def extract_purchases(db: SqlSource, platform: str, day: str) -> pl.DataFrame:
     start, end = day_bounds(day)
     fmt = "%Y-%m-%d %H:%M:%S"
     params = [start.strftime(fmt), end.strftime(fmt), platform.lower()]
-    frame = db.read_polars(extract_sql(db.placeholder), params)
-    if frame.height == 0:
-        return pl.DataFrame(schema=EXTRACT_SCHEMA)
-    date_col = pl.col("order_date")
-    if frame.schema["order_date"] == pl.String:
-        date_col = date_col.str.to_datetime(fmt, strict=False)
-    return frame.with_columns(
-        date_col.cast(pl.Datetime("us")), pl.col("code_color").cast(pl.String)
+    with db.connect() as conn:  # plain DB-API: one code path for sqlite3 and psycopg
+        cur = conn.cursor()
+        cur.execute(extract_sql(db.placeholder), params)
+        rows = cur.fetchall()
+    raw = pl.DataFrame(
+        [(str(i), str(o), c, d if isinstance(d, str) else d.strftime(fmt)) for i, o, c, d in rows],
+        schema={**EXTRACT_SCHEMA, "order_date": pl.String},
+        orient="row",
     )
+    return raw.with_columns(pl.col("order_date").str.to_datetime(fmt, strict=False))
 
 
 @dg.asset(
@@ -116,7 +117,8 @@ def purchases(
         frame = pl.DataFrame(schema=EXTRACT_SCHEMA)
         missing = True
     product = pl.col("code_color").str.strip_chars()
-    good = frame.filter(product.is_not_null() & (product != "")).select(
+    usable = product.is_not_null() & (product != "") & pl.col("order_date").is_not_null()
+    good = frame.filter(usable).select(
         platform=pl.lit(platform),
         date=pl.lit(day).str.to_date(),
         product=product,
@@ -125,12 +127,14 @@ def purchases(
         purchased_at="order_date",
     )
     now = datetime.now(UTC).replace(tzinfo=None)
-    bad = frame.filter(product.is_null() | (product == "")).select(
+    bad = frame.filter(~usable).select(
         platform=pl.lit(platform),
         date=pl.lit(day).str.to_date(),
         order_id="order_id",
         item_id="item_id",
-        reason=pl.lit("order item without code_color"),
+        reason=pl.when(pl.col("order_date").is_null())
+        .then(pl.lit("order_date is not 'YYYY-MM-DD HH:MM:SS'"))
+        .otherwise(pl.lit("order item without code_color")),
         loaded_at=pl.lit(now),
     )
     with warehouse.get_connection() as conn:

@@ -75,14 +75,14 @@ def view_events(
             manifest, parsed = ingest_file(path, platform, lake)
         except NotJsonError as exc:
             target = reject_file(path, platform, paths.rejected(VIEWS_LANDING), str(exc))
-            context.log.error(f"{platform}/{path.name}: {exc}; moved to {target}")
-            bad.append(f"{platform}/{path.name}: {exc}")
+            context.log.error(f"{path.parent.name}/{path.name}: {exc}; moved to {target}")
+            bad.append(f"{path.parent.name}/{path.name}: {exc}")
             continue
         if parsed is None:
             unchanged += 1
             continue
         context.log.info(
-            f"{platform}/{path.name}: {manifest['views']} views on {manifest['dates']}, "
+            f"{path.parent.name}/{path.name}: {manifest['views']} views on {manifest['dates']}, "
             f"{manifest['rejected_rows']} rejected, parser={manifest['parser']}"
         )
         loaded.append((manifest, parsed.rejected))

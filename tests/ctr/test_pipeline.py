@@ -1,0 +1,280 @@
+"""Sensor -> ingest -> only the touched partitions; bad input; purchases from SQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from api.query import CtrRequest, query_ctr
+from api.serving import serving_file, serving_root
+from assets.ctr.partitions import PLATFORMS, partition_key
+from assets.ctr.purchases import purchases, purchases_per_minute
+from assets.ctr.views import view_events
+from cli.generators.ctr import ORDER_COLUMNS, load_purchases
+from cli.runner import execute_run_request, tick_sensor
+from tests.ctr.conftest import ctr_defs
+
+SENSOR = "ctr_product_views_sensor"
+MS = 1000
+
+
+def ms(local: str) -> float:
+    """'YYYY-MM-DD HH:MM:SS' GMT-03:00 -> UTC epoch ms (+ a fraction, as in the real data)."""
+    from datetime import datetime
+
+    dt = datetime.strptime(local, "%Y-%m-%d %H:%M:%S")
+    return (dt - datetime(1970, 1, 1)).total_seconds() * MS + 3 * 3600 * MS + 0.4321
+
+
+def view(product: str, local: str, event_type: str = "custom_event", name: str = "product"):
+    return {
+        "event_type": event_type,
+        "data": {
+            "event_name": name,
+            "timestamp_unixtime_ms": ms(local),
+            "event_id": 679644799952992000,
+            "custom_attributes": {"codeColor": product},
+        },
+    }
+
+
+def write_views(data_dir: Path, platform: str, name: str, batches: list, lines: bool = False):
+    folder = data_dir / "landing" / "product_views" / platform
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(json.dumps(b) for b in batches) if lines else json.dumps(batches)
+    (folder / name).write_text(text)
+    return folder / name
+
+
+def run_all(defs: dg.Definitions, instance: dg.DagsterInstance, requests: list) -> None:
+    for request in requests:
+        execute_run_request(defs, request, instance)
+
+
+def keys_of(requests: list[dg.RunRequest]) -> list[str]:
+    return sorted(str(r.partition_key) for r in requests if r.partition_key)
+
+
+def test_sensor_refreshes_only_touched_partitions(env: dict[str, Any]) -> None:
+    root = env["paths"].root
+    defs = ctr_defs(env)
+    instance = dg.DagsterInstance.ephemeral()
+    write_views(root, "ios", "a.json", [{"events": [view("P1", "2016-03-05 10:00:00")]}])
+    requests, cursor = tick_sensor(defs, SENSOR, instance, None)
+    assert [r.job_name for r in requests] == ["ctr_ingest_views"]
+    ingest_key = requests[0].run_key
+    run_all(defs, instance, requests)
+
+    requests, cursor = tick_sensor(defs, SENSOR, instance, cursor)
+    assert keys_of(requests) == ["2016-03-05|iOS"]
+    assert {r.job_name for r in requests} == {"ctr_refresh_partition"}
+    run_all(defs, instance, requests)
+    assert tick_sensor(defs, SENSOR, instance, cursor)[0] == []  # nothing new: no run
+
+    # a second file (JSON Lines, another platform, two dates): only its partitions
+    write_views(
+        root, "Android", "b.jsonl",
+        [{"events": [view("P1", "2016-03-06 23:59:59")]},
+         {"events": [view("P2", "2016-03-07 00:00:00"), view("P2", "2016-03-07 00:00:30")]}],
+        lines=True,
+    )
+    requests, cursor = tick_sensor(defs, SENSOR, instance, cursor)
+    assert len(requests) == 1 and requests[0].run_key != ingest_key
+    run_all(defs, instance, requests)
+    requests, cursor = tick_sensor(defs, SENSOR, instance, cursor)
+    assert keys_of(requests) == ["2016-03-06|Android", "2016-03-07|Android"]
+    run_all(defs, instance, requests)
+
+    # the first file's content changes to another day: the stale day is refreshed too
+    write_views(root, "ios", "a.json", [{"events": [view("P1", "2016-03-08 01:00:00")]}])
+    requests, cursor = tick_sensor(defs, SENSOR, instance, cursor)
+    run_all(defs, instance, requests)
+    requests, cursor = tick_sensor(defs, SENSOR, instance, cursor)
+    assert keys_of(requests) == ["2016-03-05|iOS", "2016-03-08|iOS"]
+    run_all(defs, instance, requests)
+    assert tick_sensor(defs, SENSOR, instance, cursor)[0] == []
+
+    serving = serving_root(root)
+    assert not serving_file(serving, "views_per_minute", "iOS", "2016-03-05").exists()
+    text, n = query_ctr(
+        serving,
+        CtrRequest(
+            start=__import__("datetime").datetime(2016, 3, 1),
+            end=__import__("datetime").datetime(2016, 3, 10),
+            aggregation=60 * 24,
+            platforms=PLATFORMS,
+        ),
+        limit=100,
+    )
+    got = [(r["timestamp"], r["platform"], r["product"], r["views"]) for r in json.loads(text)]
+    assert got == [
+        ("2016-03-06 00:00:00", "Android", "P1", 1),
+        ("2016-03-07 00:00:00", "Android", "P2", 2),
+        ("2016-03-08 00:00:00", "iOS", "P1", 1),
+    ]
+    with env["warehouse"].get_connection() as conn:
+        assert conn.execute("SELECT sum(count) FROM ctr.views_per_minute").fetchall() == [(4,)]
+
+
+def test_rerun_is_a_no_op(env: dict[str, Any]) -> None:
+    root = env["paths"].root
+    write_views(root, "MobileWeb", "a.json", [{"events": [view("P1", "2016-03-05 10:00:00")]}])
+    first = dg.materialize([view_events], resources=env)
+    second = dg.materialize([view_events], resources=env)
+    m1 = first.asset_materializations_for_node("ctr__view_events")[0].metadata
+    m2 = second.asset_materializations_for_node("ctr__view_events")[0].metadata
+    assert (m1["files_loaded"].value, m2["files_loaded"].value) == (1, 0)
+    assert m2["files_unchanged"].value == 1
+    parts = list((root / "lake" / "ctr" / "views").glob("platform=*/date=*/*.parquet"))
+    assert len(parts) == 1 and pq.read_table(parts[0]).num_rows == 1
+
+
+def test_malformed_batches_and_unknown_events_are_counted(env: dict[str, Any]) -> None:
+    root = env["paths"].root
+    write_views(
+        root, "iOS", "messy.json",
+        [
+            {"events": [view("P1", "2016-03-05 10:00:00")]},
+            42,
+            {"mpid": 7},
+            {"events": [view("P1", "2016-03-05 10:01:00", event_type="screen_view"),
+                        view("P1", "2016-03-05 10:02:00", name="add_to_cart"),
+                        {"event_type": "custom_event", "data": {"event_name": "product"}}]},
+        ],
+    )
+    write_views(root, "Android", "lines.jsonl", [], lines=True)
+    (root / "landing" / "product_views" / "Android" / "lines.jsonl").write_text(
+        json.dumps({"events": [view("P2", "2016-03-05 10:00:00")]}) + "\n{broken\n"
+    )
+    result = dg.materialize([view_events], resources=env)
+    meta = result.asset_materializations_for_node("ctr__view_events")[0].metadata
+    assert meta["dagster/row_count"].value == 2
+    assert meta["malformed_batches"].value == 3  # 42, no events, the broken line
+    assert meta["rejected_rows"].value == 4  # + the product event without product/time
+    assert meta["other_event_types"].value == {"screen_view": 1, "custom_event:add_to_cart": 1}
+    check = result.get_asset_check_evaluations()[0]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    with env["warehouse"].get_connection() as conn:
+        rows = conn.execute(
+            """SELECT platform, source_file, batch_no, reason FROM ctr.rejected_view_events
+               ORDER BY platform, batch_no"""
+        ).fetchall()
+    assert [(p, f, b) for p, f, b, _ in rows] == [
+        ("Android", "lines.jsonl", 2),
+        ("iOS", "messy.json", 2),
+        ("iOS", "messy.json", 3),
+        ("iOS", "messy.json", 4),
+    ]
+    assert "invalid JSON" in rows[0][3] and "not an object" in rows[1][3]
+
+
+def test_not_json_file_is_moved_aside_and_fails_the_run(env: dict[str, Any]) -> None:
+    root = env["paths"].root
+    good = write_views(root, "iOS", "good.json", [{"events": [view("P1", "2016-03-05 10:00:00")]}])
+    bad = good.parent / "export.json"
+    bad.write_text("venue_id,total\nv1,10.5\n")
+    result = dg.materialize([view_events], resources=env, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "iOS/export.json" in failure.message and "not JSON" in failure.message
+    moved = root / "landing" / "product_views" / "_rejected" / "iOS"
+    assert (moved / "export.json").read_text() == "venue_id,total\nv1,10.5\n"
+    assert "not JSON" in (moved / "export.json.reason.txt").read_text()
+    assert not bad.exists() and good.exists()
+    ledger = root / "lake" / "ctr" / "views" / "_ledger" / "iOS" / "good.json.json"
+    assert json.loads(ledger.read_text())["views"] == 1  # the good file still went in
+
+
+def orders_fixture() -> tuple[list[dict], list[dict]]:
+    base = dict.fromkeys(ORDER_COLUMNS)
+    orders = [
+        {**base, "id": 1, "order_date": "2016-02-01 00:00:00", "device_type": "ios"},
+        {**base, "id": 2, "order_date": "2016-02-01 23:59:59", "device_type": " IOS "},
+        {**base, "id": 3, "order_date": "2016-02-02 00:00:00", "device_type": "iOS"},
+        {**base, "id": 4, "order_date": "2016-02-01 12:00:30", "device_type": "Android"},
+    ]
+    items = [
+        {"id": 10, "order_id": 1, "sku": "s", "quantity": 3, "code_color": "A"},
+        {"id": 11, "order_id": 1, "sku": "s", "quantity": 1, "code_color": " A "},
+        {"id": 12, "order_id": 2, "sku": "s", "quantity": 1, "code_color": None},
+        {"id": 13, "order_id": 2, "sku": "s", "quantity": 1, "code_color": "B"},
+        {"id": 14, "order_id": 3, "sku": "s", "quantity": 1, "code_color": "A"},
+        {"id": 15, "order_id": 4, "sku": "s", "quantity": 1, "code_color": "A"},
+    ]
+    return orders, items
+
+
+def check_purchases(env: dict[str, Any]) -> None:
+    orders, items = orders_fixture()
+    load_purchases(env["purchases_db"].url, orders, items)
+    result = dg.materialize(
+        [purchases, purchases_per_minute],
+        resources=env,
+        partition_key=partition_key("2016-02-01", "iOS"),
+    )
+    meta = result.asset_materializations_for_node("ctr__purchases")[0].metadata
+    assert meta["dagster/row_count"].value == 3 and meta["rejected_rows"].value == 1
+    with env["warehouse"].get_connection() as conn:
+        got = conn.execute(
+            """SELECT product, strftime(minute, '%Y-%m-%d %H:%M'), count
+               FROM ctr.purchases_per_minute ORDER BY ALL"""
+        ).fetchall()
+        rejected = conn.execute("SELECT item_id, reason FROM ctr.rejected_purchases").fetchall()
+    assert got == [("A", "2016-02-01 00:00", 2), ("B", "2016-02-01 23:59", 1)]
+    assert rejected == [("12", "order item without code_color")]
+    from datetime import datetime
+
+    text, _ = query_ctr(
+        serving_root(env["paths"].root),
+        CtrRequest(datetime(2016, 2, 1), datetime(2016, 2, 2), 1440, ("iOS",)),
+        limit=10,
+    )
+    assert json.loads(text) == [
+        {"timestamp": "2016-02-01 00:00:00", "platform": "iOS", "product": "A", "ctr": None,
+         "purchases": 2, "views": 0},
+        {"timestamp": "2016-02-01 00:00:00", "platform": "iOS", "product": "B", "ctr": None,
+         "purchases": 1, "views": 0},
+    ]
+    # re-extracting the same day changes nothing
+    dg.materialize(
+        [purchases, purchases_per_minute], resources=env,
+        partition_key=partition_key("2016-02-01", "iOS"),
+    )
+    with env["warehouse"].get_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM ctr.purchases").fetchall() == [(3,)]
+
+
+def test_purchases_extracted_from_sqlite(env: dict[str, Any]) -> None:
+    assert env["purchases_db"].url.startswith("sqlite:///")
+    check_purchases(env)
+
+
+@pytest.mark.integration
+def test_purchases_extracted_from_postgres(
+    env: dict[str, Any], pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resources import build_resources
+
+    monkeypatch.setenv("PURCHASES_DB_URL", pg_url)
+    env = build_resources()
+    assert env["purchases_db"].is_postgres
+    check_purchases(env)
+
+
+def test_schedule_requests_recent_days(env: dict[str, Any]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from assets.ctr.jobs import recent_purchases_schedule
+
+    when = datetime(2016, 2, 3, 10, 20, tzinfo=timezone(timedelta(hours=-3)))
+    context = dg.build_schedule_context(scheduled_execution_time=when)
+    requests = recent_purchases_schedule(context)
+    assert keys_of(requests) == sorted(
+        f"{d}|{p}" for d in ("2016-02-01", "2016-02-02", "2016-02-03") for p in PLATFORMS
+    )
+    assert len({r.run_key for r in requests}) == 9
