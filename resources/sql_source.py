@@ -59,5 +59,6 @@ class SqlSource(dg.ConfigurableResource):
     def read_polars(self, query: str, params: Sequence[Any] | None = None) -> pl.DataFrame:
         """Run a query (parameters bound, marker = `placeholder`) into a Polars frame."""
         with self.connect() as conn:
-            options = {"parameters": list(params)} if params else None
+            key = "params" if self.is_postgres else "parameters"  # psycopg vs sqlite3 name
+            options = {key: list(params)} if params else None
             return pl.read_database(query, conn, execute_options=options)
