@@ -116,20 +116,15 @@ def rebuild_orders(
         conn.execute(
             f"DELETE FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ?", [start, end]
         )
-        conflicts = conn.execute(
-            f"SELECT count(DISTINCT s.order_id) FROM staged_orders s "
-            f"JOIN {SCHEMA}.orders o USING (order_id)"
-        ).fetchone()[0]
-        conn.execute(
-            f"INSERT INTO {SCHEMA}.orders SELECT * FROM staged_orders s "
-            f"WHERE NOT EXISTS (SELECT 1 FROM {SCHEMA}.orders o WHERE o.order_id = s.order_id)"
-            " QUALIFY row_number() OVER (PARTITION BY order_id "
-            "ORDER BY batch_seq, source_file, line_number) = 1"
-        )
+        # The primary-key index answers "already stored under another hour?" per row
+        # (INSERT OR IGNORE), so this never scans the order history.
         n = conn.execute(
-            f"SELECT count(*) FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ?",
-            [start, end],
+            f"INSERT OR IGNORE INTO {SCHEMA}.orders SELECT * FROM staged_orders"
+            " QUALIFY row_number() OVER (PARTITION BY order_id "
+            "ORDER BY batch_seq, source_file, line_number) = 1 ORDER BY order_ts"
         ).fetchone()[0]
+        distinct = conn.execute("SELECT count(DISTINCT order_id) FROM staged_orders").fetchone()
+        conflicts = distinct[0] - n
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -150,7 +145,8 @@ def rebuild_rollup(
         )
         conn.execute(
             f"INSERT INTO {SCHEMA}.customer_hourly SELECT customer_id, hour, sum(amount), "
-            f"count(*) FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ? GROUP BY ALL",
+            f"count(*) FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ? GROUP BY ALL "
+            "ORDER BY hour",
             [start, end],
         )
         stats: Any = conn.execute(
