@@ -3,7 +3,6 @@ without the UI, and print the answers a person came for."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import os
 import time
@@ -11,7 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-DOMAINS = ["invoices", "ctr", "industries", "late_payments", "customers"]
+from cli.generate import generate_all, parser
+
 TITLES = {
     "invoices": "1. Invoices: venue totals per creation date",
     "ctr": "2. Product CTR",
@@ -34,18 +34,11 @@ def _instance() -> dg.DagsterInstance:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--domains", nargs="*", default=DOMAINS, choices=DOMAINS)
-    args = parser.parse_args()
+    args = parser().parse_args()
     data_dir = Path(os.environ.setdefault("PLATFORM_DATA_DIR", "data/local")).resolve()
     os.environ.setdefault("PLATFORM_RUN_LOG_LEVEL", "WARNING")
     print(f"Data root: {data_dir}")
-    for domain in args.domains:
-        counts = importlib.import_module(f"cli.generators.{domain}").generate(
-            data_dir, seed=args.seed, scale=args.scale
-        )
+    for domain, counts in generate_all(data_dir, args.seed, args.scale, args.domains).items():
         print(f"generated {domain}: {counts}")
 
     from definitions import defs  # after PLATFORM_DATA_DIR is settled
