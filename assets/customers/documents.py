@@ -2,9 +2,10 @@
 
 `customer_aggregates`: one document per customer, `_id` = customer_id, no run timestamp,
 so re-running writes the same documents. The load diffs against what is stored (one scan,
-a hash map of `_id` -> document: O(n)) and writes only new or changed documents and deletes
-customers that disappeared (merged duplicates, deleted rows): a second run over an
-unchanged source writes nothing.
+a hash map of `_id` -> document: O(n)) and, on MongoDB, writes only new or changed documents
+and deletes customers that disappeared (merged duplicates, deleted rows); the embedded store
+is rewritten in one `insert_many` when anything differs (see `upsert_customers`). Either way
+a second run over an unchanged source writes nothing.
 
 `insights`: one document per insight per run that changed it: {insight, generated_at,
 content_hash, row_count, rows}. A run whose insight content hash equals the latest stored
@@ -30,9 +31,6 @@ import polars as pl
 CUSTOMERS_COLLECTION = "customer_aggregates"
 INSIGHTS_COLLECTION = "insights"
 BATCH = 5_000
-# Above this many documents to replace/delete, the embedded store rewrites the collection:
-# montydb evaluates `_id: {$in: [...]}` by scanning, so a large delete would be O(n * k).
-EMBEDDED_REWRITE_THRESHOLD = 2_000
 
 
 def bson_safe(frame: pl.DataFrame) -> pl.DataFrame:
@@ -125,14 +123,14 @@ def upsert_customers(db: Any, docs: list[dict[str, Any]], embedded: bool) -> Loa
     stats.inserted, stats.updated, stats.deleted = len(fresh), len(changed), len(stale)
 
     if embedded:
-        if len(changed) + len(stale) > EMBEDDED_REWRITE_THRESHOLD:
+        # montydb checks duplicate keys against a *list* of stored keys (quadratic growth of
+        # insert_many into a non-empty collection) and evaluates `$in` by scanning (25 s to
+        # delete 200 of 50k documents), so any change rewrites the collection: drop, then ONE
+        # insert_many into the empty collection, which is linear.
+        if fresh or changed or stale:
             collection.drop()
-            fresh, changed, stale = docs, [], []
-        doomed = stale + [doc["_id"] for doc in changed]
-        for chunk in _chunks(doomed, BATCH):
-            collection.delete_many({"_id": {"$in": chunk}})
-        for chunk in _chunks(fresh + changed, BATCH):
-            collection.insert_many(chunk)
+            if docs:
+                collection.insert_many(docs)
     else:
         from pymongo import DeleteMany, ReplaceOne
 
