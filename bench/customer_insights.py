@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sqlite3
 import sys
 import tempfile
@@ -118,7 +119,7 @@ def main() -> None:
     print(f"customer insights benchmark in {workdir}", flush=True)
 
     if not db_path.exists():
-        counts = timed("generate source (SQLite, set-based SQL)", results,
+        timed("generate source (SQLite, set-based SQL)", results,
                        lambda: build_source(db_path, args.customers, args.orders, args.reviews),
                        lambda c: ", ".join(f"{t}={n:,}" for t, n in c.items()))
     source = SqlSource(url=f"sqlite:///{db_path}")
@@ -175,6 +176,8 @@ def main() -> None:
                         f"{stats.documents_written:,} written, {rate:,.0f} {what}"))
         print(f"  {results[-1][0]}: {seconds:.1f}s {results[-1][2]}", flush=True)
 
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS {peak_mb:,.0f} MB")
     print("\n| step | seconds | detail |\n|---|---:|---|")
     for label, seconds, detail in results:
         print(f"| {label} | {seconds:.1f} | {detail} |")
