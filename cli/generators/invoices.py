@@ -51,7 +51,9 @@ def generate(data_dir: Path, seed: int = 42, scale: float = 1.0) -> dict[str, in
         sync = first_sync + timedelta(days=day)
         rows = []
         for _ in range(int(500 * scale)):
-            back = rng.randint(0, 3) if rng.random() < 0.8 else rng.randint(4, 400)
+            roll = rng.random()  # most invoices are recent; some weeks late; a few a year old
+            back = rng.randint(0, 3) if roll < 0.8 else rng.randint(4, 45) if roll < 0.98 \
+                else rng.randint(365, 372)
             created = datetime.combine(sync - timedelta(days=back), datetime.min.time())
             created += timedelta(seconds=rng.randint(0, 86399))
             rows.append(invoice_row(rng, rng.choice(venues), created))
