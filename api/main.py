@@ -172,8 +172,8 @@ def create_app(data_dir: str | None = None) -> FastAPI:
             product=q.product,
         )
         page = q.limit or cap
-        text, n = query_ctr(root(), req, limit=page + 1, offset=q.offset)
-        if n <= page:
+        text, _, more = query_ctr(root(), req, limit=page, offset=q.offset)
+        if not more:
             return Response(content=text, media_type="application/json")
         if q.limit is None:
             return _error(
@@ -183,7 +183,6 @@ def create_app(data_dir: str | None = None) -> FastAPI:
                 "range, product or platform, or page with limit and offset",
                 "too_many_rows",
             )
-        text, _ = query_ctr(root(), req, limit=page, offset=q.offset)
         headers = {"X-Next-Offset": str(q.offset + page)}
         if request is not None:
             nxt = request.url.include_query_params(offset=q.offset + page)

@@ -1,28 +1,30 @@
-"""The CTR query over the serving Parquet rollups (DuckDB in-memory; no warehouse access).
+"""The CTR query over the serving Parquet rollups (Polars, lazy; no warehouse access).
 
 Buckets start at `start` and step by `aggregation` minutes; the last one ends at `end`
 (truncated). A rollup minute belongs to the bucket that contains its start, and is in range
 when start <= minute < end. Only (bucket, platform, product) combinations with views or
-purchases are returned; ctr = purchases / views rounded to 4 decimals, null when views = 0.
+purchases are returned, ordered by bucket, platform, product; ctr = purchases / views
+rounded to 4 decimals, null when views = 0.
+
+Answers are cached (bounded LRU, CTR_API_CACHE_MB, default 128; 0 disables) under a key
+that includes every serving file's (path, size, mtime): Dagster publishes by atomic
+rename, which gives the file a new mtime, so a republished day is never served stale.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
+import polars as pl
 
 from api.serving import TABLES, serving_file
 
-EMPTY = (
-    "(SELECT ''::VARCHAR AS platform, ''::VARCHAR AS product, "
-    "TIMESTAMP '2000-01-01' AS minute, 0::BIGINT AS count WHERE false)"
-)
+COLUMNS = ["timestamp", "platform", "product", "ctr", "purchases", "views"]
 
 
 @dataclass(frozen=True)
@@ -34,106 +36,139 @@ class CtrRequest:
     product: str | None = None
 
 
-def serving_files(root: Path, table: str, platforms: tuple[str, ...], start: datetime,
-                  end: datetime) -> list[str]:
-    """The serving files of `table` whose day overlaps [start, end): one `os.scandir` per
-    platform folder, so the cost is in files, not rows."""
+def serving_files(
+    root: Path, table: str, platforms: tuple[str, ...], start: datetime, end: datetime
+) -> list[tuple[str, int, int]]:
+    """(path, size, mtime_ns) of the serving files of `table` whose day overlaps
+    [start, end): one `os.scandir` per platform folder, so the cost is in files, not rows."""
     first = start.date().isoformat()
     last = (end - timedelta(microseconds=1)).date().isoformat()
-    out: list[str] = []
+    out: list[tuple[str, int, int]] = []
     for platform in platforms:
         folder = serving_file(root, table, platform, first).parent
         try:
             entries = list(os.scandir(folder))
         except FileNotFoundError:
             continue
-        out.extend(
-            e.path
-            for e in entries
-            if e.name.endswith(".parquet") and not e.name.startswith(".")
-            and first <= e.name[:10] <= last
-        )
+        for e in entries:
+            if e.name.endswith(".parquet") and not e.name.startswith(".") and (
+                first <= e.name[:10] <= last
+            ):
+                try:
+                    st = e.stat()
+                except FileNotFoundError:  # swapped away between scandir and stat
+                    continue
+                out.append((e.path, st.st_size, st.st_mtime_ns))
     return sorted(out)
 
 
-def _sql(sources: dict[str, str], with_product: bool) -> str:
-    product = " AND product = $product" if with_product else ""
-
-    def side(table: str, column: str) -> str:
-        return f"""SELECT platform, product, (epoch_ms(minute) - $s_ms) // $step_ms AS k,
-                          sum(count) AS {column}
-                   FROM {sources[table]}
-                   WHERE minute >= $start AND minute < $end{product}
-                   GROUP BY ALL"""
-
-    return f"""
-        WITH v AS ({side("views_per_minute", "views")}),
-             p AS ({side("purchases_per_minute", "purchases")})
-        SELECT k, strftime($start + to_milliseconds(k * $step_ms), '%Y-%m-%d %H:%M:%S')
-                   AS "timestamp",
-               platform, product,
-               CASE WHEN coalesce(views, 0) > 0 THEN round(coalesce(purchases, 0) / views, 4)
-               END AS ctr,
-               coalesce(purchases, 0)::BIGINT AS purchases,
-               coalesce(views, 0)::BIGINT AS views
-        FROM v FULL OUTER JOIN p USING (k, platform, product)
-        ORDER BY k, platform, product
-        LIMIT $limit OFFSET $offset
-    """
-
-
-_lock = threading.Lock()
-_db: duckdb.DuckDBPyConnection | None = None
-
-
-def _cursor() -> duckdb.DuckDBPyConnection:
-    """A new cursor (own connection) on one process-wide in-memory DuckDB; close it after.
-
-    Opening an in-memory database costs tens of ms, a cursor well under one; DuckDB
-    connections must not be shared across threads, cursors are per request."""
-    global _db
-    with _lock:
-        if _db is None:
-            _db = duckdb.connect(":memory:", config={"threads": 2})
-            atexit.register(_db.close)
-        return _db.cursor()
-
-
-def query_ctr(root: Path, req: CtrRequest, limit: int, offset: int = 0) -> tuple[str, int]:
-    """Run the query; return (JSON array text, number of rows). At most `limit` rows."""
-    sources: dict[str, str] = {}
-    params: dict[str, object] = {}
-    for table in TABLES:
-        files = serving_files(root, table, req.platforms, req.start, req.end)
-        if files:
-            sources[table] = f"read_parquet(${table})"
-            params[table] = files
-        else:
-            sources[table] = EMPTY
-    if not params:
-        return "[]", 0
-    params.update(
-        start=req.start,
-        end=req.end,
-        s_ms=int((req.start - datetime(1970, 1, 1)).total_seconds() * 1000),
-        step_ms=req.aggregation * 60_000,
-        limit=limit,
-        offset=offset,
-    )
+def _side(files: list[str], req: CtrRequest, column: str) -> pl.LazyFrame:
+    minute = pl.col("minute")
+    keep = (minute >= req.start) & (minute < req.end)
     if req.product is not None:
-        params["product"] = req.product
-    sql = _sql(sources, req.product is not None)
-    con = _cursor()
-    try:
-        (text, n) = con.execute(
-            f"""SELECT coalesce(to_json(list({{
-                       'timestamp': "timestamp", 'platform': platform, 'product': product,
-                       'ctr': ctr, 'purchases': purchases, 'views': views}}
-                       ORDER BY k, platform, product))::VARCHAR, '[]'),
-                       count(*)
-                FROM ({sql})""",
-            params,
-        ).fetchall()[0]
-    finally:
-        con.close()
-    return text, int(n)
+        keep &= pl.col("product") == req.product
+    return (
+        pl.scan_parquet(files)
+        .filter(keep)
+        .select(
+            k=(minute - pl.lit(req.start)).dt.total_minutes() // req.aggregation,
+            platform=pl.col("platform"),
+            product=pl.col("product"),
+            **{column: pl.col("count")},
+        )
+    )
+
+
+def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.DataFrame:
+    """The whole answer as a frame with COLUMNS, ordered."""
+    sides = [
+        _side(files[t], req, col)
+        for t, col in (("views_per_minute", "views"), ("purchases_per_minute", "purchases"))
+        if files[t]
+    ]
+    joined = (
+        pl.concat(sides, how="diagonal")
+        .group_by("k", "platform", "product")
+        .agg(
+            pl.col("^views$").sum() if files["views_per_minute"] else pl.lit(0).alias("views"),
+            pl.col("^purchases$").sum()
+            if files["purchases_per_minute"]
+            else pl.lit(0).alias("purchases"),
+        )
+        .sort("k", "platform", "product")
+        .collect()
+    )
+    views, buys = pl.col("views").cast(pl.Int64), pl.col("purchases").cast(pl.Int64)
+    # format each bucket start once (a day at 10 minutes has 144), not once per row
+    ks = joined.get_column("k").unique().to_list()
+    stamps = {
+        k: (req.start + timedelta(minutes=k * req.aggregation)).isoformat(sep=" ")
+        for k in ks
+    }
+    return joined.select(
+        timestamp=pl.col("k").replace_strict(stamps, return_dtype=pl.String),
+        platform="platform",
+        product="product",
+        ctr=pl.when(views > 0).then((buys / views).round(4)),
+        purchases=buys,
+        views=views,
+    )
+
+
+class _Cache:
+    """A byte-bounded LRU of answers."""
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, tuple[bytes, int, bool]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def budget() -> int:
+        try:
+            return int(float(os.environ.get("CTR_API_CACHE_MB", "128")) * 1e6)
+        except ValueError:
+            return 128_000_000
+
+    def get(self, key: tuple) -> tuple[bytes, int, bool] | None:
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                self._items.move_to_end(key)
+            return hit
+
+    def put(self, key: tuple, value: tuple[bytes, int, bool]) -> None:
+        budget = self.budget()
+        if len(value[0]) > budget:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = value
+            self._bytes += len(value[0])
+            while self._bytes > budget and self._items:
+                _, (old, *_) = self._items.popitem(last=False)
+                self._bytes -= len(old)
+
+
+_cache = _Cache()
+
+
+def query_ctr(
+    root: Path, req: CtrRequest, limit: int, offset: int = 0
+) -> tuple[bytes, int, bool]:
+    """(JSON array bytes, rows, more rows follow) of one page of at most `limit` rows."""
+    found = {t: serving_files(root, t, req.platforms, req.start, req.end) for t in TABLES}
+    if not any(found.values()):
+        return b"[]", 0, False
+    key = (req, limit, offset, tuple(tuple(v) for v in found.values()))
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    frame = compute({t: [f[0] for f in v] for t, v in found.items()}, req)
+    page = frame.slice(offset, limit + 1)
+    more = page.height > limit
+    page = page.head(limit)
+    answer = (page.write_json().encode() if page.height else b"[]", page.height, more)
+    _cache.put(key, answer)
+    return answer

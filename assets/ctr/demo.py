@@ -26,7 +26,7 @@ def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
         aggregation=1440,
         platforms=PLATFORMS,
     )
-    text, n = query_ctr(root, day, limit=1_000_000)
+    text, n, _ = query_ctr(root, day, limit=1_000_000)
     rows = json.loads(text)
     per_platform: dict[str, list[int]] = {}
     for r in rows:

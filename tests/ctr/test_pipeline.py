@@ -101,7 +101,7 @@ def test_sensor_refreshes_only_touched_partitions(env: dict[str, Any]) -> None:
 
     serving = serving_root(root)
     assert not serving_file(serving, "views_per_minute", "iOS", "2016-03-05").exists()
-    text, n = query_ctr(
+    text, n, _ = query_ctr(
         serving,
         CtrRequest(
             start=__import__("datetime").datetime(2016, 3, 1),
@@ -229,7 +229,7 @@ def check_purchases(env: dict[str, Any]) -> None:
     assert rejected == [("12", "order item without code_color")]
     from datetime import datetime
 
-    text, _ = query_ctr(
+    text, _, _ = query_ctr(
         serving_root(env["paths"].root),
         CtrRequest(datetime(2016, 2, 1), datetime(2016, 2, 2), 1440, ("iOS",)),
         limit=10,
