@@ -127,4 +127,13 @@ def customers_sensor(
     )
 
 
-sensors = [order_stream_sensor, order_hours_sensor, customers_sensor]
+# Evaluates the scores' AutomationCondition; Dagster's implicit default sensor starts
+# STOPPED, so the platform declares its own, RUNNING like every sensor here.
+industries_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "industries_automation_sensor",
+    target=dg.AssetSelection.groups("industries"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+)
+
+sensors = [order_stream_sensor, order_hours_sensor, customers_sensor, industries_automation_sensor]
