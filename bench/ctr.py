@@ -210,6 +210,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gb", type=float, default=1.0, help="JSON volume for (a)")
     parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--only-ingest", action="store_true")
     args = parser.parse_args()
     if not REAL.exists():
         sys.exit(f"the real event file is needed: {REAL}")
@@ -227,6 +228,9 @@ def main() -> None:
             )
             print(lines[-1], flush=True)
             shutil.rmtree(tmp / "ingest", ignore_errors=True)
+            if args.only_ingest:
+                print("\n".join(lines))
+                return
         data = tmp / "serving"
         rows = synth_serving(data)
         params = {"startTimestamp": f"{DAY} 00:00:00", "endTimestamp": "2016-02-02 00:00:00",

@@ -111,12 +111,17 @@ def ingest_file(
     Returns (manifest, parsed) — parsed is None when the file was unchanged.
     Raises `NotJsonError` for a file that is not JSON at all (nothing is written).
     """
-    data = path.read_bytes()
-    sha = content_hash(data)
     name = source_name(path, platform)
     mpath = ledger_path(lake, platform, name)
     old = json.loads(mpath.read_text()) if mpath.exists() else None
-    if old and old["sha256"] == sha:
+    st = path.stat()
+    if old and (old.get("size_bytes"), old.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
+        return old, None  # same file as last time: not even read again
+    data = path.read_bytes()
+    sha = content_hash(data)
+    if old and old["sha256"] == sha:  # touched, not changed: remember the new mtime
+        old.update(size_bytes=st.st_size, mtime_ns=st.st_mtime_ns)
+        _atomic_write(mpath, lambda tmp: tmp.write_text(json.dumps(old, indent=1)))
         return old, None
     parsed = parse_views(data)
     del data
@@ -133,7 +138,8 @@ def ingest_file(
         "platform": platform,
         "file": name,
         "sha256": sha,
-        "size_bytes": path.stat().st_size,
+        "size_bytes": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
         "dates": new_dates,
         "dates_touched": sorted(set(old_dates) | set(new_dates)),
         "batches": parsed.batches,
