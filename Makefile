@@ -27,6 +27,9 @@ lint: venv
 run: venv
 	@mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@if [ -n "$$DAGSTER_PG_URL" ]; then \
+	  printf 'storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n' \
+	    >> $(DAGSTER_HOME)/dagster.yaml; echo "Dagster storage: PostgreSQL (DAGSTER_PG_URL)"; fi
 	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000 & \
 	$(VENV)/bin/dagster dev -m definitions -h 127.0.0.1 -p 3000
 
