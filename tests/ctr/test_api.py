@@ -164,3 +164,36 @@ def test_empty_serving_dir_answers_empty(tmp_path: Path, live_server: Any) -> No
     url = live_server(create_app(data_dir=str(tmp_path / "nothing")))
     r = httpx.get(f"{url}/ctr", params=q("2016-02-01 10:00:00", "2016-02-01 10:15:00", 10))
     assert r.status_code == 200 and r.json() == []
+
+
+def test_api_answers_while_a_writer_holds_the_warehouse(
+    tmp_path: Path, live_server: Any
+) -> None:
+    """Another process holds DuckDB's write lock on warehouse.duckdb (as a Dagster run
+    does): the warehouse cannot even be opened read-only, yet the API answers."""
+    import subprocess
+    import sys
+
+    import duckdb
+
+    write_serving(tmp_path, VIEWS, PURCHASES)
+    warehouse = tmp_path / "warehouse.duckdb"
+    writer = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys, time\n"
+         f"c = duckdb.connect({str(warehouse)!r})\n"
+         "c.execute('CREATE TABLE t AS SELECT 1 AS x'); c.execute('BEGIN')\n"
+         "c.execute('INSERT INTO t VALUES (2)')\n"
+         "print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "locked"
+        with pytest.raises(duckdb.IOException):
+            duckdb.connect(str(warehouse), read_only=True)
+        url = live_server(create_app(data_dir=str(tmp_path)))
+        r = httpx.get(f"{url}/ctr", params=q("2016-02-01 10:00:00", "2016-02-01 10:15:00", 10))
+        assert r.status_code == 200 and len(r.json()) == 4
+    finally:
+        writer.kill()
+        writer.wait(timeout=10)
