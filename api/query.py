@@ -62,11 +62,13 @@ def serving_files(
     return sorted(out)
 
 
-def _side(files: list[str], req: CtrRequest, column: str) -> pl.LazyFrame:
+def _side(files: list[str], req: CtrRequest, views: bool) -> pl.LazyFrame:
+    """(k, platform, product, views, purchases) rows of one rollup, filtered to the range."""
     minute = pl.col("minute")
     keep = (minute >= req.start) & (minute < req.end)
     if req.product is not None:
         keep &= pl.col("product") == req.product
+    zero = pl.lit(0, pl.Int64)
     return (
         pl.scan_parquet(files)
         .filter(keep)
@@ -74,7 +76,8 @@ def _side(files: list[str], req: CtrRequest, column: str) -> pl.LazyFrame:
             k=(minute - pl.lit(req.start)).dt.total_minutes() // req.aggregation,
             platform=pl.col("platform"),
             product=pl.col("product"),
-            **{column: pl.col("count")},
+            views=pl.col("count") if views else zero,
+            purchases=zero if views else pl.col("count"),
         )
     )
 
@@ -82,19 +85,12 @@ def _side(files: list[str], req: CtrRequest, column: str) -> pl.LazyFrame:
 def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.DataFrame:
     """The whole answer as a frame with COLUMNS, ordered."""
     sides = [
-        _side(files[t], req, col)
-        for t, col in (("views_per_minute", "views"), ("purchases_per_minute", "purchases"))
-        if files[t]
+        _side(files[t], req, views=t == "views_per_minute") for t in TABLES if files[t]
     ]
     joined = (
-        pl.concat(sides, how="diagonal")
+        pl.concat(sides)
         .group_by("k", "platform", "product")
-        .agg(
-            pl.col("^views$").sum() if files["views_per_minute"] else pl.lit(0).alias("views"),
-            pl.col("^purchases$").sum()
-            if files["purchases_per_minute"]
-            else pl.lit(0).alias("purchases"),
-        )
+        .agg(pl.col("views").sum(), pl.col("purchases").sum())
         .sort("k", "platform", "product")
         .collect()
     )
