@@ -16,18 +16,32 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
 from assets.ctr.jobs import ingest_views_job, refresh_partition_job
 from assets.ctr.lake import file_sha256, landing_files, read_ledger, source_name
-from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, partition_key
+from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, date_partitions, partition_key
 from resources import PlatformPaths
+
+MAX_RETRIES = 3
 
 
 def _digest(items: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(items)).encode()).hexdigest()[:16]
+
+
+def _run_key(context: dg.SensorEvaluationContext, key: str) -> str:
+    """`key`, or `key:retryN` when every earlier run of it failed (at most MAX_RETRIES), so a
+    transient failure does not leave the same content stuck behind a used run key."""
+    runs = context.instance.get_runs(
+        filters=dg.RunsFilter(tags={"ctr/run_key_base": key}), limit=MAX_RETRIES + 1
+    )
+    if runs and len(runs) <= MAX_RETRIES and all(
+        r.status == dg.DagsterRunStatus.FAILURE for r in runs
+    ):
+        return f"{key}:retry{len(runs)}"
+    return key
 
 
 @dg.sensor(
@@ -65,17 +79,21 @@ def ctr_product_views_sensor(
 
     requests: list[dg.RunRequest] = []
     if pending:
+        base = f"ctr-ingest:{_digest(pending)}"
         requests.append(
             dg.RunRequest(
                 job_name=ingest_views_job.name,
-                run_key=f"ctr-ingest:{_digest(pending)}",
-                tags={"ctr/files": ", ".join(sorted(p.split("@")[0] for p in pending))[:1000]},
+                run_key=_run_key(context, base),
+                tags={
+                    "ctr/files": ", ".join(sorted(p.split("@")[0] for p in pending))[:1000],
+                    "ctr/run_key_base": base,
+                },
             )
         )
 
     current = {f"{k}@{m['sha256']}": m for k, m in ledger.items()}
     fresh = {fid: m for fid, m in current.items() if fid not in rolled}
-    latest = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    latest = date_partitions.get_last_partition_key() or ""
     touched: dict[tuple[str, str], list[str]] = defaultdict(list)
     for fid, m in fresh.items():
         for day in m["dates_touched"]:
@@ -84,12 +102,16 @@ def ctr_product_views_sensor(
             else:
                 context.log.warning(f"{fid}: date {day} is after the last partition; skipped")
     for (day, platform), fids in sorted(touched.items()):
+        base = f"ctr-refresh:{day}|{platform}:{_digest(fids)}"
         requests.append(
             dg.RunRequest(
                 job_name=refresh_partition_job.name,
                 partition_key=partition_key(day, platform),
-                run_key=f"ctr-refresh:{day}|{platform}:{_digest(fids)}",
-                tags={"ctr/files": ", ".join(sorted(f.split("@")[0] for f in fids))[:1000]},
+                run_key=_run_key(context, base),
+                tags={
+                    "ctr/files": ", ".join(sorted(f.split("@")[0] for f in fids))[:1000],
+                    "ctr/run_key_base": base,
+                },
             )
         )
     cursor = {"seen": now_seen, "rolled": sorted(rolled & set(current) | set(fresh))}

@@ -278,3 +278,28 @@ def test_schedule_requests_recent_days(env: dict[str, Any]) -> None:
         f"{d}|{p}" for d in ("2016-02-01", "2016-02-02", "2016-02-03") for p in PLATFORMS
     )
     assert len({r.run_key for r in requests}) == 9
+
+
+def test_failed_run_gets_a_fresh_run_key(env: dict[str, Any]) -> None:
+    """A run key that only ever failed is retried under `:retryN` (a used key never runs)."""
+    batch = {"events": [view("P", "2016-03-05 10:00:00")]}
+    write_views(env["paths"].root, "iOS", "a.json", [batch])
+    defs = ctr_defs(env)
+    instance = dg.DagsterInstance.ephemeral()
+    (request,), _ = tick_sensor(defs, SENSOR, instance, None)
+    base = request.tags["ctr/run_key_base"]
+    assert request.run_key == base
+
+    @dg.op
+    def boom() -> None:
+        raise RuntimeError("transient")
+
+    @dg.job
+    def failing() -> None:
+        boom()
+
+    failing.execute_in_process(
+        instance=instance, tags={"ctr/run_key_base": base}, raise_on_error=False
+    )
+    (request,), _ = tick_sensor(defs, SENSOR, instance, None)
+    assert request.run_key == f"{base}:retry1"
