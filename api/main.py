@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -145,7 +146,7 @@ def create_app(data_dir: str | None = None) -> FastAPI:
         description=__doc__,
     )
 
-    def root():  # noqa: ANN202
+    def root() -> Path:
         return serving_root(data_dir or os.environ.get("PLATFORM_DATA_DIR", "data/local"))
 
     @app.exception_handler(RequestValidationError)
