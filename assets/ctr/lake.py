@@ -85,6 +85,12 @@ def ledger_path(lake: Path, platform: str, source_name: str) -> Path:
     return views_root(lake) / "_ledger" / platform / f"{source_name}.json"
 
 
+def rejected_path(lake: Path, platform: str, source_name: str) -> Path:
+    """The file's unusable batches/events (batch_no, reason, detail), kept beside its manifest
+    so the warehouse tables can always be (re)loaded from the lake."""
+    return views_root(lake) / "_ledger" / platform / f"{source_name}.rejected.parquet"
+
+
 def read_ledger(lake: Path) -> dict[str, dict[str, Any]]:
     """Every manifest, keyed `<platform>/<file name>`."""
     out: dict[str, dict[str, Any]] = {}
@@ -134,6 +140,10 @@ def ingest_file(
     old_dates = old["dates"] if old else []
     for day in set(old_dates) - set(new_dates):
         part_path(lake, platform, day, name).unlink(missing_ok=True)
+    _atomic_write(
+        rejected_path(lake, platform, name),
+        lambda tmp: parsed.rejected.write_parquet(tmp),
+    )
     manifest = {
         "platform": platform,
         "file": name,

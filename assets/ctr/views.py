@@ -3,16 +3,19 @@
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import dagster as dg
-import polars as pl
 
 from api.serving import serving_root
 from assets.ctr.lake import (
     ingest_file,
     landing_files,
     partition_files,
+    read_ledger,
     reject_file,
+    rejected_path,
 )
 from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, partitions_def, split_key
 from assets.ctr.rollups import (
@@ -33,6 +36,30 @@ view_files = dg.AssetSpec(
     description="Product-view JSON files (array of batches or JSON Lines) dropped in "
     "`landing/product_views/<Platform>/` by the mobile/web event exporters.",
 )
+
+
+def sync_file(conn: Any, lake: Path, m: dict[str, Any], now: datetime) -> None:
+    """Replace one file's rows in ctr.view_file_ledger and ctr.rejected_view_events."""
+    key = [m["platform"], m["file"]]
+    conn.execute("DELETE FROM ctr.view_file_ledger WHERE platform = ? AND source_file = ?", key)
+    conn.execute(
+        "INSERT INTO ctr.view_file_ledger VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            *key, m["sha256"], m["size_bytes"], m["batches"], m["events"], m["views"],
+            m["rejected_rows"], m["malformed_batches"], json.dumps(m["other_events"]),
+            m["dates"], m["parser"], now,
+        ],
+    )
+    conn.execute(
+        "DELETE FROM ctr.rejected_view_events WHERE platform = ? AND source_file = ?", key
+    )
+    rejected = rejected_path(lake, m["platform"], m["file"])
+    if m["rejected_rows"] and rejected.exists():
+        conn.execute(
+            """INSERT INTO ctr.rejected_view_events
+               SELECT ?, ?, batch_no, reason, detail, ? FROM read_parquet(?)""",
+            [*key, now, str(rejected)],
+        )
 
 
 @dg.asset(
@@ -67,7 +94,7 @@ def view_events(
     files, ignored = landing_files(paths.landing(VIEWS_LANDING))
     for f in ignored:
         context.log.warning(f"ignored {f}: not under a platform folder (iOS/Android/MobileWeb)")
-    loaded: list[tuple[dict, pl.DataFrame]] = []
+    loaded: list[dict[str, Any]] = []  # manifests of the files parsed in this run
     unchanged = 0
     bad: list[str] = []
     for platform, path in files:
@@ -85,61 +112,42 @@ def view_events(
             f"{path.parent.name}/{path.name}: {manifest['views']} views on {manifest['dates']}, "
             f"{manifest['rejected_rows']} rejected, parser={manifest['parser']}"
         )
-        loaded.append((manifest, parsed.rejected))
+        loaded.append(manifest)
 
     now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.get_connection() as conn:
         ensure_tables(conn)
+        sql = "SELECT platform, source_file, sha256 FROM ctr.view_file_ledger"
+        in_warehouse = set(conn.execute(sql).fetchall())
+        # every manifest the warehouse does not have yet (this run's files, and any file whose
+        # warehouse step failed earlier): the lake is the source of truth
+        to_sync = [
+            m for m in read_ledger(lake).values()
+            if (m["platform"], m["file"], m["sha256"]) not in in_warehouse
+        ]
         conn.execute("BEGIN")
-        for m, rejected in loaded:
-            key = [m["platform"], m["file"]]
-            conn.execute(
-                "DELETE FROM ctr.view_file_ledger WHERE platform = ? AND source_file = ?", key
-            )
-            conn.execute(
-                "INSERT INTO ctr.view_file_ledger VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    *key, m["sha256"], m["size_bytes"], m["batches"], m["events"], m["views"],
-                    m["rejected_rows"], m["malformed_batches"], json.dumps(m["other_events"]),
-                    m["dates"], m["parser"], now,
-                ],
-            )
-            conn.execute(
-                "DELETE FROM ctr.rejected_view_events WHERE platform = ? AND source_file = ?", key
-            )
-            if rejected.height:
-                frame = rejected.select(
-                    platform=pl.lit(m["platform"]),
-                    source_file=pl.lit(m["file"]),
-                    batch_no="batch_no",
-                    reason="reason",
-                    detail="detail",
-                    loaded_at=pl.lit(now),
-                )
-                conn.register("rejected_frame", frame)
-                conn.execute("INSERT INTO ctr.rejected_view_events SELECT * FROM rejected_frame")
-                conn.unregister("rejected_frame")
+        for m in to_sync:
+            sync_file(conn, lake, m, now)
         conn.execute("COMMIT")
-
     if bad:
         raise dg.Failure(
             description="not JSON, moved to landing/product_views/_rejected/: " + "; ".join(bad),
             metadata={"rejected_files": bad, "files_loaded": len(loaded)},
         )
-    malformed = sum(m["malformed_batches"] for m, _ in loaded)
-    rejected_rows = sum(m["rejected_rows"] for m, _ in loaded)
+    malformed = sum(m["malformed_batches"] for m in loaded)
+    rejected_rows = sum(m["rejected_rows"] for m in loaded)
     other: dict[str, int] = {}
-    for m, _ in loaded:
+    for m in loaded:
         for k, v in m["other_events"].items():
             other[k] = other.get(k, 0) + v
     table = ["| platform | file | views | dates | rejected |", "|---|---|---|---|---|"] + [
         f"| {m['platform']} | {m['file']} | {m['views']} | {', '.join(m['dates'])} "
         f"| {m['rejected_rows']} |"
-        for m, _ in loaded[:20]
+        for m in loaded[:20]
     ]
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": sum(m["views"] for m, _ in loaded),
+            "dagster/row_count": sum(m["views"] for m in loaded),
             "files_loaded": len(loaded),
             "files_unchanged": unchanged,
             "files_ignored": len(ignored),
@@ -147,7 +155,7 @@ def view_events(
             "rejected_rows": rejected_rows,
             "other_event_types": other,
             "partitions_touched": sorted(
-                {f"{d}|{m['platform']}" for m, _ in loaded for d in m["dates_touched"]}
+                {f"{d}|{m['platform']}" for m in loaded for d in m["dates_touched"]}
             ),
             "preview": md("\n".join(table)),
         },

@@ -172,6 +172,21 @@ def test_malformed_batches_and_unknown_events_are_counted(env: dict[str, Any]) -
     ]
     assert "invalid JSON" in rows[0][3] and "not an object" in rows[1][3]
 
+    # the warehouse copy is rebuilt from the lake if its step was lost (e.g. a failed run)
+    with env["warehouse"].get_connection() as conn:
+        conn.execute("DELETE FROM ctr.view_file_ledger")
+        conn.execute("DELETE FROM ctr.rejected_view_events")
+    again = dg.materialize([view_events], resources=env)
+    assert again.asset_materializations_for_node("ctr__view_events")[0].metadata[
+        "files_loaded"
+    ].value == 0  # nothing re-parsed
+    with env["warehouse"].get_connection() as conn:
+        assert conn.execute(
+            """SELECT platform, source_file, batch_no, reason FROM ctr.rejected_view_events
+               ORDER BY platform, batch_no"""
+        ).fetchall() == rows
+        assert conn.execute("SELECT count(*) FROM ctr.view_file_ledger").fetchall() == [(2,)]
+
 
 def test_not_json_file_is_moved_aside_and_fails_the_run(env: dict[str, Any]) -> None:
     root = env["paths"].root
