@@ -3,9 +3,10 @@
 Deterministic from the seed: every random draw is `hash(row, seed, salt)`, so the output does
 not depend on thread scheduling. The messy cases of spec §4 are in every set: addresses with
 commas and line breaks (quoted), stray whitespace around values, unpaid invoices (empty
-`payment_dates`), a few invoices paid in two instalments ("d1;d2"), invoices without line
-items, a line item pointing to an unknown SKU, and (when `messy`) rows that must be rejected
-(an unparseable date, a duplicate invoice id).
+`payment_dates`: 3 % at random, plus every invoice whose payment would fall after the extract
+day, so recent unpaid invoices are not late yet), a few invoices paid in two instalments
+("d1;d2"), invoices without line items, a line item pointing to an unknown SKU, and (when
+`messy`) rows that must be rejected (an unparseable date, a duplicate invoice id).
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def write_extracts(folder: Path, invoices: int, seed: int = 42, messy: bool = Tr
     )
     issue = f"(DATE '{FIRST_ISSUE}' + {_r('d', 'i', seed, ISSUE_DAYS)}::INTEGER)"
     delay = f"{_r('p', 'i', seed, 36)}::INTEGER"  # ~14% paid after day 30
+    # the extract is taken on the last issue day: payments after it are not known yet
+    extract_day = f"(DATE '{FIRST_ISSUE}' + {ISSUE_DAYS - 1})"
     pad = "CASE WHEN i % 101 = 0 THEN '  ' ELSE '' END"
     con.execute(
         f"""CREATE TABLE inv AS SELECT i, 1 + {_r("a", "i", seed, accounts)} AS acct,
@@ -88,7 +91,7 @@ def write_extracts(folder: Path, invoices: int, seed: int = 42, messy: bool = Tr
         f"""SELECT * FROM (
             SELECT {pad} || i || {pad} AS invoice_id, acct::VARCHAR AS account_id,
                    {pad} || issued::VARCHAR AS date_issued,
-                   CASE WHEN u < 3 THEN ''
+                   CASE WHEN u < 3 OR issued + delay > {extract_day} THEN ''
                         WHEN u = 3
                             THEN (issued + 10)::VARCHAR || ';' || (issued + delay + 5)::VARCHAR
                         ELSE (issued + delay)::VARCHAR || {pad} END AS payment_dates

@@ -74,4 +74,4 @@ def test_generator_and_demo(paths, defs, instance, tmp_path):
     assert "1 run(s)" in text
     assert "invoice_features: 2,000 rows" in text  # 2 of 2,002 rows are rejected on purpose
     assert "invoices.csv: 2" in text and "unknown SKU: 1" in text
-    assert "late share:" in text
+    assert "late share:" in text and "; 0 unpaid" not in text  # recent unpaid: null
