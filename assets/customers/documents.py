@@ -134,7 +134,12 @@ def upsert_customers(db: Any, docs: list[dict[str, Any]], embedded: bool) -> Loa
     else:
         from pymongo import DeleteMany, ReplaceOne
 
-        for chunk in _chunks(fresh + changed, BATCH):
+        # New customers: plain inserts (an upsert costs a lookup per document; FerretDB's
+        # SQLite backend makes that a scan). Changed ones: ReplaceOne(upsert) by _id. A
+        # concurrent writer's duplicate key fails the attempt; the retry re-diffs.
+        for chunk in _chunks(fresh, BATCH):
+            collection.insert_many(chunk, ordered=False)
+        for chunk in _chunks(changed, BATCH):
             collection.bulk_write(
                 [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in chunk], ordered=False
             )

@@ -86,6 +86,21 @@ def test_full_run_then_rerun_over_servers(pg_source, mongodb_uri, tmp_path):
         assert sorted(db[CUSTOMERS_COLLECTION].find({}), key=lambda d: d["_id"]) == docs_before
         assert db[INSIGHTS_COLLECTION].count_documents({}) == 4
 
+    # A change in PostgreSQL reaches MongoDB as an upsert of that one customer.
+    stored = {d["_id"]: d for d in docs_before}
+    with pg_source.connect() as conn:
+        row = next(r for r in conn.execute(
+            "SELECT order_id, customer_id FROM orders WHERE total_amount IS NOT NULL "
+            "AND lower(trim(status)) = 'completed' ORDER BY order_id") if r[1] in stored)
+        conn.execute("UPDATE orders SET total_amount = total_amount + 1000 WHERE order_id = %s",
+                     (row[0],))
+    third = dg.materialize(build_assets(FAST), resources=resources, run_config=FAST_LOAD)
+    stats = load_stats(third)["docstore_customer_aggregates"]
+    assert (stats["inserted"], stats["updated"], stats["deleted"]) == (0, 1, 0)
+    with store.get_database() as db:
+        after = db[CUSTOMERS_COLLECTION].find_one({"_id": row[1]})
+    assert after["total_amount_spent"] == pytest.approx(stored[row[1]]["total_amount_spent"] + 1000)
+
 
 def test_load_fails_while_mongo_is_down_and_succeeds_on_retry(
     pg_source, mongo_server, tmp_path
