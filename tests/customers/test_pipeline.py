@@ -193,3 +193,12 @@ def test_demo_run(tmp_path, monkeypatch):
     text = demo.run(defs, dg.DagsterInstance.ephemeral())
     assert "customer documents" in text and "top 5 customers" in text
     assert text.count("\n  ") == 5
+
+
+def test_cli_writes_the_sqlite_source(tmp_path, monkeypatch, capsys):
+    from cli.generators.customers import main
+
+    monkeypatch.delenv("ECOMMERCE_DB_URL", raising=False)
+    main(["--scale", "0.05", "--seed", "3", "--data-dir", str(tmp_path)])
+    assert "orders=" in capsys.readouterr().out
+    assert (tmp_path / "sources" / "ecommerce.sqlite").stat().st_size > 0
