@@ -19,9 +19,10 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from assets.invoices.markdown import date_ranges, md_table
+from assets.invoices.markdown import date_ranges
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.store import InvoiceStore, open_store
+from assets.shared import md_table
 from cli.generators.invoices import write_invoice_file
 from resources import InvoicesDb
 

@@ -20,8 +20,9 @@ from collections import defaultdict
 import dagster as dg
 
 from assets.ctr.jobs import ingest_views_job, refresh_partition_job
-from assets.ctr.lake import file_sha256, landing_files, read_ledger, source_name
+from assets.ctr.lake import landing_files, read_ledger, source_name
 from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, date_partitions, partition_key
+from assets.shared import file_sha256
 from resources import PlatformPaths
 
 MAX_RETRIES = 3

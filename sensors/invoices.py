@@ -13,7 +13,6 @@ from assets.invoices.files import (
     DOMAIN,
     BadInvoiceFile,
     candidate_files,
-    content_hash,
     is_settled,
     move_aside,
     sync_date_of,
@@ -21,6 +20,7 @@ from assets.invoices.files import (
 from assets.invoices.markdown import date_ranges
 from assets.invoices.raw import RAW_KEY, TOUCHED_DATES, raw_invoices
 from assets.invoices.totals import TOTALS_KEY, venue_daily_totals
+from assets.shared import file_sha256
 from resources import PlatformPaths
 
 RAW_OP = "invoices__raw_invoices"
@@ -44,7 +44,7 @@ def _file_requests(
             move_aside(path, paths.rejected(DOMAIN), str(exc))
             context.log.error(f"{exc}; moved to _rejected/")
             continue
-        digest = content_hash(path)
+        digest = file_sha256(path)
         if seen.get(path.name) == digest:
             continue
         seen[path.name] = digest

@@ -15,10 +15,10 @@ import dagster as dg
 from assets.late_payments.extracts import (
     EXTRACT_FILES,
     LANDING,
-    content_hash,
     present_files,
     set_fingerprint,
 )
+from assets.shared import file_sha256
 from resources import PlatformPaths
 
 JOB_NAME = "late_payments_job"
@@ -51,7 +51,7 @@ def late_payments_extracts_sensor(
         if previous and previous[0] == stat.st_size and previous[1] == stat.st_mtime_ns:
             files[name] = previous
         else:
-            files[name] = [stat.st_size, stat.st_mtime_ns, content_hash(path)]
+            files[name] = [stat.st_size, stat.st_mtime_ns, file_sha256(path)]
     run_key = set_fingerprint({name: files[name][2] for name in EXTRACT_FILES})
     cursor = json.dumps({"files": files, "last_run_key": run_key}, sort_keys=True)
     if run_key == state.get("last_run_key"):

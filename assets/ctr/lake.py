@@ -13,7 +13,6 @@ The manifest is written last (atomic rename), so it is the commit point of an in
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -59,13 +58,6 @@ def source_name(path: Path, platform: str) -> str:
     spelled differently (`ios/a.json` and `iOS/a.json` are two files of platform iOS)."""
     return path.name if path.parent.name == platform else f"{path.parent.name}__{path.name}"
 
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 22):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def views_root(lake: Path) -> Path:

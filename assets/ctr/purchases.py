@@ -17,6 +17,7 @@ from assets.ctr.rollups import (
     replace_rollup,
     slice_totals,
 )
+from assets.shared import md_table
 from resources import PlatformPaths, SqlSource, Warehouse
 
 purchases_source = dg.AssetSpec(
@@ -152,16 +153,14 @@ def purchases(
         conn.unregister("bad_frame")
         conn.execute("COMMIT")
     top = good.group_by("product").len().sort(["len", "product"], descending=[True, False])
-    table = ["| product | purchases |", "|---|---|"] + [
-        f"| {p} | {n} |" for p, n in top.head(5).iter_rows()
-    ]
+    table = md_table(["product", "purchases"], top.head(5).iter_rows())
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": good.height,
             "rejected_rows": bad.height,
             "source": "postgresql" if purchases_db.is_postgres else "sqlite",
             "source_tables_missing": missing,
-            "preview": md("\n".join(table)),
+            "preview": md(table),
         },
         check_results=[
             dg.AssetCheckResult(

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from api.serving import publish
+from assets.shared import md_table
 
 DDL = [
     "CREATE SCHEMA IF NOT EXISTS ctr",
@@ -107,8 +108,7 @@ def preview(conn: duckdb.DuckDBPyConnection, table: str, platform: str, day: str
             GROUP BY product ORDER BY n DESC, product LIMIT 5""",
         [platform, start, end],
     ).fetchall()
-    lines = ["| product | count |", "|---|---|"] + [f"| {p} | {n} |" for p, n in rows]
-    return "\n".join(lines)
+    return md_table(["product", "count"], rows)
 
 
 def md(text: str) -> dg.MetadataValue:

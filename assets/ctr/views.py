@@ -27,6 +27,7 @@ from assets.ctr.rollups import (
     slice_totals,
 )
 from assets.ctr.views_parse import NotJsonError
+from assets.shared import md_table
 from resources import PlatformPaths, Warehouse
 
 view_files = dg.AssetSpec(
@@ -140,11 +141,11 @@ def view_events(
     for m in loaded:
         for k, v in m["other_events"].items():
             other[k] = other.get(k, 0) + v
-    table = ["| platform | file | views | dates | rejected |", "|---|---|---|---|---|"] + [
-        f"| {m['platform']} | {m['file']} | {m['views']} | {', '.join(m['dates'])} "
-        f"| {m['rejected_rows']} |"
-        for m in loaded[:20]
-    ]
+    table = md_table(
+        ["platform", "file", "views", "dates", "rejected"],
+        [(m["platform"], m["file"], m["views"], ", ".join(m["dates"]), m["rejected_rows"])
+         for m in loaded[:20]],
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(m["views"] for m in loaded),
@@ -157,7 +158,7 @@ def view_events(
             "partitions_touched": sorted(
                 {f"{d}|{m['platform']}" for m in loaded for d in m["dates_touched"]}
             ),
-            "preview": md("\n".join(table)),
+            "preview": md(table),
         },
         check_results=[
             dg.AssetCheckResult(

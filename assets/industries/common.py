@@ -71,8 +71,3 @@ def contiguous_ranges(keys: list[str]) -> list[tuple[str, str]]:
     return ranges
 
 
-def md_table(headers: list[str], rows: list[tuple]) -> str:
-    """A small Markdown table for asset metadata previews."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)

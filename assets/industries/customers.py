@@ -9,7 +9,7 @@ import duckdb
 import polars as pl
 
 from assets.industries.common import CUSTOMERS, GROUP, INDUSTRIES, SCHEMA, canonical_industry
-from assets.industries.common import md_table as _md
+from assets.shared import md_table as _md
 from resources import PlatformPaths, Warehouse
 
 CUSTOMER_FOLDER = "customers"

@@ -18,7 +18,6 @@ from assets.industries.common import (
     ORDERS,
     SCHEMA,
     hourly_partitions,
-    md_table,
 )
 from assets.industries.stream import (
     batch_files,
@@ -28,6 +27,7 @@ from assets.industries.stream import (
     read_files,
     write_batch,
 )
+from assets.shared import md_table
 from resources import KafkaResource, PlatformPaths, Warehouse
 
 RETRY = dg.RetryPolicy(

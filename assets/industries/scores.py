@@ -14,10 +14,10 @@ from assets.industries.common import (
     INDUSTRIES,
     SCHEMA,
     SCORES,
-    md_table,
 )
 from assets.industries.customers import DDL as CUSTOMER_DDL
 from assets.industries.orders import ensure_tables
+from assets.shared import md_table
 from resources import Warehouse
 
 SUM_CHECK = "scores_sum_to_rollup"

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from assets.invoices.markdown import md_table
 from assets.invoices.store import open_store
+from assets.shared import md_table
 from cli.runner import drain_sensor
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from assets.shared import file_sha256
 
 DOMAIN = "invoices"
 EXPECTED_HEADER = ("venue_id", "invoice_id", "datetime_created", "total")
@@ -42,14 +43,6 @@ def sync_date_of(name: str) -> date:
         raise BadInvoiceFile(f"{name}: invalid sync date in the file name ({exc})") from exc
 
 
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def candidate_files(folder: Path) -> list[Path]:
     """CSV files that may be complete: no temp suffix, no dotfile, not in `_rejected/`."""
     return sorted(
@@ -76,7 +69,7 @@ def files_for_sync_dates(folder: Path, sync_dates: set[date]) -> list[InvoiceFil
         except BadInvoiceFile:
             continue
         if sync in sync_dates:
-            found.append(InvoiceFile(path, sync, content_hash(path)))
+            found.append(InvoiceFile(path, sync, file_sha256(path)))
     return sorted(found, key=lambda f: (f.sync_date, f.path.stat().st_mtime, f.name))
 
 

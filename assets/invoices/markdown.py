@@ -1,15 +1,9 @@
-"""Small Markdown tables and date-range helpers for asset metadata."""
+"""Date ranges: contiguous runs of dates (partition ranges) and their short description."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date, timedelta
-
-
-def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def date_ranges(dates: Iterable[date]) -> list[tuple[date, date]]:

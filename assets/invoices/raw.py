@@ -6,10 +6,11 @@ from datetime import date, timedelta
 import dagster as dg
 
 from assets.invoices.files import DOMAIN, BadInvoiceFile, files_for_sync_dates, move_aside
-from assets.invoices.markdown import date_ranges, describe_ranges, md_table
+from assets.invoices.markdown import date_ranges, describe_ranges
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import sync_date_partitions
 from assets.invoices.store import FileOutcome, open_store
+from assets.shared import md_table
 from resources import InvoicesDb, PlatformPaths
 
 RAW_KEY = dg.AssetKey(["invoices", "raw_invoices"])

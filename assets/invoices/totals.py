@@ -3,10 +3,10 @@
 
 import dagster as dg
 
-from assets.invoices.markdown import md_table
 from assets.invoices.partitions import creation_date_partitions
 from assets.invoices.raw import partition_dates, raw_invoices
 from assets.invoices.store import open_store
+from assets.shared import md_table
 from resources import InvoicesDb
 
 TOTALS_KEY = dg.AssetKey(["invoices", "venue_daily_totals"])

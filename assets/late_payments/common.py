@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 
 from assets.late_payments.extracts import SCHEMA
+from assets.shared import md_table
 
 GROUP = "late_payments"
 POOL = "warehouse"
@@ -21,8 +22,4 @@ def md_preview(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = 
     rel = conn.execute(sql, params or [])
     names = [d[0] for d in rel.description]
     rows = rel.fetchall()
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    for row in rows:
-        cells = [str(v).replace("\n", " ").replace("|", "/") for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return md_table(names, rows)

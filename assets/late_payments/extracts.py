@@ -97,14 +97,6 @@ EXTRACTS: dict[str, Extract] = {e.name: e for e in (ACCOUNTS, SKUS, INVOICES, LI
 EXTRACT_FILES: tuple[str, ...] = tuple(e.file_name for e in EXTRACTS.values())
 
 
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def present_files(folder: Path) -> dict[str, Path]:
     """The extract files that are complete in `folder` (temp suffixes and dotfiles ignored)."""
     if not folder.is_dir():
