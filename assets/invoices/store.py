@@ -106,9 +106,20 @@ ON CONFLICT (venue_id, created_date) DO UPDATE SET
     total_amount = venue_daily_totals.total_amount + excluded.total_amount,
     invoice_count = venue_daily_totals.invoice_count + excluded.invoice_count,
     updated_at = excluded.updated_at
-RETURNING venue_id, created_date, invoice_count
 """
-_DROP_EMPTY = """
+# Pairs whose last invoice moved away reach a count of 0 and are dropped. DuckDB finds them
+# with a columnar scan (about 1 ms); PostgreSQL has the upsert return just those pairs, so
+# it neither scans the aggregate nor ships every upserted row back to the client.
+_DROP_EMPTY_SCAN = """
+DELETE FROM invoices.venue_daily_totals
+WHERE invoice_count = 0
+  AND (venue_id, created_date) IN (SELECT venue_id, created_date FROM deltas)
+"""
+_APPLY_DELTAS_RETURNING_EMPTY = f"""
+WITH applied AS ({_APPLY_DELTAS} RETURNING venue_id, created_date, invoice_count)
+SELECT venue_id, created_date FROM applied WHERE invoice_count = 0
+"""
+_DROP_PAIR = """
 DELETE FROM invoices.venue_daily_totals
 WHERE venue_id = %s AND created_date = %s AND invoice_count = 0
 """
@@ -227,10 +238,13 @@ class InvoiceStore:
                 self.execute(_UPSERT_RAW, (file_name, sync_date, now))
             with self._timed("incremental"):  # the aggregate: per-(venue, date) deltas
                 self.execute(_DELTAS)
-                applied = self.execute(_APPLY_DELTAS, (now,)).fetchall()
-                for venue_id, created_date, count in applied:
-                    if count == 0:  # the pair's last invoice moved away: drop the row
-                        self.execute(_DROP_EMPTY, (venue_id, created_date))
+                if self.dialect == "duckdb":
+                    self.execute(_APPLY_DELTAS, (now,))
+                    self.execute(_DROP_EMPTY_SCAN)
+                else:
+                    emptied = self.execute(_APPLY_DELTAS_RETURNING_EMPTY, (now,)).fetchall()
+                    for pair in emptied:
+                        self.execute(_DROP_PAIR, pair)
             loaded = self.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
             dates = [
                 r[0]
@@ -313,7 +327,7 @@ class InvoiceStore:
         """Brute force: rebuild the whole aggregate from the raw table (benchmark baseline)."""
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction():
-            self.execute("DELETE FROM invoices.venue_daily_totals")
+            self.execute("TRUNCATE invoices.venue_daily_totals")
             self.execute(
                 "INSERT INTO invoices.venue_daily_totals SELECT venue_id, created_date,"
                 " SUM(total), COUNT(*), %s FROM invoices.raw_invoices GROUP BY 1, 2",
