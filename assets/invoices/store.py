@@ -98,30 +98,19 @@ ON CONFLICT (invoice_id) DO UPDATE SET
     source_file = excluded.source_file, synced_on = excluded.synced_on,
     loaded_at = excluded.loaded_at
 """
-_APPLY_DELTAS = """
-INSERT INTO invoices.venue_daily_totals
+# One MERGE (DuckDB and PostgreSQL alike) adds the deltas, inserts new pairs and drops the
+# pairs whose last invoice moved away, touching only the aggregate rows of the deltas.
+_MERGE_DELTAS = """
+MERGE INTO invoices.venue_daily_totals t
+USING deltas d ON t.venue_id = d.venue_id AND t.created_date = d.created_date
+WHEN MATCHED AND t.invoice_count + d.n = 0 THEN DELETE
+WHEN MATCHED THEN UPDATE SET
+    total_amount = t.total_amount + d.amount,
+    invoice_count = t.invoice_count + d.n,
+    updated_at = %s
+WHEN NOT MATCHED THEN INSERT
     (venue_id, created_date, total_amount, invoice_count, updated_at)
-SELECT venue_id, created_date, amount, n, %s FROM deltas
-ON CONFLICT (venue_id, created_date) DO UPDATE SET
-    total_amount = venue_daily_totals.total_amount + excluded.total_amount,
-    invoice_count = venue_daily_totals.invoice_count + excluded.invoice_count,
-    updated_at = excluded.updated_at
-"""
-# Pairs whose last invoice moved away reach a count of 0 and are dropped. DuckDB finds them
-# with a columnar scan (about 1 ms); PostgreSQL has the upsert return just those pairs, so
-# it neither scans the aggregate nor ships every upserted row back to the client.
-_DROP_EMPTY_SCAN = """
-DELETE FROM invoices.venue_daily_totals
-WHERE invoice_count = 0
-  AND (venue_id, created_date) IN (SELECT venue_id, created_date FROM deltas)
-"""
-_APPLY_DELTAS_RETURNING_EMPTY = f"""
-WITH applied AS ({_APPLY_DELTAS} RETURNING venue_id, created_date, invoice_count)
-SELECT venue_id, created_date FROM applied WHERE invoice_count = 0
-"""
-_DROP_PAIR = """
-DELETE FROM invoices.venue_daily_totals
-WHERE venue_id = %s AND created_date = %s AND invoice_count = 0
+    VALUES (d.venue_id, d.created_date, d.amount, d.n, %s)
 """
 _FRESH = """
 CREATE TEMP TABLE fresh AS
@@ -238,13 +227,7 @@ class InvoiceStore:
                 self.execute(_UPSERT_RAW, (file_name, sync_date, now))
             with self._timed("incremental"):  # the aggregate: per-(venue, date) deltas
                 self.execute(_DELTAS)
-                if self.dialect == "duckdb":
-                    self.execute(_APPLY_DELTAS, (now,))
-                    self.execute(_DROP_EMPTY_SCAN)
-                else:
-                    emptied = self.execute(_APPLY_DELTAS_RETURNING_EMPTY, (now,)).fetchall()
-                    for pair in emptied:
-                        self.execute(_DROP_PAIR, pair)
+                self.execute(_MERGE_DELTAS, (now, now))
             loaded = self.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
             dates = [
                 r[0]
