@@ -26,6 +26,8 @@ from assets.shared import md_table
 from cli.generators.invoices import write_invoice_file
 from resources import InvoicesDb
 
+# The throwaway cluster sized like a small RDS instance, not like the test fixture (64 MB).
+BENCH_PG_SETTINGS = {"shared_buffers": "2GB", "work_mem": "64MB", "maintenance_work_mem": "256MB"}
 FIRST_DAY = date(2020, 1, 1)
 DAYS = 1826  # five years of creation dates in the raw table
 SYNC = date(2025, 1, 10)
@@ -122,7 +124,7 @@ def main() -> None:
             if backend == "postgres" and not args.pg_url:
                 from tests.servers.postgres import start_postgres
 
-                server = start_postgres()
+                server = start_postgres(BENCH_PG_SETTINGS)
                 args.pg_url = server.create_database("bench")
             for size in args.sizes:
                 db = InvoicesDb(url=args.pg_url if backend == "postgres" else None,

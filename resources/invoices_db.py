@@ -38,6 +38,9 @@ class InvoicesDb(dg.ConfigurableResource):
             import psycopg
 
             with psycopg.connect(self.url, autocommit=True) as conn:
+                # A file's staging tables are temp tables: keep them in memory, not on disk
+                # (must be set before the session's first temp table).
+                conn.execute("SET temp_buffers = '256MB'")
                 yield conn, "postgres"
         else:
             with Warehouse(database=self.warehouse_path).get_connection() as conn:

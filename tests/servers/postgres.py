@@ -59,8 +59,15 @@ def find_bin_dir() -> Path:
 class PostgresServer(Server):
     name = "postgresql"
 
-    def __init__(self, bin_dir: Path | None = None, start_timeout: float = 60) -> None:
+    def __init__(
+        self,
+        bin_dir: Path | None = None,
+        start_timeout: float = 60,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.bin_dir = bin_dir or find_bin_dir()
+        # server settings on top of the defaults below (benchmarks size the caches up)
+        self.settings = {"shared_buffers": "64MB", **(settings or {})}
         self.user = unprivileged_user()
         self.start_timeout = start_timeout
         self.host = "127.0.0.1"
@@ -128,7 +135,7 @@ class PostgresServer(Server):
                 "-c", "synchronous_commit=off",
                 "-c", "full_page_writes=off",
                 "-c", "max_connections=200",
-                "-c", "shared_buffers=64MB",
+                *(arg for key, value in self.settings.items() for arg in ("-c", f"{key}={value}")),
                 "-c", "log_min_messages=warning",
                 "-c", "TimeZone=UTC",
             ],
@@ -177,8 +184,8 @@ class PostgresServer(Server):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_postgres() -> PostgresServer:
-    server = PostgresServer()
+def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
+    server = PostgresServer(settings=settings)
     try:
         server.start()
     except BaseException:
