@@ -113,10 +113,13 @@ def test_load_fails_while_mongo_is_down_and_succeeds_on_retry(
     # thread starts it and stays alive until the main thread has restarted it itself.
     done = threading.Event()
 
+    up = threading.Event()
+
     def bring_back() -> None:
         time.sleep(2.0)
         mongo_server.start()
-        done.wait(timeout=120)
+        up.set()
+        done.wait(timeout=120)  # the server dies with the thread that started it
 
     mongo_server.stop()
     helper = threading.Thread(target=bring_back, daemon=True)
@@ -126,6 +129,7 @@ def test_load_fails_while_mongo_is_down_and_succeeds_on_retry(
         result = dg.materialize(build_assets(policy), resources=resources,
                                 run_config=FAST_LOAD)
     finally:
+        up.wait(timeout=60)  # never stop the server while the thread is still starting it
         mongo_server.stop()
         done.set()
         helper.join()
