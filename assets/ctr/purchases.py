@@ -12,10 +12,8 @@ from assets.ctr.rollups import (
     day_bounds,
     ensure_tables,
     md,
-    preview,
-    publish_slice,
+    publish_and_describe,
     replace_rollup,
-    slice_totals,
 )
 from assets.shared import md_table
 from resources import PlatformPaths, SqlSource, Warehouse
@@ -210,24 +208,22 @@ def purchases_per_minute(
             "SELECT count(*) FROM ctr.purchases WHERE platform = ? AND date = ?", [platform, day]
         ).fetchall()[0]
         conn.execute("COMMIT")
-        products, total = slice_totals(conn, "purchases_per_minute", platform, day)
-        served, path = publish_slice(
+        published = publish_and_describe(
             conn, serving_root(paths.root), "purchases_per_minute", platform, day
         )
-        table = preview(conn, "purchases_per_minute", platform, day)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
-            "purchases": total,
-            "products": products,
-            "serving_file": path or "(none: no purchases)",
-            "preview": md(table),
+            "purchases": published.total,
+            "products": published.products,
+            "serving_file": published.path or "(none: no purchases)",
+            "preview": md(published.preview),
         },
         check_results=[
             dg.AssetCheckResult(
                 check_name="purchases_match_extract",
-                passed=total == source_rows and served == rows,
-                metadata={"rollup_purchases": total, "extracted": int(source_rows)},
+                passed=published.total == source_rows and published.served == rows,
+                metadata={"rollup_purchases": published.total, "extracted": int(source_rows)},
             )
         ],
     )

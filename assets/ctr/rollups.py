@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,21 @@ def preview(conn: duckdb.DuckDBPyConnection, table: str, platform: str, day: str
 
 def md(text: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(text)
+
+
+@dataclass(frozen=True)
+class PublishedSlice:
+    products: int
+    total: int
+    served: int  # rows written to the serving Parquet
+    path: str | None
+    preview: str
+
+
+def publish_and_describe(
+    conn: duckdb.DuckDBPyConnection, serving: Path, table: str, platform: str, day: str
+) -> PublishedSlice:
+    """After the commit: publish the slice for the API and describe it for the metadata."""
+    products, total = slice_totals(conn, table, platform, day)
+    served, path = publish_slice(conn, serving, table, platform, day)
+    return PublishedSlice(products, total, served, path, preview(conn, table, platform, day))

@@ -21,10 +21,8 @@ from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, partitions_def, split_k
 from assets.ctr.rollups import (
     ensure_tables,
     md,
-    preview,
-    publish_slice,
+    publish_and_describe,
     replace_rollup,
-    slice_totals,
 )
 from assets.ctr.views_parse import NotJsonError
 from assets.shared import md_table
@@ -215,25 +213,27 @@ def views_per_minute(
             )
             lake_rows = 0
         conn.execute("COMMIT")
-        products, total = slice_totals(conn, "views_per_minute", platform, day)
-        served, path = publish_slice(
+        published = publish_and_describe(
             conn, serving_root(paths.root), "views_per_minute", platform, day
         )
-        table = preview(conn, "views_per_minute", platform, day)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
-            "views": total,
-            "products": products,
+            "views": published.total,
+            "products": published.products,
             "lake_files": len(files),
-            "serving_file": path or "(none: no views)",
-            "preview": md(table),
+            "serving_file": published.path or "(none: no views)",
+            "preview": md(published.preview),
         },
         check_results=[
             dg.AssetCheckResult(
                 check_name="views_match_lake",
-                passed=total == lake_rows and served == rows,
-                metadata={"rollup_views": total, "lake_views": int(lake_rows), "served": served},
+                passed=published.total == lake_rows and published.served == rows,
+                metadata={
+                    "rollup_views": published.total,
+                    "lake_views": int(lake_rows),
+                    "served": published.served,
+                },
             )
         ],
     )
