@@ -66,9 +66,10 @@ def generate(data_dir: Path, seed: int = 42, scale: float = 1.0) -> dict[str, in
             counts["corrections"] += 1
         if rows:
             rows.append(list(rows[0]))  # the same invoice twice in one file
+        seeded = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(2)]
         bad = [["venue-000", "not-a-uuid", "2024-03-01 10:00:00", "1.00"],
-               ["venue-001", str(uuid.uuid4()), "yesterday", "2.00"],
-               ["venue-002", str(uuid.uuid4()), "2024-03-01 10:00:00"]]
+               ["venue-001", seeded[0], "yesterday", "2.00"],
+               ["venue-002", seeded[1], "2024-03-01 10:00:00"]]
         rows += bad[: 1 + day % 3]
         counts["malformed"] += 1 + day % 3
         history += rows[: int(500 * scale)]
