@@ -30,7 +30,8 @@ run: venv
 	@if [ -n "$$DAGSTER_PG_URL" ]; then \
 	  printf 'storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n' \
 	    >> $(DAGSTER_HOME)/dagster.yaml; echo "Dagster storage: PostgreSQL (DAGSTER_PG_URL)"; fi
-	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000 & \
+	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000 & api=$$!; \
+	trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/dagster dev -m definitions -h 127.0.0.1 -p 3000
 
 up:
