@@ -94,6 +94,7 @@ def raw_invoices(
             metadata={"files_rejected": len(bad)},
         )
     rejected = sum(o.rows_rejected for _, o in outcomes)
+    handled = {name for name, _ in outcomes}
     preview = md_table(
         ["file", "loaded", "rejected", "unchanged", "creation dates touched"],
         [
@@ -110,7 +111,7 @@ def raw_invoices(
             "rows_rejected": rejected,
             TOUCHED_DATES: dg.MetadataValue.json([d.isoformat() for d in touched]),
             "content_hashes": dg.MetadataValue.json(
-                sorted(f.content_hash for f in files if f.name in dict(outcomes))
+                sorted(f.content_hash for f in files if f.name in handled)
             ),
         },
         check_results=[

@@ -267,7 +267,7 @@ class InvoiceStore:
     def mismatches(self, start: date, end: date, limit: int = 20) -> list[tuple]:
         """(venue, date, raw sum, aggregate sum, raw count, aggregate count) that disagree."""
         self._fresh(start, end)
-        rows = self.execute(_MISMATCHES + f" LIMIT {int(limit)}", (start, end)).fetchall()
+        rows = self.execute(_MISMATCHES + " LIMIT %s", (start, end, limit)).fetchall()
         self._drop_temp("fresh")
         return rows
 
