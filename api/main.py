@@ -173,9 +173,9 @@ def create_app(data_dir: str | None = None) -> FastAPI:
             product=q.product,
         )
         page = q.limit or cap
-        text, _, more = query_ctr(root(), req, limit=page, offset=q.offset)
-        if not more:
-            return Response(content=text, media_type="application/json")
+        found = query_ctr(root(), req, limit=page, offset=q.offset)
+        if not found.more:
+            return Response(found.body, media_type="application/json")
         if q.limit is None:
             return _error(
                 "limit",
@@ -188,7 +188,7 @@ def create_app(data_dir: str | None = None) -> FastAPI:
         if request is not None:
             nxt = request.url.include_query_params(offset=q.offset + page)
             headers["Link"] = f'<{nxt}>; rel="next"'
-        return Response(content=text, media_type="application/json", headers=headers)
+        return Response(found.body, media_type="application/json", headers=headers)
 
     responses: dict[int | str, dict[str, Any]] = {
         200: {"model": list[CtrRow], "description": "One row per bucket/platform/product."},

@@ -1,10 +1,16 @@
-"""The CTR query over the serving Parquet rollups (Polars, lazy; no warehouse access).
+"""The CTR query over the serving Parquet rollups (Polars; no warehouse access).
 
 Buckets start at `start` and step by `aggregation` minutes; the last one ends at `end`
 (truncated). A rollup minute belongs to the bucket that contains its start, and is in range
 when start <= minute < end. Only (bucket, platform, product) combinations with views or
 purchases are returned, ordered by bucket, platform, product; ctr = purchases / views
 rounded to 4 decimals, null when views = 0.
+
+Three ways to an answer, picked per request by `plan` (all give the same bytes):
+- buckets of exactly 10 minutes on the 10-minute grid: the tier's rows are the answer rows,
+  already rendered; read, put in (bucket, platform) order, join. No grouping, no JSON work.
+- buckets of 20, 30, 60… minutes on the grid: group the tier's 10-minute rows.
+- anything else: group the per-minute rollups.
 
 Answers are cached (bounded LRU, CTR_API_CACHE_MB, default 128; 0 disables) under a key
 that includes every serving file's (path, size, mtime): Dagster publishes by atomic
@@ -22,9 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from api.serving import TABLES, serving_file
-
-COLUMNS = ["timestamp", "platform", "product", "ctr", "purchases", "views"]
+from api.render import answer_rows, frame_json, json_array
+from api.serving import TABLES, TIER, TIER_MINUTES, serving_file
 
 
 @dataclass(frozen=True)
@@ -62,60 +67,121 @@ def serving_files(
     return sorted(out)
 
 
-def _side(files: list[str], req: CtrRequest, views: bool) -> pl.LazyFrame:
-    """(k, platform, product, views, purchases) rows of one rollup, filtered to the range."""
-    minute = pl.col("minute")
-    keep = (minute >= req.start) & (minute < req.end)
-    if req.product is not None:
-        keep &= pl.col("product") == req.product
+def _aligned(req: CtrRequest) -> bool:
+    """True when every bucket is a whole number of 10-minute tier buckets."""
+
+    def on_grid(t: datetime) -> bool:
+        return t.second == 0 and t.microsecond == 0 and t.minute % TIER_MINUTES == 0
+
+    return req.aggregation % TIER_MINUTES == 0 and on_grid(req.start) and on_grid(req.end)
+
+
+def _slice_of(path: str) -> tuple[str, str]:
+    """(platform, day) of a serving file path `.../platform=P/D.parquet`."""
+    folder, name = os.path.split(path)
+    return os.path.basename(folder).removeprefix("platform="), name[:10]
+
+
+def plan(root: Path, req: CtrRequest) -> dict[str, list[tuple[str, int, int]]]:
+    """The serving files that answer `req`: the 10-minute tier when the buckets align with it
+    and it covers every (platform, day) that has per-minute files, else the per-minute
+    rollups (an unaligned query, or a slice published before the tier existed)."""
+    minute = {t: serving_files(root, t, req.platforms, req.start, req.end) for t in TABLES}
+    if _aligned(req):
+        tier = serving_files(root, TIER, req.platforms, req.start, req.end)
+        covered = {_slice_of(f[0]) for f in tier}
+        if all(_slice_of(f[0]) in covered for files in minute.values() for f in files):
+            return {TIER: tier}
+    return minute
+
+
+def _by_platform(files: list[str]) -> dict[str, list[str]]:
+    """Files grouped per platform, platforms in name order, days in date order."""
+    out: dict[str, list[str]] = {}
+    for f in sorted(files, key=_slice_of):
+        out.setdefault(_slice_of(f)[0], []).append(f)
+    return out
+
+
+def _bucket(column: str, req: CtrRequest) -> pl.Expr:
+    return (pl.col(column) - pl.lit(req.start)).dt.total_minutes() // req.aggregation
+
+
+def _in_range(column: str, req: CtrRequest) -> pl.Expr:
+    keep = (pl.col(column) >= req.start) & (pl.col(column) < req.end)
+    return keep & (pl.col("product") == req.product) if req.product is not None else keep
+
+
+def _minute_rows(files: dict[str, list[str]], req: CtrRequest) -> pl.LazyFrame:
+    """(k, platform, product, views, purchases) per per-minute rollup row in range."""
     zero = pl.lit(0, pl.Int64)
-    return (
-        pl.scan_parquet(files)
-        .filter(keep)
+    sides = []
+    for table in TABLES:
+        if files.get(table):
+            views = table == "views_per_minute"
+            sides.append(
+                pl.scan_parquet(files[table])
+                .filter(_in_range("minute", req))
+                .select(
+                    k=_bucket("minute", req),
+                    platform=pl.col("platform"),
+                    product=pl.col("product"),
+                    views=pl.col("count") if views else zero,
+                    purchases=zero if views else pl.col("count"),
+                )
+            )
+    return pl.concat(sides)
+
+
+def _tier_rows(files: list[str], req: CtrRequest) -> pl.LazyFrame:
+    """(k, platform, product, views, purchases) per 10-minute tier row in range."""
+    return pl.concat(
+        pl.scan_parquet(paths)
+        .filter(_in_range("bucket", req))
         .select(
-            k=(minute - pl.lit(req.start)).dt.total_minutes() // req.aggregation,
-            platform=pl.col("platform"),
-            product=pl.col("product"),
-            views=pl.col("count") if views else zero,
-            purchases=zero if views else pl.col("count"),
+            k=_bucket("bucket", req),
+            platform=pl.lit(platform, pl.String),
+            product="product",
+            views="views",
+            purchases="purchases",
         )
+        for platform, paths in _by_platform(files).items()
     )
 
 
-def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.DataFrame:
-    """The whole answer as a frame with COLUMNS, ordered."""
-    sides = [
-        _side(files[t], req, views=t == "views_per_minute") for t in TABLES if files[t]
-    ]
-    joined = (
-        pl.concat(sides)
-        .group_by("k", "platform", "product")
+def _rendered_tier_rows(files: list[str], req: CtrRequest) -> pl.Series:
+    """The answer's rendered rows straight from the tier (buckets of exactly 10 minutes).
+    Each platform's files are in (bucket, product) order; concatenating the platforms in
+    name order and sorting stably on the bucket gives (bucket, platform, product)."""
+    parts = []
+    columns = ["bucket", "row_json"] + (["product"] if req.product is not None else [])
+    for paths in _by_platform(files).values():
+        part = pl.read_parquet(paths, columns=columns)
+        keep = part.select(_in_range("bucket", req)).to_series()
+        parts.append(part if keep.all() else part.filter(keep))
+    rows = pl.concat(parts).sort("bucket", maintain_order=True)
+    return rows.get_column("row_json")
+
+
+def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.Series | pl.DataFrame:
+    """The whole answer in order: rendered rows (from the tier) or answer rows."""
+    if TIER in files and req.aggregation == TIER_MINUTES:
+        return _rendered_tier_rows(files[TIER], req)
+    rows = _tier_rows(files[TIER], req) if TIER in files else _minute_rows(files, req)
+    grouped = (
+        rows.group_by("k", "platform", "product")
         .agg(pl.col("views").sum(), pl.col("purchases").sum())
         .sort("k", "platform", "product")
         .collect()
     )
-    views, buys = pl.col("views").cast(pl.Int64), pl.col("purchases").cast(pl.Int64)
-    # format each bucket start once (a day at 10 minutes has 144), not once per row
-    ks = joined.get_column("k").unique().to_list()
-    stamps = {
-        k: (req.start + timedelta(minutes=k * req.aggregation)).isoformat(sep=" ")
-        for k in ks
-    }
-    return joined.select(
-        timestamp=pl.col("k").replace_strict(stamps, return_dtype=pl.String),
-        platform="platform",
-        product="product",
-        ctr=pl.when(views > 0).then((buys / views).round(4)),
-        purchases=buys,
-        views=views,
-    )
+    return answer_rows(grouped, req.start, req.aggregation)
 
 
 class _Cache:
     """A byte-bounded LRU of answers."""
 
     def __init__(self) -> None:
-        self._items: OrderedDict[tuple, tuple[bytes, int, bool]] = OrderedDict()
+        self._items: OrderedDict[tuple, Answer] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -126,45 +192,53 @@ class _Cache:
         except ValueError:
             return 128_000_000
 
-    def get(self, key: tuple) -> tuple[bytes, int, bool] | None:
+    def get(self, key: tuple) -> Answer | None:
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:
                 self._items.move_to_end(key)
             return hit
 
-    def put(self, key: tuple, value: tuple[bytes, int, bool]) -> None:
+    def put(self, key: tuple, value: Answer) -> None:
         budget = self.budget()
-        if len(value[0]) > budget:
+        if len(value.body) > budget:
             return
         with self._lock:
             if key in self._items:
                 return
             self._items[key] = value
-            self._bytes += len(value[0])
+            self._bytes += len(value.body)
             while self._bytes > budget and self._items:
-                _, (old, *_) = self._items.popitem(last=False)
-                self._bytes -= len(old)
+                _, old = self._items.popitem(last=False)
+                self._bytes -= len(old.body)
 
 
 _cache = _Cache()
 
 
-def query_ctr(
-    root: Path, req: CtrRequest, limit: int, offset: int = 0
-) -> tuple[bytes, int, bool]:
-    """(JSON array bytes, rows, more rows follow) of one page of at most `limit` rows."""
-    found = {t: serving_files(root, t, req.platforms, req.start, req.end) for t in TABLES}
+@dataclass(frozen=True)
+class Answer:
+    """One page: the JSON array `body` of `rows` rows; `more` when rows follow it."""
+
+    body: bytes
+    rows: int
+    more: bool
+
+
+def query_ctr(root: Path, req: CtrRequest, limit: int, offset: int = 0) -> Answer:
+    """One page of at most `limit` rows from `offset`."""
+    found = plan(root, req)
     if not any(found.values()):
-        return b"[]", 0, False
-    key = (req, limit, offset, tuple(tuple(v) for v in found.values()))
+        return Answer(b"[]", 0, False)
+    key = (req, limit, offset, tuple((t, tuple(v)) for t, v in found.items()))
     hit = _cache.get(key)
     if hit is not None:
         return hit
-    frame = compute({t: [f[0] for f in v] for t, v in found.items()}, req)
-    page = frame.slice(offset, limit + 1)
-    more = page.height > limit
+    rows = compute({t: [f[0] for f in v] for t, v in found.items()}, req)
+    page = rows.slice(offset, limit + 1)
+    n = len(page)
     page = page.head(limit)
-    answer = (page.write_json().encode() if page.height else b"[]", page.height, more)
+    body = json_array(page) if isinstance(page, pl.Series) else frame_json(page)
+    answer = Answer(body, min(n, limit), n > limit)
     _cache.put(key, answer)
     return answer

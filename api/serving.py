@@ -2,6 +2,13 @@
 
     lake/ctr/serving/<table>/platform=<P>/<YYYY-MM-DD>.parquet
 
+Tables: `views_per_minute` and `purchases_per_minute` (platform, product, minute, count;
+sorted by minute, product), and the 10-minute tier `ctr_10min` (bucket, product, views,
+purchases, row_json; sorted by bucket, product): views and purchases already joined per
+10-minute bucket, each row also rendered as the API's answer row for that bucket
+(`api.render`), so that buckets that are multiples of 10 minutes on the 10-minute grid read
+fewer rows and, at exactly 10 minutes, need no grouping, sorting or JSON writing.
+
 Dagster writes the warehouse (`ctr.views_per_minute`, `ctr.purchases_per_minute`) and then
 publishes that partition's rows here (write a temp file, `os.replace` it over the old one),
 so the API never opens the DuckDB warehouse file and never waits on its write lock; a
@@ -17,6 +24,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 TABLES = ("views_per_minute", "purchases_per_minute")
+TIER = "ctr_10min"
+TIER_MINUTES = 10
+TIER_SCHEMA = pa.schema(
+    [
+        ("bucket", pa.timestamp("us")),
+        ("product", pa.string()),
+        ("views", pa.int64()),
+        ("purchases", pa.int64()),
+        ("row_json", pa.string()),
+    ]
+)
 SCHEMA = pa.schema(
     [
         ("platform", pa.string()),
@@ -36,13 +54,15 @@ def serving_file(root: Path, table: str, platform: str, date: str) -> Path:
 
 
 def publish(root: Path, table: str, platform: str, date: str, rows: pa.Table) -> Path | None:
-    """Atomically replace one (table, platform, date) file; remove it when there are no rows."""
+    """Atomically replace one (table, platform, date) file; remove it when there are no rows.
+    `rows` must already be in the table's order (see the module docstring)."""
     target = serving_file(root, table, platform, date)
     if rows.num_rows == 0:
         target.unlink(missing_ok=True)
         return None
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    pq.write_table(rows.cast(SCHEMA), tmp, compression="zstd")
+    schema = TIER_SCHEMA if table == TIER else SCHEMA
+    pq.write_table(rows.cast(schema), tmp, compression="zstd")
     os.replace(tmp, target)
     return target

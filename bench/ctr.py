@@ -70,9 +70,13 @@ def bench_ingest(tmp: Path, gb: float) -> dict[str, float]:
 
 def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
                   views_per_day: int = 50_000, purchases_per_day: int = 2_000) -> int:
-    """Serving Parquet for `days` x 3 platforms; per (day, platform) ~views_per_day view
-    events over `products` (Zipf-like popularity) aggregated per minute."""
-    from api.serving import publish, serving_root
+    """Rollups for `days` x 3 platforms in an in-memory warehouse, published to serving
+    Parquet by the assets' own publish steps; per (day, platform) ~views_per_day view events
+    over `products` (Zipf-like popularity) aggregated per minute."""
+    import duckdb
+
+    from api.serving import serving_root
+    from assets.ctr.rollups import ensure_tables, publish_slice, publish_tier
 
     rng = random.Random(1)
     names = [f"{20000000 + i}_{i % 997:03d}" for i in range(products)]
@@ -80,6 +84,8 @@ def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
     root = serving_root(data_dir)
     first = datetime(2016, 2, 1)
     rows = 0
+    conn = duckdb.connect()
+    ensure_tables(conn)
     for d in range(days):
         day = first + timedelta(days=d)
         for platform in PLATFORMS:
@@ -89,16 +95,18 @@ def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
                     zip(rng.choices(names, weights=weights, k=n),
                         (rng.randrange(1440) for _ in range(n)), strict=True)
                 )
-                keys = sorted(cells, key=lambda k: (k[1], k[0]))
-                tbl = pa.table({
-                    "platform": [platform] * len(keys),
-                    "product": [k[0] for k in keys],
-                    "minute": pa.array([day + timedelta(minutes=k[1]) for k in keys],
+                tbl = pa.table({  # noqa: F841 (read by DuckDB below)
+                    "platform": [platform] * len(cells),
+                    "product": [k[0] for k in cells],
+                    "minute": pa.array([day + timedelta(minutes=k[1]) for k in cells],
                                        pa.timestamp("us")),
-                    "count": pa.array([cells[k] for k in keys], pa.int64()),
+                    "count": pa.array(list(cells.values()), pa.int64()),
                 })
-                publish(root, table, platform, day.date().isoformat(), tbl)
-                rows += len(keys)
+                conn.execute(f"INSERT INTO ctr.{table} SELECT * FROM tbl")
+                publish_slice(conn, root, table, platform, day.date().isoformat())
+                rows += len(cells)
+            publish_tier(conn, root, platform, day.date().isoformat())
+    conn.close()
     return rows
 
 

@@ -26,8 +26,9 @@ def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
         aggregation=1440,
         platforms=PLATFORMS,
     )
-    text, n, _ = query_ctr(root, day, limit=1_000_000)
-    rows = json.loads(text)
+    answer = query_ctr(root, day, limit=1_000_000)
+    n = answer.rows
+    rows = json.loads(answer.body)
     per_platform: dict[str, list[int]] = {}
     for r in rows:
         acc = per_platform.setdefault(r["platform"], [0, 0])

@@ -217,6 +217,7 @@ def purchases_per_minute(
             "purchases": published.total,
             "products": published.products,
             "serving_file": published.path or "(none: no purchases)",
+            "serving_10min_rows": published.tier_rows,
             "preview": md(published.preview),
         },
         check_results=[

@@ -9,8 +9,10 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import polars as pl
 
-from api.serving import publish
+from api.render import answer_rows, row_json
+from api.serving import TIER, TIER_MINUTES, publish
 from assets.shared import md_table
 
 DDL = [
@@ -87,6 +89,33 @@ def publish_slice(
     return rows.num_rows, str(path) if path else None
 
 
+def publish_tier(
+    conn: duckdb.DuckDBPyConnection, serving: Path, platform: str, day: str
+) -> int:
+    """Rebuild the API's 10-minute tier of (platform, day) from both committed rollups (views
+    and purchases joined per bucket); either rollup asset calls it after its commit, so the
+    one that commits last (they share the warehouse pool) publishes both sides."""
+    start, end = day_bounds(day)
+    rows = pl.from_arrow(conn.sql(
+        """SELECT time_bucket(to_minutes($width), minute) AS bucket,
+                  datediff('minute', $start, bucket) // $width AS k, $p AS platform, product,
+                  sum(views)::BIGINT AS views, sum(purchases)::BIGINT AS purchases
+           FROM (SELECT product, minute, count AS views, 0 AS purchases
+                 FROM ctr.views_per_minute
+                 WHERE platform = $p AND minute >= $start AND minute < $end
+                 UNION ALL
+                 SELECT product, minute, 0, count FROM ctr.purchases_per_minute
+                 WHERE platform = $p AND minute >= $start AND minute < $end)
+           GROUP BY ALL ORDER BY bucket, product""",
+        params={"p": platform, "start": start, "end": end, "width": TIER_MINUTES},
+    ).to_arrow_table())
+    assert isinstance(rows, pl.DataFrame)
+    rendered = row_json(answer_rows(rows, start, TIER_MINUTES))
+    tier = rows.select("bucket", "product", "views", "purchases").with_columns(rendered)
+    publish(serving, TIER, platform, day, tier.to_arrow())
+    return tier.height
+
+
 def slice_totals(
     conn: duckdb.DuckDBPyConnection, table: str, platform: str, day: str
 ) -> tuple[int, int]:
@@ -123,6 +152,7 @@ class PublishedSlice:
     served: int  # rows written to the serving Parquet
     path: str | None
     preview: str
+    tier_rows: int  # rows of the (platform, day) 10-minute tier, both rollups joined
 
 
 def publish_and_describe(
@@ -131,4 +161,7 @@ def publish_and_describe(
     """After the commit: publish the slice for the API and describe it for the metadata."""
     products, total = slice_totals(conn, table, platform, day)
     served, path = publish_slice(conn, serving, table, platform, day)
-    return PublishedSlice(products, total, served, path, preview(conn, table, platform, day))
+    tier_rows = publish_tier(conn, serving, platform, day)
+    return PublishedSlice(
+        products, total, served, path, preview(conn, table, platform, day), tier_rows
+    )

@@ -223,6 +223,7 @@ def views_per_minute(
             "products": published.products,
             "lake_files": len(files),
             "serving_file": published.path or "(none: no views)",
+            "serving_10min_rows": published.tier_rows,
             "preview": md(published.preview),
         },
         check_results=[

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 import uvicorn
 
-from api.serving import publish, serving_root
+from api.serving import serving_root
 
 REAL_FILE = (
     Path(__file__).resolve().parents[3]
@@ -70,11 +70,27 @@ def rollup_rows(rows: list[tuple[str, str, str, int]]) -> dict[tuple[str, str], 
     }
 
 
-def write_serving(data_dir: Path, views: list, purchases: list) -> None:
+def write_serving(data_dir: Path, views: list, purchases: list, tier: bool = True) -> None:
+    """Serving files for hand-built rollup rows, written by the rollup assets' own publish
+    steps (through an in-memory warehouse). `tier=False` leaves out the 10-minute tier, as
+    a slice published before the tier existed."""
+    import duckdb
+
+    from assets.ctr.rollups import ensure_tables, publish_slice, publish_tier
+
     root = serving_root(data_dir)
+    conn = duckdb.connect()
+    ensure_tables(conn)
+    slices: set[tuple[str, str]] = set()
     for table, rows in (("views_per_minute", views), ("purchases_per_minute", purchases)):
-        for (platform, day), tbl in rollup_rows(rows).items():
-            publish(root, table, platform, day, tbl)
+        for (platform, day), tbl in rollup_rows(rows).items():  # noqa: B007 (read by SQL)
+            conn.execute(f"INSERT INTO ctr.{table} SELECT * FROM tbl")
+            publish_slice(conn, root, table, platform, day)
+            slices.add((platform, day))
+    if tier:
+        for platform, day in sorted(slices):
+            publish_tier(conn, root, platform, day)
+    conn.close()
 
 
 @pytest.fixture

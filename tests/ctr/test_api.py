@@ -27,9 +27,11 @@ PURCHASES = [
 ]
 
 
-@pytest.fixture
-def api(tmp_path: Path, live_server: Any) -> httpx.Client:
-    write_serving(tmp_path, VIEWS, PURCHASES)
+@pytest.fixture(params=["with_tier", "minute_only"])
+def api(request: pytest.FixtureRequest, tmp_path: Path, live_server: Any) -> httpx.Client:
+    """The API over the full serving layout, and over per-minute files alone (slices
+    published before the 10-minute tier existed): every test must pass on both."""
+    write_serving(tmp_path, VIEWS, PURCHASES, tier=request.param == "with_tier")
     url = live_server(create_app(data_dir=str(tmp_path)))
     with httpx.Client(base_url=url, timeout=10) as client:
         yield client
@@ -52,6 +54,29 @@ def test_hand_built_ctr_and_bucket_edges(api: httpx.Client) -> None:
         # last bucket [10:10, 10:15) is truncated at the end: the 10:15 views are out
         {"timestamp": "2016-02-01 10:10:00", "platform": "iOS", "product": "A",
          "ctr": 0.4, "purchases": 2, "views": 5},
+    ]
+
+
+def test_ten_minute_grid_query(api: httpx.Client) -> None:
+    """Buckets on the 10-minute grid (the tier's own rows when it exists)."""
+    r = api.get("/ctr", params=q("2016-02-01 10:00:00", "2016-02-01 10:20:00", 10))
+    assert r.json() == [
+        {"timestamp": "2016-02-01 10:00:00", "platform": "Android", "product": "B",
+         "ctr": 0.0, "purchases": 0, "views": 4},
+        {"timestamp": "2016-02-01 10:00:00", "platform": "MobileWeb", "product": "C",
+         "ctr": None, "purchases": 1, "views": 0},
+        {"timestamp": "2016-02-01 10:00:00", "platform": "iOS", "product": "A",
+         "ctr": 0.2, "purchases": 1, "views": 5},
+        {"timestamp": "2016-02-01 10:10:00", "platform": "iOS", "product": "A",
+         "ctr": 0.1667, "purchases": 2, "views": 12},
+    ]
+    day = api.get("/ctr", params=q("2016-02-01 00:00:00", "2016-02-03 00:00:00", 20,
+                                   platform="mobileweb"))
+    assert day.json() == [
+        {"timestamp": "2016-02-01 10:00:00", "platform": "MobileWeb", "product": "C",
+         "ctr": None, "purchases": 1, "views": 0},
+        {"timestamp": "2016-02-02 00:00:00", "platform": "MobileWeb", "product": "A",
+         "ctr": 0.0, "purchases": 0, "views": 6},
     ]
 
 
@@ -151,9 +176,11 @@ def test_row_limit_refuses_or_pages(api: httpx.Client, monkeypatch: pytest.Monke
     assert len(paged.json()) == 1 and "X-Next-Offset" not in paged.headers
 
 
-def test_health_and_openapi(api: httpx.Client) -> None:
+def test_health_and_openapi(api: httpx.Client, request: pytest.FixtureRequest) -> None:
     health = api.get("/health").json()
-    assert health["status"] == "ok" and health["serving_files"] == 5
+    # 3 views + 2 purchases files, and one tier file per (platform, day) with either
+    tier_files = 4 if request.node.callspec.params["api"] == "with_tier" else 0
+    assert health["status"] == "ok" and health["serving_files"] == 5 + tier_files
     doc = api.get("/openapi.json").json()
     assert {"get", "post"} <= set(doc["paths"]["/ctr"])
     names = {p["name"] for p in doc["paths"]["/ctr"]["get"]["parameters"]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -101,17 +102,18 @@ def test_sensor_refreshes_only_touched_partitions(env: dict[str, Any]) -> None:
 
     serving = serving_root(root)
     assert not serving_file(serving, "views_per_minute", "iOS", "2016-03-05").exists()
-    text, n, _ = query_ctr(
+    answer = query_ctr(
         serving,
         CtrRequest(
-            start=__import__("datetime").datetime(2016, 3, 1),
-            end=__import__("datetime").datetime(2016, 3, 10),
+            start=datetime(2016, 3, 1),
+            end=datetime(2016, 3, 10),
             aggregation=60 * 24,
             platforms=PLATFORMS,
         ),
         limit=100,
     )
-    got = [(r["timestamp"], r["platform"], r["product"], r["views"]) for r in json.loads(text)]
+    got = [(r["timestamp"], r["platform"], r["product"], r["views"])
+           for r in json.loads(answer.body)]
     assert got == [
         ("2016-03-06 00:00:00", "Android", "P1", 1),
         ("2016-03-07 00:00:00", "Android", "P2", 2),
@@ -242,14 +244,12 @@ def check_purchases(env: dict[str, Any]) -> None:
         rejected = conn.execute("SELECT item_id, reason FROM ctr.rejected_purchases").fetchall()
     assert got == [("A", "2016-02-01 00:00", 2), ("B", "2016-02-01 23:59", 1)]
     assert rejected == [("12", "order item without code_color")]
-    from datetime import datetime
-
-    text, _, _ = query_ctr(
+    answer = query_ctr(
         serving_root(env["paths"].root),
         CtrRequest(datetime(2016, 2, 1), datetime(2016, 2, 2), 1440, ("iOS",)),
         limit=10,
     )
-    assert json.loads(text) == [
+    assert json.loads(answer.body) == [
         {"timestamp": "2016-02-01 00:00:00", "platform": "iOS", "product": "A", "ctr": None,
          "purchases": 2, "views": 0},
         {"timestamp": "2016-02-01 00:00:00", "platform": "iOS", "product": "B", "ctr": None,
