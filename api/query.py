@@ -28,7 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
-from api.render import answer_rows, frame_json, json_array
+from api.render import answer_rows, json_array, row_json
 from api.serving import TABLES, TIER, TIER_MINUTES, serving_file
 
 
@@ -163,8 +163,8 @@ def _rendered_tier_rows(files: list[str], req: CtrRequest) -> pl.Series:
     return rows.get_column("row_json")
 
 
-def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.Series | pl.DataFrame:
-    """The whole answer in order: rendered rows (from the tier) or answer rows."""
+def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.Series:
+    """The whole answer, rendered rows in answer order."""
     if TIER in files and req.aggregation == TIER_MINUTES:
         return _rendered_tier_rows(files[TIER], req)
     rows = _tier_rows(files[TIER], req) if TIER in files else _minute_rows(files, req)
@@ -174,7 +174,7 @@ def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.Series | pl.Data
         .sort("k", "platform", "product")
         .collect()
     )
-    return answer_rows(grouped, req.start, req.aggregation)
+    return row_json(answer_rows(grouped, req.start, req.aggregation))
 
 
 class _Cache:
@@ -236,9 +236,6 @@ def query_ctr(root: Path, req: CtrRequest, limit: int, offset: int = 0) -> Answe
         return hit
     rows = compute({t: [f[0] for f in v] for t, v in found.items()}, req)
     page = rows.slice(offset, limit + 1)
-    n = len(page)
-    page = page.head(limit)
-    body = json_array(page) if isinstance(page, pl.Series) else frame_json(page)
-    answer = Answer(body, min(n, limit), n > limit)
+    answer = Answer(json_array(page.head(limit)), min(page.len(), limit), page.len() > limit)
     _cache.put(key, answer)
     return answer
