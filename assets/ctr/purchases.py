@@ -182,7 +182,8 @@ def purchases(
         dg.AssetCheckSpec(
             "purchases_match_extract",
             asset=[DOMAIN, "purchases_per_minute"],
-            description="Σ count of the partition equals the rows of ctr.purchases for it.",
+            description="Σ count of the partition equals the rows of ctr.purchases for it, "
+            "and the 10-minute tier holds the same purchases.",
         )
     ],
 )
@@ -223,8 +224,13 @@ def purchases_per_minute(
         check_results=[
             dg.AssetCheckResult(
                 check_name="purchases_match_extract",
-                passed=published.total == source_rows and published.served == rows,
-                metadata={"rollup_purchases": published.total, "extracted": int(source_rows)},
+                passed=published.total == source_rows == published.tier_total
+                and published.served == rows,
+                metadata={
+                    "rollup_purchases": published.total,
+                    "extracted": int(source_rows),
+                    "tier_purchases": published.tier_total,
+                },
             )
         ],
     )

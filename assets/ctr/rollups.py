@@ -91,10 +91,11 @@ def publish_slice(
 
 def publish_tier(
     conn: duckdb.DuckDBPyConnection, serving: Path, platform: str, day: str
-) -> int:
+) -> tuple[int, int, int]:
     """Rebuild the API's 10-minute tier of (platform, day) from both committed rollups (views
     and purchases joined per bucket); either rollup asset calls it after its commit, so the
-    one that commits last (they share the warehouse pool) publishes both sides."""
+    one that commits last (they share the warehouse pool) publishes both sides.
+    Returns (rows, Σ views, Σ purchases) of the published tier."""
     start, end = day_bounds(day)
     rows = pl.from_arrow(conn.sql(
         """SELECT time_bucket(to_minutes($width), minute) AS bucket,
@@ -113,7 +114,8 @@ def publish_tier(
     rendered = row_json(answer_rows(rows, start, TIER_MINUTES))
     tier = rows.select("bucket", "product", "views", "purchases").with_columns(rendered)
     publish(serving, TIER, platform, day, tier.to_arrow())
-    return tier.height
+    views, purchases = (int(tier.get_column(c).sum()) for c in ("views", "purchases"))
+    return tier.height, views, purchases
 
 
 def slice_totals(
@@ -153,6 +155,7 @@ class PublishedSlice:
     path: str | None
     preview: str
     tier_rows: int  # rows of the (platform, day) 10-minute tier, both rollups joined
+    tier_total: int  # Σ of this table's count column in the tier (views or purchases)
 
 
 def publish_and_describe(
@@ -161,7 +164,9 @@ def publish_and_describe(
     """After the commit: publish the slice for the API and describe it for the metadata."""
     products, total = slice_totals(conn, table, platform, day)
     served, path = publish_slice(conn, serving, table, platform, day)
-    tier_rows = publish_tier(conn, serving, platform, day)
+    tier_rows, tier_views, tier_purchases = publish_tier(conn, serving, platform, day)
+    tier_total = tier_views if table == "views_per_minute" else tier_purchases
     return PublishedSlice(
-        products, total, served, path, preview(conn, table, platform, day), tier_rows
+        products, total, served, path, preview(conn, table, platform, day), tier_rows,
+        tier_total,
     )

@@ -180,7 +180,8 @@ def view_events(
         dg.AssetCheckSpec(
             "views_match_lake",
             asset=[DOMAIN, "views_per_minute"],
-            description="Σ count of the partition equals the lake's view rows for it.",
+            description="Σ count of the partition equals the lake's view rows for it, and "
+            "the served per-minute file and 10-minute tier hold the same views.",
         )
     ],
 )
@@ -229,11 +230,13 @@ def views_per_minute(
         check_results=[
             dg.AssetCheckResult(
                 check_name="views_match_lake",
-                passed=published.total == lake_rows and published.served == rows,
+                passed=published.total == lake_rows == published.tier_total
+                and published.served == rows,
                 metadata={
                     "rollup_views": published.total,
                     "lake_views": int(lake_rows),
                     "served": published.served,
+                    "tier_views": published.tier_total,
                 },
             )
         ],

@@ -236,6 +236,9 @@ def check_purchases(env: dict[str, Any]) -> None:
     )
     meta = result.asset_materializations_for_node("ctr__purchases")[0].metadata
     assert meta["dagster/row_count"].value == 3 and meta["rejected_rows"].value == 1
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    match = checks["purchases_match_extract"]
+    assert match.passed and match.metadata["tier_purchases"].value == 3
     with env["warehouse"].get_connection() as conn:
         got = conn.execute(
             """SELECT product, strftime(minute, '%Y-%m-%d %H:%M'), count

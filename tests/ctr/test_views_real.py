@@ -51,11 +51,14 @@ def test_real_file_counts_match_independent_count(
     assert meta["dagster/row_count"].value == 47633
     assert meta["partitions_touched"].value == ["2016-01-31|MobileWeb", "2016-02-01|MobileWeb"]
     for day in ("2016-01-31", "2016-02-01"):
-        dg.materialize(
+        rolled = dg.materialize(
             [views_per_minute],
             resources=env,
             partition_key=partition_key(day, "MobileWeb"),
         )
+        (check,) = rolled.get_asset_check_evaluations()
+        assert check.check_name == "views_match_lake" and check.passed
+        assert check.metadata["tier_views"].value == check.metadata["lake_views"].value > 0
 
     with env["warehouse"].get_connection() as conn:
         by_product = dict(
@@ -88,3 +91,12 @@ def test_real_file_counts_match_independent_count(
     assert api_hour == per_hour
     daily = httpx.get(f"{url}/ctr", params={**params, "aggregation": 1440}, timeout=30).json()
     assert {r["product"]: r["views"] for r in daily} == dict(per_product)
+    # 10-minute buckets (the tier's own rendered rows) and off-grid 7-minute buckets (the
+    # per-minute rollups) add up to the same products
+    for aggregation in (10, 7):
+        got: Counter = Counter()
+        for r in httpx.get(
+            f"{url}/ctr", params={**params, "aggregation": aggregation}, timeout=30
+        ).json():
+            got[r["product"]] += r["views"]
+        assert got == per_product
