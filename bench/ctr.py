@@ -97,14 +97,14 @@ def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
                     zip(rng.choices(names, weights=weights, k=n),
                         (rng.randrange(1440) for _ in range(n)), strict=True)
                 )
-                tbl = pa.table({  # noqa: F841 (read by DuckDB below)
+                tbl = pa.table({
                     "platform": [platform] * len(cells),
                     "product": [k[0] for k in cells],
                     "minute": pa.array([day + timedelta(minutes=k[1]) for k in cells],
                                        pa.timestamp("us")),
                     "count": pa.array(list(cells.values()), pa.int64()),
                 })
-                conn.execute(f"INSERT INTO ctr.{table} SELECT * FROM tbl")
+                conn.from_arrow(tbl).insert_into(f"ctr.{table}")
                 publish_slice(conn, root, table, platform, day.date().isoformat())
                 rows += len(cells)
             publish_tier(conn, root, platform, day.date().isoformat())

@@ -83,8 +83,8 @@ def write_serving(data_dir: Path, views: list, purchases: list, tier: bool = Tru
     ensure_tables(conn)
     slices: set[tuple[str, str]] = set()
     for table, rows in (("views_per_minute", views), ("purchases_per_minute", purchases)):
-        for (platform, day), tbl in rollup_rows(rows).items():  # noqa: B007 (read by SQL)
-            conn.execute(f"INSERT INTO ctr.{table} SELECT * FROM tbl")
+        for (platform, day), tbl in rollup_rows(rows).items():
+            conn.from_arrow(tbl).insert_into(f"ctr.{table}")
             publish_slice(conn, root, table, platform, day)
             slices.add((platform, day))
     if tier:
