@@ -5,7 +5,13 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from assets.invoices.files import DOMAIN, BadInvoiceFile, files_for_sync_dates, move_aside
+from assets.invoices.files import (
+    DOMAIN,
+    BadInvoiceFile,
+    InvoiceFile,
+    files_for_sync_dates,
+    move_aside,
+)
 from assets.invoices.markdown import date_ranges, describe_ranges
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import sync_date_partitions
@@ -60,13 +66,13 @@ def raw_invoices(
             raise dg.Failure(f"invoice files not found in {landing} for {first}..{last}: "
                              f"{sorted(missing)}")
         files = [f for f in files if f.name in config.files]
-    outcomes: list[tuple[str, FileOutcome]] = []
+    outcomes: list[tuple[InvoiceFile, FileOutcome]] = []
     bad: list[str] = []
     with open_store(invoices_db) as store:
         for item in files:
             if store.is_loaded(item.content_hash):
                 context.log.info(f"{item.name}: same content already loaded, nothing to do")
-                outcomes.append((item.name, FileOutcome(0, 0, 0, [], already_loaded=True)))
+                outcomes.append((item, FileOutcome(0, 0, 0, [], already_loaded=True)))
                 continue
             try:
                 parsed = parse_invoice_file(item.path, item.sync_date)
@@ -80,7 +86,7 @@ def raw_invoices(
                 f"{item.name}: {outcome.rows_loaded} rows loaded, {outcome.rows_rejected}"
                 f" rejected, dates touched: {describe_ranges(outcome.dates_touched)}"
             )
-            outcomes.append((item.name, outcome))
+            outcomes.append((item, outcome))
         touched = sorted({d for _, o in outcomes for d in o.dates_touched})
         mismatched = [m for a, b in date_ranges(touched) for m in store.mismatches(a, b)]
         loaded_rows = store.scalar(
@@ -89,20 +95,13 @@ def raw_invoices(
             (first, last),
         )
     if bad:
+        record_committed_files(context, outcomes)
         raise dg.Failure(
             description="bad invoice file(s) moved to _rejected/: " + "; ".join(bad),
             metadata={"files_rejected": len(bad)},
         )
     rejected = sum(o.rows_rejected for _, o in outcomes)
-    handled = {name for name, _ in outcomes}
-    preview = md_table(
-        ["file", "loaded", "rejected", "unchanged", "creation dates touched"],
-        [
-            (name, o.rows_loaded, o.rows_rejected, o.rows_unchanged,
-             "already loaded" if o.already_loaded else describe_ranges(o.dates_touched))
-            for name, o in outcomes
-        ],
-    )
+    preview = files_table(outcomes)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": int(loaded_rows),
@@ -110,9 +109,7 @@ def raw_invoices(
             "rows_loaded": sum(o.rows_loaded for _, o in outcomes),
             "rows_rejected": rejected,
             TOUCHED_DATES: dg.MetadataValue.json([d.isoformat() for d in touched]),
-            "content_hashes": dg.MetadataValue.json(
-                sorted(f.content_hash for f in files if f.name in handled)
-            ),
+            "content_hashes": dg.MetadataValue.json(sorted(f.content_hash for f, _ in outcomes)),
         },
         check_results=[
             dg.AssetCheckResult(
@@ -129,3 +126,42 @@ def raw_invoices(
             ),
         ],
     )
+
+
+def files_table(outcomes: list[tuple[InvoiceFile, FileOutcome]]) -> str:
+    return md_table(
+        ["file", "loaded", "rejected", "unchanged", "creation dates touched"],
+        [
+            (f.name, o.rows_loaded, o.rows_rejected, o.rows_unchanged,
+             "already loaded" if o.already_loaded else describe_ranges(o.dates_touched))
+            for f, o in outcomes
+        ],
+    )
+
+
+def record_committed_files(
+    context: dg.AssetExecutionContext, outcomes: list[tuple[InvoiceFile, FileOutcome]]
+) -> None:
+    """The run is about to fail on a bad file, but the files before it are committed (one
+    transaction each): record them as a materialization of their sync date, with the
+    creation dates they touched, so that the sensor still brings those totals partitions
+    up to date and the UI shows what is in the table."""
+    committed = [(f, o) for f, o in outcomes if not o.already_loaded]
+    for sync in sorted({f.sync_date for f, _ in committed}):
+        mine = [(f, o) for f, o in committed if f.sync_date == sync]
+        touched = sorted({d for _, o in mine for d in o.dates_touched})
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=RAW_KEY,
+                partition=sync.isoformat(),
+                description="partial: the files committed before a bad file failed the run",
+                metadata={
+                    "files": dg.MetadataValue.md(files_table(mine)),
+                    "rows_loaded": sum(o.rows_loaded for _, o in mine),
+                    TOUCHED_DATES: dg.MetadataValue.json([d.isoformat() for d in touched]),
+                    "content_hashes": dg.MetadataValue.json(
+                        sorted(f.content_hash for f, _ in mine)
+                    ),
+                },
+            )
+        )

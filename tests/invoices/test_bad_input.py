@@ -106,3 +106,35 @@ def test_backfill_recomputes_a_date_range_from_the_raw_table(invoices_env):
     assert invoices_env.rows(
         "SELECT venue_id, created_date, total_amount FROM invoices.venue_daily_totals ORDER BY 2"
     ) == [("v1", date(2024, 2, 27), Decimal("10.00")), ("v1", date(2024, 2, 28), Decimal("20.00"))]
+
+
+def test_a_bad_file_in_a_run_still_records_the_files_committed_before_it(invoices_env):
+    """A backfill of a sync date with a good and a bad file: the good one is committed (its
+    own transaction), the run fails naming the bad one, and the good file's creation dates
+    are still recorded, so the sensor brings exactly those totals partitions up to date."""
+    land = invoices_env.landing
+    write_invoice_file(land / "invoices_2024-03-01.csv", [
+        ["v1", uid(1), "2024-02-27 09:00:00", "10.00"],
+        ["v2", uid(2), "2024-02-28 09:00:00", "5.00"],
+    ])
+    bad = land / "invoices_2024-03-01_z.csv"
+    bad.write_text("venue,id,created,amount\nv1,x,2024-01-01,1\n")
+    config = {"ops": {"invoices__raw_invoices": {"config": {"files": []}}}}
+    request = dg.RunRequest(partition_key="2024-03-01", asset_selection=[RAW_KEY],
+                            run_config=config)
+    with dg.instance_for_test() as instance:
+        with pytest.raises(dg.Failure, match="invoices_2024-03-01_z.csv: wrong header"):
+            execute_run_request(invoices_env.defs, request, instance)
+        assert invoices_env.rows("SELECT COUNT(*) FROM invoices.raw_invoices") == [(2,)]
+        recorded = instance.fetch_materializations(RAW_KEY, limit=10).records
+        assert [r.partition_key for r in recorded] == ["2024-03-01"]
+        metadata = recorded[0].asset_materialization.metadata
+        assert metadata["created_dates_touched"].value == ["2024-02-27", "2024-02-28"]
+        assert metadata["rows_loaded"].value == 2
+
+        requests, _ = tick_sensor(invoices_env.defs, "invoice_files_sensor", instance, None)
+        totals = [r for r in requests if r.partition_key_range is not None]
+        assert [(r.partition_key_range.start, r.partition_key_range.end) for r in totals] == [
+            ("2024-02-27", "2024-02-28")]
+        assert all(execute_run_request(invoices_env.defs, r, instance).success for r in totals)
+    assert (land / "_rejected" / "invoices_2024-03-01_z.csv").exists()
