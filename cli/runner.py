@@ -12,7 +12,10 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 
 def execute_run_request(
-    defs: dg.Definitions, request: dg.RunRequest, instance: dg.DagsterInstance
+    defs: dg.Definitions,
+    request: dg.RunRequest,
+    instance: dg.DagsterInstance,
+    raise_on_error: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """Execute one RunRequest (single partition or partition range) in-process."""
     if request.job_name:
@@ -36,7 +39,7 @@ def execute_run_request(
         asset_selection=list(request.asset_selection) if request.asset_selection else None,
         run_config=run_config or None,
         tags=tags,
-        raise_on_error=True,
+        raise_on_error=raise_on_error,
     )
 
 

@@ -21,6 +21,11 @@ from resources import InvoicesDb, PlatformPaths
 
 RAW_KEY = dg.AssetKey(["invoices", "raw_invoices"])
 TOUCHED_DATES = "created_dates_touched"
+# a database that is briefly unreachable (restart, failover) must not leave a file unloaded:
+# the sensor never asks twice for the same content, so the run retries by itself
+RETRY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 
 
 class RawInvoicesConfig(dg.Config):
@@ -38,6 +43,7 @@ def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
     key=RAW_KEY,
     partitions_def=sync_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=RETRY,
     group_name="invoices",
     kinds={"duckdb", "postgres"},
     pool="warehouse",
@@ -63,8 +69,10 @@ def raw_invoices(
     if config.files:
         missing = set(config.files) - {f.name for f in files}
         if missing:
-            raise dg.Failure(f"invoice files not found in {landing} for {first}..{last}: "
-                             f"{sorted(missing)}")
+            raise dg.Failure(
+                f"invoice files not found in {landing} for {first}..{last}: {sorted(missing)}",
+                allow_retries=False,
+            )
         files = [f for f in files if f.name in config.files]
     outcomes: list[tuple[InvoiceFile, FileOutcome]] = []
     bad: list[str] = []
@@ -99,6 +107,7 @@ def raw_invoices(
         raise dg.Failure(
             description="bad invoice file(s) moved to _rejected/: " + "; ".join(bad),
             metadata={"files_rejected": len(bad)},
+            allow_retries=False,  # the file is bad, not the moment: retrying cannot help
         )
     rejected = sum(o.rows_rejected for _, o in outcomes)
     preview = files_table(outcomes)

@@ -4,7 +4,7 @@
 import dagster as dg
 
 from assets.invoices.partitions import creation_date_partitions
-from assets.invoices.raw import partition_dates, raw_invoices
+from assets.invoices.raw import RETRY, partition_dates, raw_invoices
 from assets.invoices.store import open_store
 from assets.shared import md_table
 from resources import InvoicesDb
@@ -16,6 +16,7 @@ TOTALS_KEY = dg.AssetKey(["invoices", "venue_daily_totals"])
     key=TOTALS_KEY,
     partitions_def=creation_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=RETRY,
     deps=[dg.AssetDep(raw_invoices, partition_mapping=dg.AllPartitionMapping())],
     group_name="invoices",
     kinds={"duckdb", "postgres"},
