@@ -39,7 +39,8 @@ def partition_key(date: str, platform: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"date": date, "platform": platform})
 
 
-def split_key(context: dg.AssetExecutionContext) -> tuple[str, str]:
-    """(date, platform) of the partition being materialized."""
-    keys = context.partition_key.keys_by_dimension  # type: ignore[union-attr]
-    return keys["date"], keys["platform"]
+def partition_slices(context: dg.AssetExecutionContext) -> list[tuple[str, str]]:
+    """(date, platform) of every partition of the run: one for the sensor's and the
+    schedule's runs, a date range of one platform for a single-run backfill."""
+    keys = (partitions_def.get_partition_key_from_str(k) for k in context.partition_keys)
+    return [(k.keys_by_dimension["date"], k.keys_by_dimension["platform"]) for k in keys]

@@ -7,7 +7,8 @@ import dagster as dg
 import polars as pl
 
 from api.serving import serving_root
-from assets.ctr.partitions import DOMAIN, partitions_def, split_key
+from assets.ctr.backfill import POLICY, per_partition
+from assets.ctr.partitions import DOMAIN, partitions_def
 from assets.ctr.rollups import (
     day_bounds,
     ensure_tables,
@@ -84,6 +85,7 @@ def extract_purchases(db: SqlSource, platform: str, day: str) -> pl.DataFrame:
     key=[DOMAIN, "purchases"],
     deps=[purchases_source],
     partitions_def=partitions_def,
+    backfill_policy=POLICY,
     group_name=DOMAIN,
     kinds={"duckdb", "sql"},
     pool="warehouse",
@@ -107,7 +109,18 @@ def purchases(
     product go to `ctr.rejected_purchases`. Why: re-extracting a day picks up late orders,
     and the warehouse copy lets the per-minute rollup run without touching the source.
     """
-    day, platform = split_key(context)
+    return per_partition(context, lambda day, platform: _purchases_slice(
+        context, purchases_db, warehouse, day, platform
+    ))
+
+
+def _purchases_slice(
+    context: dg.AssetExecutionContext,
+    purchases_db: SqlSource,
+    warehouse: Warehouse,
+    day: str,
+    platform: str,
+) -> dg.MaterializeResult:
     if _tables_exist(purchases_db):
         frame = extract_purchases(purchases_db, platform, day)
         missing = False
@@ -175,6 +188,7 @@ def purchases(
     key=[DOMAIN, "purchases_per_minute"],
     deps=[purchases],
     partitions_def=partitions_def,
+    backfill_policy=POLICY,
     group_name=DOMAIN,
     kinds={"duckdb", "parquet"},
     pool="warehouse",
@@ -192,7 +206,14 @@ def purchases_per_minute(
 ) -> dg.MaterializeResult:
     """Purchases per (platform, product, GMT-03:00 minute) for one day and platform,
     replaced in one transaction and published to `lake/ctr/serving/` for the API."""
-    day, platform = split_key(context)
+    return per_partition(context, lambda day, platform: _purchases_per_minute_slice(
+        paths, warehouse, day, platform
+    ))
+
+
+def _purchases_per_minute_slice(
+    paths: PlatformPaths, warehouse: Warehouse, day: str, platform: str
+) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         ensure_tables(conn)
         conn.execute("BEGIN")

@@ -9,6 +9,7 @@ from typing import Any
 import dagster as dg
 
 from api.serving import serving_root
+from assets.ctr.backfill import POLICY, per_partition
 from assets.ctr.lake import (
     ingest_file,
     landing_files,
@@ -17,7 +18,7 @@ from assets.ctr.lake import (
     reject_file,
     rejected_path,
 )
-from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, partitions_def, split_key
+from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, partitions_def
 from assets.ctr.rollups import (
     ensure_tables,
     md,
@@ -173,6 +174,7 @@ def view_events(
     key=[DOMAIN, "views_per_minute"],
     deps=[view_events],
     partitions_def=partitions_def,
+    backfill_policy=POLICY,
     group_name=DOMAIN,
     kinds={"duckdb", "parquet"},
     pool="warehouse",
@@ -194,7 +196,14 @@ def views_per_minute(
     published to `lake/ctr/serving/` for the API. Why: the API's cost then depends on the
     number of (product, minute) cells of the requested days, not on raw event volume.
     """
-    day, platform = split_key(context)
+    return per_partition(context, lambda day, platform: _views_slice(
+        paths, warehouse, day, platform
+    ))
+
+
+def _views_slice(
+    paths: PlatformPaths, warehouse: Warehouse, day: str, platform: str
+) -> dg.MaterializeResult:
     files = partition_files(paths.lake(DOMAIN), platform, day)
     with warehouse.get_connection() as conn:
         ensure_tables(conn)

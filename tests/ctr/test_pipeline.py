@@ -17,7 +17,7 @@ from assets.ctr.partitions import PLATFORMS, partition_key
 from assets.ctr.purchases import purchases, purchases_per_minute
 from assets.ctr.views import view_events
 from cli.generators.ctr import ORDER_COLUMNS, load_purchases
-from cli.runner import execute_run_request, tick_sensor
+from cli.runner import RANGE_END_TAG, RANGE_START_TAG, execute_run_request, tick_sensor
 from tests.ctr.conftest import ctr_defs
 
 SENSOR = "ctr_product_views_sensor"
@@ -321,3 +321,53 @@ def test_failed_run_gets_a_fresh_run_key(env: dict[str, Any]) -> None:
     )
     (request,), _ = tick_sensor(defs, SENSOR, instance, None)
     assert request.run_key == f"{base}:retry1"
+
+
+def test_single_run_backfill_of_a_date_range(env: dict[str, Any]) -> None:
+    """A backfill runs as one run per platform over a date range (BackfillPolicy.single_run):
+    every partition of the range is materialized, each in its own transaction, with its
+    serving files, and the checks hold for all of them."""
+    from assets.ctr.jobs import PURCHASES, PURCHASES_PER_MINUTE, VIEWS_PER_MINUTE
+
+    root = env["paths"].root
+    defs = ctr_defs(env)
+    instance = dg.DagsterInstance.ephemeral()
+    orders, items = orders_fixture()  # iOS purchases on 2016-02-01 and 2016-02-02
+    load_purchases(env["purchases_db"].url, orders, items)
+    write_views(root, "iOS", "a.json", [{"events": [
+        view("A", "2016-01-31 23:00:00"), view("A", "2016-02-01 00:00:10"),
+        view("B", "2016-02-01 23:59:00"), view("A", "2016-02-02 12:00:00"),
+    ]}])
+    dg.materialize([view_events], resources=env, instance=instance)
+    selection = [PURCHASES, PURCHASES_PER_MINUTE, VIEWS_PER_MINUTE]
+    backfill = dg.RunRequest(  # the tags Dagster puts on a single-run backfill
+        job_name="ctr_refresh_partition",
+        tags={RANGE_START_TAG: "2016-01-31|iOS", RANGE_END_TAG: "2016-02-02|iOS"},
+    )
+    result = execute_run_request(defs, backfill, instance)
+    assert result.success
+    days = ["2016-01-31", "2016-02-01", "2016-02-02"]
+    for key in selection:
+        done = instance.get_materialized_partitions(key)
+        assert {str(k) for k in done} == {f"{d}|iOS" for d in days}
+    checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
+    assert checks["views_match_lake"].passed and checks["purchases_match_extract"].passed
+    # the fixture's item without code_color (2016-02-01) fails the WARN check of that day
+    have_product = checks["purchases_have_product"]
+    assert not have_product.passed
+    assert have_product.metadata["failed_partitions"].value == ["2016-02-01|iOS"]
+    meta = result.asset_materializations_for_node("ctr__views_per_minute")[0].metadata
+    assert meta["views"].value == 4 and "2016-02-02" in meta["partitions"].value
+    serving = serving_root(root)
+    assert serving_file(serving, "ctr_10min", "iOS", "2016-01-31").exists()
+    answer = query_ctr(
+        serving, CtrRequest(datetime(2016, 1, 31), datetime(2016, 2, 3), 1440, ("iOS",)),
+        limit=100,
+    )
+    got = {(r["timestamp"][:10], r["product"]): (r["views"], r["purchases"])
+           for r in json.loads(answer.body)}
+    assert got == {
+        ("2016-01-31", "A"): (1, 0),
+        ("2016-02-01", "A"): (1, 2), ("2016-02-01", "B"): (1, 1),
+        ("2016-02-02", "A"): (1, 1),
+    }
