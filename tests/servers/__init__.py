@@ -110,6 +110,9 @@ _PR_SET_PDEATHSIG = 1
 
 def _child_setup() -> None:
     # Runs in the child after the uid switch, before exec: die with the parent (pytest).
+    # The "parent" of PR_SET_PDEATHSIG is the spawning *thread*: start servers from a thread
+    # that outlives them (tests/invoices/test_retries.py restarts PostgreSQL from the main
+    # thread for this reason; a threading.Timer's server dies with the timer thread).
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
