@@ -5,12 +5,13 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.customers.documents import CUSTOMERS_COLLECTION, latest_insight
+from cli.runner import execute_run_request
 from sensors.customers import JOB_NAME
 
 
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Materialize the customers job in-process; return the answer lines."""
-    result = defs.resolve_job_def(JOB_NAME).execute_in_process(instance=instance)
+    result = execute_run_request(defs, dg.RunRequest(job_name=JOB_NAME), instance)
     load = next(
         m for m in result.asset_materializations_for_node("customers_docstore_load")
         if m.asset_key.path[-1] == "docstore_customer_aggregates"

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets.industries.common import HISTORY, SCHEMA, SCORES
-from cli.runner import drain_sensor
+from cli.runner import drain_sensor, execute_run_request
 
 SENSORS = (
     "industries_customers_sensor",
@@ -15,8 +15,7 @@ SENSORS = (
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Drive the domain's sensors to quiet, score once, and return the top 3 as text."""
     runs = {name: drain_sensor(defs, name, instance)[0] for name in SENSORS}
-    job = defs.resolve_implicit_global_asset_job_def()
-    job.execute_in_process(instance=instance, asset_selection=[SCORES, HISTORY])
+    execute_run_request(defs, dg.RunRequest(asset_selection=[SCORES, HISTORY]), instance)
     warehouse = (defs.resources or {})["warehouse"]
     with warehouse.get_connection() as conn:
         rows = conn.execute(
