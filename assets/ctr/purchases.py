@@ -2,6 +2,7 @@
 
 
 from datetime import UTC, datetime
+from functools import partial
 
 import dagster as dg
 import polars as pl
@@ -109,9 +110,7 @@ def purchases(
     product go to `ctr.rejected_purchases`. Why: re-extracting a day picks up late orders,
     and the warehouse copy lets the per-minute rollup run without touching the source.
     """
-    return per_partition(context, lambda day, platform: _purchases_slice(
-        context, purchases_db, warehouse, day, platform
-    ))
+    return per_partition(context, partial(_purchases_slice, context, purchases_db, warehouse))
 
 
 def _purchases_slice(
@@ -206,9 +205,7 @@ def purchases_per_minute(
 ) -> dg.MaterializeResult:
     """Purchases per (platform, product, GMT-03:00 minute) for one day and platform,
     replaced in one transaction and published to `lake/ctr/serving/` for the API."""
-    return per_partition(context, lambda day, platform: _purchases_per_minute_slice(
-        paths, warehouse, day, platform
-    ))
+    return per_partition(context, partial(_purchases_per_minute_slice, paths, warehouse))
 
 
 def _purchases_per_minute_slice(

@@ -97,7 +97,7 @@ def publish_tier(
     one that commits last (they share the warehouse pool) publishes both sides.
     Returns (rows, Σ views, Σ purchases) of the published tier."""
     start, end = day_bounds(day)
-    rows = pl.from_arrow(conn.sql(
+    rows = pl.DataFrame(conn.sql(
         """SELECT time_bucket(to_minutes($width), minute) AS bucket,
                   datediff('minute', $start, bucket) // $width AS k, $p AS platform, product,
                   sum(views)::BIGINT AS views, sum(purchases)::BIGINT AS purchases
@@ -110,7 +110,6 @@ def publish_tier(
            GROUP BY ALL ORDER BY bucket, product""",
         params={"p": platform, "start": start, "end": end, "width": TIER_MINUTES},
     ).to_arrow_table())
-    assert isinstance(rows, pl.DataFrame)
     rendered = row_json(answer_rows(rows, start, TIER_MINUTES))
     tier = rows.select("bucket", "product", "views", "purchases").with_columns(rendered)
     publish(serving, TIER, platform, day, tier.to_arrow())

@@ -3,6 +3,7 @@
 
 import json
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -196,9 +197,7 @@ def views_per_minute(
     published to `lake/ctr/serving/` for the API. Why: the API's cost then depends on the
     number of (product, minute) cells of the requested days, not on raw event volume.
     """
-    return per_partition(context, lambda day, platform: _views_slice(
-        paths, warehouse, day, platform
-    ))
+    return per_partition(context, partial(_views_slice, paths, warehouse))
 
 
 def _views_slice(
