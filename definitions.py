@@ -1,15 +1,27 @@
-"""The one code location: five domains, one asset graph, resources bound here."""
+"""The one code location: for every domain, its assets (`assets/<domain>/`) and its sensors,
+schedules and jobs (`sensors/<domain>.py`); the resources bound once, here."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 import dagster as dg
 
-from assets import ctr, customers, industries, invoices, late_payments
+from assets import DOMAINS, domain_assets
 from resources import build_resources
 
+
+def domain_defs(domain: str, resources: dict[str, Any] | None = None) -> dg.Definitions:
+    """One domain's definitions, with `resources` bound when given (tests bind their own)."""
+    return dg.Definitions.merge(
+        dg.Definitions(assets=domain_assets(domain)),
+        importlib.import_module(f"sensors.{domain}").defs,
+        dg.Definitions(resources=resources),
+    )
+
+
 defs = dg.Definitions.merge(
-    invoices.defs,
-    ctr.defs,
-    industries.defs,
-    late_payments.defs,
-    customers.defs,
+    *(domain_defs(domain) for domain in DOMAINS),
     dg.Definitions(resources=build_resources()),
 )

@@ -22,10 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.query import CtrRequest, query_ctr
-from api.serving import serving_root
+from assets.ctr.serving import PLATFORMS, canonical_platform, serving_root
 
-PLATFORMS = ("iOS", "Android", "MobileWeb")
-_CANONICAL = {p.lower(): p for p in PLATFORMS}
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 TS_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 MAX_AGGREGATION = 10_000_000  # minutes (~19 years): one bucket covers any sane range
@@ -107,7 +105,7 @@ class CtrQuery(BaseModel):
     def _platform(cls, v: str | None) -> str | None:
         if v is None:
             return None
-        canonical = _CANONICAL.get(v.strip().lower())
+        canonical = canonical_platform(v)
         if canonical is None:
             raise ValueError(f"platform must be one of {', '.join(PLATFORMS)} (any case)")
         return canonical

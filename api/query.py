@@ -28,8 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
-from api.render import answer_rows, json_array, row_json
-from api.serving import TABLES, TIER, TIER_MINUTES, serving_file
+from assets.ctr.render import answer_rows, json_array, row_json
+from assets.ctr.serving import TABLES, TIER, TIER_MINUTES, serving_file
 
 
 @dataclass(frozen=True)

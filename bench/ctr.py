@@ -33,9 +33,10 @@ from pathlib import Path
 import httpx
 import pyarrow as pa
 
+from assets.ctr.serving import PLATFORMS
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared/data/product-views/MobileWeb/productEvent_20160201.json"
-PLATFORMS = ("iOS", "Android", "MobileWeb")
 DAY = "2016-02-01"
 
 
@@ -43,8 +44,9 @@ def bench_ingest(tmp: Path, gb: float) -> dict[str, float]:
     import dagster as dg
 
     os.environ["PLATFORM_DATA_DIR"] = str(tmp)
+    from assets.ctr.ingest import view_events
     from assets.ctr.partitions import partition_key
-    from assets.ctr.views import view_events, views_per_minute
+    from assets.ctr.views import views_per_minute
     from resources import build_resources
 
     resources = build_resources()
@@ -77,8 +79,9 @@ def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
     over `products` (Zipf-like popularity) aggregated per minute."""
     import duckdb
 
-    from api.serving import serving_root
-    from assets.ctr.rollups import ensure_tables, publish_slice, publish_tier
+    from assets.ctr.rollups import SCHEMA, publish_slice, publish_tier
+    from assets.ctr.serving import serving_root
+    from resources.sql import ensure_schemas
 
     rng = random.Random(1)
     names = [f"{20000000 + i}_{i % 997:03d}" for i in range(products)]
@@ -87,7 +90,7 @@ def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
     first = datetime(2016, 2, 1)
     rows = 0
     conn = duckdb.connect()
-    ensure_tables(conn)
+    ensure_schemas(conn, None, [SCHEMA])
     for d in range(days):
         day = first + timedelta(days=d)
         for platform in PLATFORMS:
@@ -203,7 +206,7 @@ def bench_naive(tmp: Path, data_dir: Path, runs: int = 3) -> dict[str, float]:
         for name in ("a.json", "b.json"):
             shutil.copyfile(REAL, folder / name)
             raw[platform].append(folder / name)
-    from api.serving import serving_root
+    from assets.ctr.serving import serving_root
 
     purchases_dir = serving_root(data_dir) / "purchases_per_minute"
     start = datetime.fromisoformat(f"{DAY} 00:00:00")

@@ -30,8 +30,8 @@ import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
 from assets.customers import cleaning, documents, insights  # noqa: E402
-from assets.customers.assets import WAREHOUSE_DDL  # noqa: E402
 from assets.customers.source import DDL, INDEXES, TABLES, extract_table  # noqa: E402
+from assets.customers.tables import WAREHOUSE_DDL  # noqa: E402
 from resources import DocumentStore, SqlSource  # noqa: E402
 
 N_CATEGORIES = 50

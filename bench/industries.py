@@ -25,9 +25,8 @@ import dagster as dg
 import pyarrow as pa
 
 from assets.industries.common import DOMAIN, INDUSTRIES, SCHEMA
-from assets.industries.customers import DDL as CUSTOMER_DDL
-from assets.industries.orders import ensure_tables, order_batches, rebuild_orders, rebuild_rollup
-from assets.industries.scores import DDL as SCORE_DDL
+from assets.industries.orders import order_batches, rebuild_orders, rebuild_rollup
+from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.scores import compute_scores
 from assets.industries.stream import BATCH_SCHEMA, load_state, write_tables
 from cli.generators.industries import make_order
@@ -84,10 +83,7 @@ def build_history(root: Path, days: int, per_day: int, customers: int) -> tuple[
     wh = Warehouse(database=str(root / "warehouse.duckdb"))
     lake = PlatformPaths(data_dir=str(root)).lake(DOMAIN)
     start = END - timedelta(days=days)
-    with wh.get_connection() as conn:
-        ensure_tables(conn)
-        conn.execute(CUSTOMER_DDL)
-        conn.execute(SCORE_DDL)
+    with wh.get_connection(TABLES) as conn:
         conn.execute(
             f"INSERT INTO {SCHEMA}.customers SELECT printf('C%05d', i), 'Co', '', "
             "list_distinct([$ind[1 + i % 10], $ind[1 + (i * 7) % 10]]), 'bench', i "
@@ -150,8 +146,7 @@ def main() -> None:
         root = Path(tmp)
         wh, rollup_rows = build_history(root, args.days, args.orders_per_day, args.customers)
         total = args.days * args.orders_per_day
-        with wh.get_connection() as conn:
-            conn.execute("SET TimeZone = 'UTC'")
+        with wh.get_connection(TABLES) as conn:
             timings = []
             for _ in range(3):
                 t = time.perf_counter()
@@ -171,7 +166,7 @@ def main() -> None:
         }], schema=BATCH_SCHEMA)
         write_tables(lake, args.days + 1, BATCH_SCHEMA, [late])
         hour = late_ts.replace(minute=0, second=0, microsecond=0)
-        with wh.get_connection() as conn:
+        with wh.get_connection(TABLES) as conn:
             t = time.perf_counter()
             stats = rebuild_orders(conn, lake, hour, hour + timedelta(hours=1))
             t_orders = time.perf_counter() - t

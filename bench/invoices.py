@@ -19,12 +19,12 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from assets.invoices.markdown import date_ranges
 from assets.invoices.parse import parse_invoice_file
-from assets.invoices.store import InvoiceStore, open_store
-from assets.shared import md_table
+from assets.invoices.store import SCHEMA, InvoiceStore, open_store
+from assets.shared import date_ranges, md_table
 from cli.generators.invoices import write_invoice_file
 from resources import InvoicesDb
+from resources.sql import ensure_schemas
 
 # The throwaway cluster sized like a small RDS instance, not like the test fixture (64 MB).
 BENCH_PG_SETTINGS = {"shared_buffers": "2GB", "work_mem": "64MB", "maintenance_work_mem": "256MB"}
@@ -52,7 +52,7 @@ _FILL = {
 def fill(store: InvoiceStore, rows: int, venues: int) -> float:
     started = time.perf_counter()
     store.execute("DROP SCHEMA IF EXISTS invoices CASCADE")
-    store.ensure_schema()
+    ensure_schemas(store.conn, None, [SCHEMA], store.dialect)
     sql = _FILL[store.dialect]
     if store.dialect == "duckdb":
         sql = sql.replace("%%", "%")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.late_payments import ASSETS
+from assets import domain_assets
 from cli.generators.late_payments import write_extracts
 from resources import PlatformPaths, Warehouse
 
@@ -33,8 +33,9 @@ def run_once(root: Path, invoices: int) -> dict[str, float]:
     started = time.perf_counter()
     (root / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+        resources = {"paths": paths, "warehouse": warehouse}
         result = dg.materialize(
-            ASSETS, resources={"paths": paths, "warehouse": warehouse}, instance=instance
+            domain_assets("late_payments"), resources=resources, instance=instance
         )
     total = time.perf_counter() - started
     steps = {

@@ -1,7 +1,3 @@
-"""Command-line entry points: `python -m cli.demo`, `cli.generate`, `cli.orders_stream`."""
-
-import warnings
-
-# The platform uses `backfill_policy` (single-run backfills) on purpose; Dagster prints a
-# beta notice for every asset that sets it, which would drown the CLI's own output.
-warnings.filterwarnings("ignore", message="Parameter `backfill_policy`")
+"""Command-line entry points: `python -m cli.demo`, `cli.generate`, `cli.orders_stream`,
+and the in-process runner the demo and the tests drive sensors with. The CLI sits on top:
+it uses the assets, sensors, definitions and the API's query, and nothing imports it."""

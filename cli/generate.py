@@ -9,7 +9,7 @@ import importlib
 import os
 from pathlib import Path
 
-DOMAINS = ["invoices", "ctr", "industries", "late_payments", "customers"]
+from assets import DOMAINS
 
 
 def generate_all(
@@ -28,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--seed", type=int, default=42)
     args.add_argument("--scale", type=float, default=1.0)
-    args.add_argument("--domains", nargs="*", default=DOMAINS, choices=DOMAINS)
+    args.add_argument("--domains", nargs="*", default=list(DOMAINS), choices=DOMAINS)
     return args
 
 

@@ -1,39 +1,34 @@
-"""Every external system the platform talks to, one `ConfigurableResource` each.
+"""The bottom layer: one `ConfigurableResource` per external system, and the small library
+every layer above shares (`env`: secrets as references; `sql`: transactions and schemas;
+`files`: atomic writes and content hashes; `landing`: the landing mechanism).
 
-`build_resources()` reads the environment (see the README's table): with nothing set,
-everything is embedded under `PLATFORM_DATA_DIR`; a URL switches that part to a server.
+`build_resources()` binds them from the environment (see the README's table): with nothing
+set, everything is embedded under `PLATFORM_DATA_DIR`; a URL switches that part to a
+server. A URL reaches its resource as a `dg.EnvVar`, so the UI shows the variable's name,
+never the value. Building the resources reads the environment and touches no file.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-from resources.docstore import DocumentStore
-from resources.invoices_db import InvoicesDb
-from resources.kafka import KafkaResource
-from resources.paths import PlatformPaths
-from resources.sql_source import SqlSource
-from resources.warehouse import Warehouse
-
-__all__ = [
-    "DocumentStore",
-    "InvoicesDb",
-    "KafkaResource",
-    "PlatformPaths",
-    "SqlSource",
-    "Warehouse",
-    "build_resources",
-]
+# Exported names load their module on first use, so that a light consumer of the library
+# (the CTR API imports `resources.files` through the serving contract) pulls in neither
+# Dagster nor the database drivers.
+_EXPORTS = {
+    "DocumentStore": "resources.docstore",
+    "InvoicesDb": "resources.invoices_db",
+    "KafkaResource": "resources.kafka",
+    "PlatformPaths": "resources.paths",
+    "SqlSource": "resources.sql_source",
+    "Warehouse": "resources.warehouse",
+    "build_resources": "resources.bindings",
+}
+__all__ = sorted(_EXPORTS)
 
 
-def build_resources() -> dict[str, Any]:
-    """The resource bindings of the code location, from environment variables."""
-    return {
-        "paths": PlatformPaths.from_env(),
-        "warehouse": Warehouse.from_env(),
-        "invoices_db": InvoicesDb.from_env(),
-        "purchases_db": SqlSource.from_env("PURCHASES_DB_URL", "purchases.sqlite"),
-        "ecommerce_db": SqlSource.from_env("ECOMMERCE_DB_URL", "ecommerce.sqlite"),
-        "kafka": KafkaResource.from_env(),
-        "docstore": DocumentStore.from_env(),
-    }
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'resources' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

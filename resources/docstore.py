@@ -9,7 +9,7 @@ from typing import Any
 
 import dagster as dg
 
-from resources.paths import PlatformPaths
+from resources.env import DEFAULT_DATA_DIR, redact, resolve
 
 
 class DocumentStore(dg.ConfigurableResource):
@@ -17,19 +17,18 @@ class DocumentStore(dg.ConfigurableResource):
 
     uri: str | None = None
     database: str = "commerce"
-    path: str = "data/local/docstore"
-
-    @classmethod
-    def from_env(cls) -> DocumentStore:
-        return cls(
-            uri=os.environ.get("MONGODB_URI") or None,
-            database=os.environ.get("MONGODB_DATABASE", "commerce"),
-            path=str(PlatformPaths.from_env().docstore),
-        )
+    path: str = f"{DEFAULT_DATA_DIR}/docstore"
 
     @property
     def embedded(self) -> bool:
-        return not self.uri
+        return not resolve(self.uri)
+
+    def describe(self) -> str:
+        """Where the documents go, safe for logs (no password)."""
+        where = f"embedded montydb at {self.path}" if self.embedded else (
+            f"MongoDB {redact(resolve(self.uri) or '')}"
+        )
+        return f"{where} db {self.database}"
 
     @contextmanager
     def get_database(self, server_selection_timeout_ms: int = 5000) -> Iterator[Any]:
@@ -44,7 +43,9 @@ class DocumentStore(dg.ConfigurableResource):
         else:
             from pymongo import MongoClient
 
-            client = MongoClient(self.uri, serverSelectionTimeoutMS=server_selection_timeout_ms)
+            client = MongoClient(
+                resolve(self.uri), serverSelectionTimeoutMS=server_selection_timeout_ms
+            )
         try:
             yield client[self.database]
         finally:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import dagster as dg
+
+from resources.env import resolve
 
 
 class KafkaResource(dg.ConfigurableResource):
@@ -14,21 +15,14 @@ class KafkaResource(dg.ConfigurableResource):
     bootstrap_servers: str | None = None
     topic: str = "orders"
 
-    @classmethod
-    def from_env(cls) -> KafkaResource:
-        return cls(
-            bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
-            topic=os.environ.get("ORDERS_TOPIC", "orders"),
-        )
-
     @property
     def enabled(self) -> bool:
-        return bool(self.bootstrap_servers)
+        return bool(resolve(self.bootstrap_servers))
 
     def _config(self, extra: dict[str, Any]) -> dict[str, Any]:
         if not self.enabled:
             raise RuntimeError("Kafka is not configured: set KAFKA_BOOTSTRAP_SERVERS")
-        return {"bootstrap.servers": self.bootstrap_servers, **extra}
+        return {"bootstrap.servers": resolve(self.bootstrap_servers), **extra}
 
     def consumer(self, group_id: str, **extra: Any):
         """A consumer with auto-commit off: offsets are committed only after a durable write."""

@@ -1,58 +1,60 @@
-"""The platform's data root (PLATFORM_DATA_DIR) and the folders under it."""
+"""The platform's data root (PLATFORM_DATA_DIR) and the folders under it.
+
+Paths are computed, never created here: whoever writes a file creates its folder, so
+loading the definitions (or evaluating a sensor over an empty root) touches no file.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 
-DEFAULT_DATA_DIR = "data/local"
-
-
-def data_dir_from_env() -> str:
-    return os.environ.get("PLATFORM_DATA_DIR", DEFAULT_DATA_DIR)
+from resources.env import DEFAULT_DATA_DIR
+from resources.landing import DEFAULT_SETTLE_SECONDS, LandingFolder
 
 
 class PlatformPaths(dg.ConfigurableResource):
-    """Landing, lake, sources and document-store folders under one data root."""
+    """Landing, lake, sources, state and document-store folders under one data root."""
 
     data_dir: str = DEFAULT_DATA_DIR
-
-    @classmethod
-    def from_env(cls) -> PlatformPaths:
-        return cls(data_dir=data_dir_from_env())
+    landing_settle_seconds: float = DEFAULT_SETTLE_SECONDS
+    """A landed file is read only once nobody has written it for this long."""
 
     @property
     def root(self) -> Path:
         return Path(self.data_dir).resolve()
 
-    def _dir(self, *parts: str) -> Path:
-        path = self.root.joinpath(*parts)
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    def landing(self, folder: str) -> Path:
+        """`landing/<folder>/`: where files arrive."""
+        return self.root / "landing" / folder
 
-    def landing(self, domain: str) -> Path:
-        """`landing/<domain>/`: where files arrive."""
-        return self._dir("landing", domain)
-
-    def rejected(self, domain: str) -> Path:
-        """`landing/<domain>/_rejected/`: bad files are moved here with a reason beside them."""
-        return self._dir("landing", domain, "_rejected")
+    def landing_folder(self, folder: str, depth: int = 0) -> LandingFolder:
+        """The landing mechanism over `landing/<folder>/` (see `resources.landing`)."""
+        return LandingFolder(
+            self.landing(folder),
+            index=self.state / "landing.sqlite",
+            settle_seconds=self.landing_settle_seconds,
+            depth=depth,
+        )
 
     def lake(self, domain: str) -> Path:
-        """`lake/<domain>/`: Parquet written by the platform."""
-        return self._dir("lake", domain)
+        """`lake/<domain>/`: files written by the platform."""
+        return self.root / "lake" / domain
 
     @property
     def sources(self) -> Path:
-        return self._dir("sources")
+        return self.root / "sources"
 
     @property
     def docstore(self) -> Path:
-        return self._dir("docstore")
+        return self.root / "docstore"
+
+    @property
+    def state(self) -> Path:
+        """`state/`: the platform's own bookkeeping (the landing index)."""
+        return self.root / "state"
 
     @property
     def warehouse(self) -> Path:
-        self.root.mkdir(parents=True, exist_ok=True)
         return self.root / "warehouse.duckdb"

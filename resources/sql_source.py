@@ -11,22 +11,22 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from resources.paths import PlatformPaths
+from resources.env import redact, resolve
 
 
 class SqlSource(dg.ConfigurableResource):
-    """A DB-API connection to `sqlite:///path` or `postgresql://...`, one code path for both."""
+    """A DB-API connection to `sqlite:///path` or `postgresql://...`, one code path for both.
+    A server URL arrives as an `EnvVar`, so its password never shows in the UI."""
 
     url: str
 
-    @classmethod
-    def from_env(cls, env_var: str, sqlite_name: str) -> SqlSource:
-        default = f"sqlite:///{PlatformPaths.from_env().sources / sqlite_name}"
-        return cls(url=os.environ.get(env_var) or default)
+    @property
+    def _url(self) -> str:
+        return resolve(self.url) or ""
 
     @property
     def is_postgres(self) -> bool:
-        return self.url.startswith(("postgresql://", "postgres://"))
+        return self._url.startswith(("postgresql://", "postgres://"))
 
     @property
     def placeholder(self) -> str:
@@ -35,9 +35,13 @@ class SqlSource(dg.ConfigurableResource):
 
     @property
     def sqlite_path(self) -> str:
-        if not self.url.startswith("sqlite:///"):
-            raise ValueError(f"not a SQLite URL: {self.url!r}")
-        return self.url.removeprefix("sqlite:///")
+        if not self._url.startswith("sqlite:///"):
+            raise ValueError(f"not a SQLite URL: {self.describe()}")
+        return self._url.removeprefix("sqlite:///")
+
+    def describe(self) -> str:
+        """The source, safe for logs and metadata (no password)."""
+        return redact(self._url)
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -45,7 +49,7 @@ class SqlSource(dg.ConfigurableResource):
         if self.is_postgres:
             import psycopg
 
-            with psycopg.connect(self.url) as conn:
+            with psycopg.connect(self._url) as conn:
                 yield conn
         else:
             os.makedirs(os.path.dirname(self.sqlite_path) or ".", exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -9,23 +10,33 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from resources.paths import PlatformPaths
+from resources.sql import Schema, ensure_schemas
+
+
+def database_identity(path: str) -> str | None:
+    """Who a database file is (path and inode, so a deleted and recreated file is another
+    database); None for an in-memory database."""
+    if path == ":memory:" or not os.path.exists(path):
+        return None
+    st = os.stat(path)
+    return f"{os.path.realpath(path)}#{st.st_dev}:{st.st_ino}"
 
 
 class Warehouse(DuckDBResource):
-    """DuckDB warehouse; one writing process at a time (writers go through the `warehouse` pool)."""
-
-    @classmethod
-    def from_env(cls) -> Warehouse:
-        return cls(database=str(PlatformPaths.from_env().warehouse))
+    """DuckDB warehouse; one writing process at a time (writers go through the `warehouse`
+    pool). Sessions run in UTC."""
 
     @contextmanager
-    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def get_connection(self, *schemas: Schema) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection on which the tables of `schemas` exist (created the first time this
+        process opens this database file)."""
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         with super().get_connection() as conn:
             try:
+                conn.execute("SET TimeZone = 'UTC'")
+                ensure_schemas(conn, database_identity(self.database), schemas)
                 yield conn
             except BaseException:
-                conn.close()
+                conn.close()  # never hand back a connection inside a failed transaction
                 raise

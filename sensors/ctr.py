@@ -1,31 +1,56 @@
-"""File-arrival sensor of the ctr domain (import it through `assets.ctr`).
+"""Sensor, jobs and schedule of the ctr domain.
 
-Two kinds of run request, from one cursor:
-1. new or changed files in `landing/product_views/<Platform>/` (by sha256 of the content)
-   -> one `ctr_ingest_views` run (run_key names the files' content hashes);
-2. ingested files whose partitions were not refreshed yet (read from the lake's per-file
-   manifests, which list the GMT-03:00 dates each file touched) -> one
-   `ctr_refresh_partition` run per touched (date, platform): purchases of that day and both
-   per-minute rollups. Nothing else is recomputed.
-The sensor never opens the DuckDB warehouse (it reads files only), so it never waits on
-the writer's lock.
+`ctr_product_views_sensor` asks for two kinds of run, from one cursor of three numbers:
+1. files in `landing/product_views/<Platform>/` whose content is not in the lake yet ->
+   one `ctr_ingest_views` run for them (run key = their ids and content hashes); the
+   landing sequence only moves past a file once its manifest shows that content;
+2. the partitions each ingest touched (read from `ctr/view_events` materializations after
+   the last one seen) -> one `ctr_refresh_partition` run per (date, platform): purchases of
+   that day and both per-minute rollups. Nothing else is recomputed.
+The sensor never opens the DuckDB warehouse (it reads files and Dagster's event log), so it
+never waits on the writer's lock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
+from datetime import date, timedelta
 
 import dagster as dg
 
-from assets.ctr.jobs import ingest_views_job, refresh_partition_job
-from assets.ctr.lake import landing_files, read_ledger, source_name
-from assets.ctr.partitions import DOMAIN, VIEWS_LANDING, date_partitions, partition_key
-from assets.shared import file_sha256
+from assets.ctr.ingest import TOUCHED, VIEW_EVENTS, views_folder
+from assets.ctr.lake import file_id, platform_of, read_manifest, source_name
+from assets.ctr.partitions import (
+    DOMAIN,
+    PLATFORMS,
+    START_DATE,
+    TIMEZONE,
+    date_partitions,
+    partition_key,
+)
+from assets.ctr.purchases import PURCHASES, PURCHASES_PER_MINUTE
+from assets.ctr.views import VIEWS_PER_MINUTE
 from resources import PlatformPaths
 
 MAX_RETRIES = 3
+RECENT_DAYS = 3
+
+ingest_views_job = dg.define_asset_job(
+    "ctr_ingest_views",
+    selection=dg.AssetSelection.assets(VIEW_EVENTS),
+    description="Parse new product-view files into the lake (once per content).",
+)
+refresh_partition_job = dg.define_asset_job(
+    "ctr_refresh_partition",
+    selection=dg.AssetSelection.assets(PURCHASES, PURCHASES_PER_MINUTE, VIEWS_PER_MINUTE),
+    description="Purchases + both per-minute rollups of one (date, platform) partition.",
+)
+refresh_purchases_job = dg.define_asset_job(
+    "ctr_refresh_purchases",
+    selection=dg.AssetSelection.assets(PURCHASES, PURCHASES_PER_MINUTE),
+    description="Re-extract purchases of one (date, platform) and roll them up.",
+)
 
 
 def _digest(items: list[str]) -> str:
@@ -45,6 +70,74 @@ def _run_key(context: dg.SensorEvaluationContext, key: str) -> str:
     return key
 
 
+def _ingest_requests(
+    context: dg.SensorEvaluationContext, paths: PlatformPaths, state: dict[str, int]
+) -> tuple[list[dg.RunRequest], int, int]:
+    """(requests, landing sequence every file up to which is in the lake, newest seen)."""
+    changes = views_folder(paths).changes(state.get("landing", 0))
+    lake = paths.lake(DOMAIN)
+    confirmed, pending = changes.seq, []
+    for landed in changes.files:
+        platform = platform_of(landed.rel)
+        if platform is None:
+            if landed.seq > state.get("seen", 0):
+                context.log.warning(f"{landed.rel}: not in a platform folder; ignored")
+            continue
+        manifest = read_manifest(lake, platform, source_name(landed.path, platform))
+        if manifest is None or manifest["sha256"] != landed.sha256:
+            pending.append((landed, file_id(landed.path, platform)))
+            confirmed = min(confirmed, landed.seq - 1)
+    if not pending:
+        return [], confirmed, changes.seq
+    base = f"ctr-ingest:{_digest([f'{fid}@{landed.sha256}' for landed, fid in pending])}"
+    request = dg.RunRequest(
+        job_name=ingest_views_job.name,
+        run_key=_run_key(context, base),
+        run_config={"ops": {"ctr__view_events": {"config": {
+            "files": [landed.rel for landed, _ in pending]
+        }}}},
+        tags={
+            "ctr/files": ", ".join(sorted(fid for _, fid in pending))[:1000],
+            "ctr/run_key_base": base,
+        },
+    )
+    return [request], confirmed, changes.seq
+
+
+def _refresh_requests(
+    context: dg.SensorEvaluationContext, after: int | None
+) -> tuple[list[dg.RunRequest], int | None]:
+    """One refresh per (date, platform) that ingests materialized after `after` touched."""
+    result = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=VIEW_EVENTS, after_storage_id=after),
+        limit=1000,
+        ascending=True,
+    )
+    touched: dict[str, str] = {}
+    for record in result.records:
+        value = record.asset_materialization.metadata.get(TOUCHED)
+        if value is not None and isinstance(value.value, dict):
+            touched.update(value.value)
+        after = record.storage_id
+    latest = date_partitions.get_last_partition_key() or ""
+    requests = []
+    for key, digest in sorted(touched.items()):
+        day, platform = key.split("|")
+        if day > latest:
+            context.log.warning(f"{key}: date after the last partition ({latest}); skipped")
+            continue
+        base = f"ctr-refresh:{key}:{digest}"
+        requests.append(
+            dg.RunRequest(
+                job_name=refresh_partition_job.name,
+                partition_key=partition_key(day, platform),
+                run_key=_run_key(context, base),
+                tags={"ctr/run_key_base": base},
+            )
+        )
+    return requests, after
+
+
 @dg.sensor(
     name="ctr_product_views_sensor",
     jobs=[ingest_views_job, refresh_partition_job],
@@ -57,63 +150,44 @@ def ctr_product_views_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult:
     state = json.loads(context.cursor) if context.cursor else {}
-    seen: dict[str, list] = state.get("seen", {})
-    rolled: set[str] = set(state.get("rolled", []))
-    lake = paths.lake(DOMAIN)
-    ledger = read_ledger(lake)
+    ingests, confirmed, seen = _ingest_requests(context, paths, state)
+    refreshes, after = _refresh_requests(context, state.get("after"))
+    cursor = {"landing": confirmed, "seen": seen, "after": after}
+    return dg.SensorResult(run_requests=ingests + refreshes, cursor=json.dumps(cursor))
 
-    now_seen: dict[str, list] = {}
-    pending: list[str] = []
-    files, _ = landing_files(paths.landing(VIEWS_LANDING))
-    for platform, path in files:
-        st = path.stat()
-        key = f"{platform}/{source_name(path, platform)}"
-        prev = seen.get(key)
-        if prev and prev[0] == st.st_size and prev[1] == st.st_mtime_ns:
-            sha = prev[2]
-        else:
-            sha = file_sha256(path)
-        now_seen[key] = [st.st_size, st.st_mtime_ns, sha]
-        manifest = ledger.get(key)
-        if manifest is None or manifest["sha256"] != sha:
-            pending.append(f"{key}@{sha}")
 
-    requests: list[dg.RunRequest] = []
-    if pending:
-        base = f"ctr-ingest:{_digest(pending)}"
-        requests.append(
-            dg.RunRequest(
-                job_name=ingest_views_job.name,
-                run_key=_run_key(context, base),
-                tags={
-                    "ctr/files": ", ".join(sorted(p.split("@")[0] for p in pending))[:1000],
-                    "ctr/run_key_base": base,
-                },
-            )
+def recent_dates(today: date, days: int = RECENT_DAYS) -> list[str]:
+    """Today and the days before it (GMT-03:00), never before the first partition."""
+    first = date.fromisoformat(START_DATE)
+    days_back = (today - timedelta(days=i) for i in range(days))
+    return [str(d) for d in days_back if d >= first]
+
+
+@dg.schedule(
+    name="ctr_recent_purchases",
+    cron_schedule="20 * * * *",
+    job=refresh_purchases_job,
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def recent_purchases_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """Every hour, re-extract the purchases of the last RECENT_DAYS GMT-03:00 days for every
+    platform, so orders that arrive in the source after the views show up in the CTR."""
+    scheduled = context.scheduled_execution_time
+    today = scheduled.date()  # execution_timezone makes this the GMT-03:00 date
+    stamp = scheduled.strftime("%Y-%m-%dT%H:%M")
+    return [
+        dg.RunRequest(
+            run_key=f"ctr-purchases:{day}|{platform}:{stamp}",
+            partition_key=partition_key(day, platform),
         )
+        for day in recent_dates(today)
+        for platform in PLATFORMS
+    ]
 
-    current = {f"{k}@{m['sha256']}": m for k, m in ledger.items()}
-    fresh = {fid: m for fid, m in current.items() if fid not in rolled}
-    latest = date_partitions.get_last_partition_key() or ""
-    touched: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for fid, m in fresh.items():
-        for day in m["dates_touched"]:
-            if day <= latest:
-                touched[(day, m["platform"])].append(fid)
-            else:
-                context.log.warning(f"{fid}: date {day} is after the last partition; skipped")
-    for (day, platform), fids in sorted(touched.items()):
-        base = f"ctr-refresh:{day}|{platform}:{_digest(fids)}"
-        requests.append(
-            dg.RunRequest(
-                job_name=refresh_partition_job.name,
-                partition_key=partition_key(day, platform),
-                run_key=_run_key(context, base),
-                tags={
-                    "ctr/files": ", ".join(sorted(f.split("@")[0] for f in fids))[:1000],
-                    "ctr/run_key_base": base,
-                },
-            )
-        )
-    cursor = {"seen": now_seen, "rolled": sorted(rolled & set(current) | set(fresh))}
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps(cursor))
+
+defs = dg.Definitions(
+    sensors=[ctr_product_views_sensor],
+    schedules=[recent_purchases_schedule],
+    jobs=[ingest_views_job, refresh_partition_job, refresh_purchases_job],
+)

@@ -1,4 +1,4 @@
-"""Run-failure sensor of the customers domain: one JSON line per failed run.
+"""The customers job, its schedule (every 3 hours) and its run-failure sensor.
 
 Failures are recorded in `<data root>/logs/customers_pipeline_failures.jsonl`, a plain
 file: it needs neither the DuckDB warehouse (whose write lock another run may hold) nor the
@@ -12,11 +12,25 @@ from pathlib import Path
 
 import dagster as dg
 
+from assets.customers.assets import ASSETS, DOMAIN
 from resources import PlatformPaths
 
-DOMAIN = "customers"
 JOB_NAME = "customers_insights_job"
 FAILURE_LOG = Path("logs") / "customers_pipeline_failures.jsonl"
+
+customers_job = dg.define_asset_job(
+    JOB_NAME,
+    selection=dg.AssetSelection.assets(*ASSETS),
+    description="Extract the e-commerce DB, rebuild customers.* tables, load the documents.",
+)
+
+customers_schedule = dg.ScheduleDefinition(
+    name="customers_every_3_hours",
+    job=customers_job,
+    cron_schedule="0 */3 * * *",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
 
 
 def failure_log_path(paths: PlatformPaths) -> Path:
@@ -79,3 +93,10 @@ def customers_run_failure_sensor(
     with path.open("a") as handle:
         handle.write(json.dumps(record) + "\n")
     context.log.info(f"Recorded failure of run {run.run_id} ({run.job_name}) in {path}")
+
+
+defs = dg.Definitions(
+    jobs=[customers_job],
+    schedules=[customers_schedule],
+    sensors=[customers_run_failure_sensor],
+)

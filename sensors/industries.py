@@ -2,7 +2,8 @@
 
 None of them consumes or commits anything: the stream sensor only compares the offsets
 stored in the lake with the topic's high watermarks (or landing file sizes) and asks for a
-run; the run consumes, writes the batch durably, and only then commits to Kafka.
+run; the run consumes, writes the batch durably, and only then commits to Kafka. Each looks
+at what is new since its cursor: the newest batch it knew, the landing sequence.
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ from assets.industries.common import (
     ORDERS,
     contiguous_ranges,
 )
-from assets.industries.customers import CUSTOMER_FOLDER, customer_files
-from assets.industries.stream import batch_files, file_lag, load_state, read_batch_meta
+from assets.industries.customers import CUSTOMER_FOLDER, is_batch
+from assets.industries.stream import (
+    ORDERS_LANDING,
+    batches_after,
+    file_lag,
+    load_state,
+    read_batch_meta,
+)
 from resources import KafkaResource, PlatformPaths
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -32,6 +39,14 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def _digest(obj: object) -> str:
     return hashlib.sha1(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _cursor_seq(cursor: str | None) -> int:
+    """The batch sequence a stream-sensor cursor (`orders-<seq>-<digest>`) names."""
+    try:
+        return int((cursor or "").split("-")[1])
+    except (IndexError, ValueError):
+        return 0
 
 
 @dg.sensor(
@@ -44,8 +59,10 @@ def order_stream_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths, kafka: KafkaResource
 ) -> dg.SensorResult | dg.SkipReason:
     """Ask for a micro-batch run when the stream has records beyond the stored offsets."""
-    state = load_state(paths.lake(DOMAIN))
-    lag: dict[str, tuple[int, int]] = dict(file_lag(paths.landing("orders"), state))
+    state = load_state(paths.lake(DOMAIN), known=_cursor_seq(context.cursor))
+    lag: dict[str, tuple[int, int]] = dict(
+        file_lag(paths.landing_folder(ORDERS_LANDING), state)
+    )
     what = "landing/orders"
     if kafka.enabled:
         consumer = kafka.consumer(KAFKA_GROUP_ID)
@@ -60,7 +77,7 @@ def order_stream_sensor(
     # The key names exactly which records the run will see: stored start .. end per source.
     key = f"orders-{state.seq}-{_digest(lag)}"
     pending = sum(end - start for start, end in lag.values())
-    context.log.info(f"{what}: {pending} bytes/messages pending")
+    context.log.debug(f"{what}: {pending} bytes/messages pending")
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=key, asset_selection=[ORDER_BATCHES])], cursor=key
     )
@@ -81,7 +98,7 @@ def order_hours_sensor(
     one run and a late order is a run over its own hour.
     """
     done = int(context.cursor or 0)
-    new = [(seq, path) for seq, path in batch_files(paths.lake(DOMAIN)) if seq > done]
+    new = batches_after(paths.lake(DOMAIN), done)
     if not new:
         return dg.SkipReason(f"no lake batch after {done}")
     hours: set[str] = set()
@@ -114,16 +131,20 @@ def order_hours_sensor(
 def customers_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult | dg.SkipReason:
-    """Rebuild the customer snapshot when the set of batch files (by content) changes."""
-    files = customer_files(paths.landing(CUSTOMER_FOLDER))
-    if not files:
-        return dg.SkipReason("no customer batch in landing/customers")
-    digest = _digest([(p.name, hashlib.sha1(p.read_bytes()).hexdigest()) for p in files])
-    if digest == context.cursor:
-        return dg.SkipReason("customer batches unchanged")
+    """Rebuild the customer snapshot when a batch file is new or changed (by content); the
+    run key names the content of every batch (read from the landing index, no file read)."""
+    folder = paths.landing_folder(CUSTOMER_FOLDER)
+    after = int(context.cursor or 0)
+    changes = folder.changes(after)
+    if not any(is_batch(f.rel) for f in changes.files):
+        return dg.SensorResult(
+            skip_reason=f"no new customer batch in landing/{CUSTOMER_FOLDER}",
+            cursor=str(changes.seq),
+        )
+    digest = _digest([(f.rel, f.sha256) for f in folder.files() if is_batch(f.rel)])
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"customers-{digest}", asset_selection=[CUSTOMERS])],
-        cursor=digest,
+        cursor=str(changes.seq),
     )
 
 
@@ -137,3 +158,5 @@ industries_automation_sensor = dg.AutomationConditionSensorDefinition(
 )
 
 sensors = [order_stream_sensor, order_hours_sensor, customers_sensor, industries_automation_sensor]
+
+defs = dg.Definitions(sensors=sensors)

@@ -1,63 +1,64 @@
-"""`invoice_files_sensor`: new invoice files → their sync-date partition, then only the
-creation-date partitions of `venue_daily_totals` that each file touched."""
+"""Sensors of the invoices domain.
 
+`invoice_files_sensor`: a new invoice file (by content) → a run of its sync-date partition of
+`raw_invoices`; once that run has materialized, one run per contiguous range of the
+creation dates it touched of `venue_daily_totals`. Its cursor is two numbers: the landing
+sequence it acted on and the last materialization it read.
+"""
+
+from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import date
 
 import dagster as dg
 
-from assets.invoices.files import (
-    DOMAIN,
-    BadInvoiceFile,
-    candidate_files,
-    is_settled,
-    move_aside,
-    sync_date_of,
-)
-from assets.invoices.markdown import date_ranges
+from assets.invoices.files import DOMAIN, BadInvoiceFile, is_invoice_file, sync_date_of
+from assets.invoices.partitions import START_DATE, sync_date_partitions
 from assets.invoices.raw import RAW_KEY, TOUCHED_DATES, raw_invoices
 from assets.invoices.totals import TOTALS_KEY, venue_daily_totals
-from assets.shared import file_sha256
+from assets.shared import date_ranges
 from resources import PlatformPaths
 
 RAW_OP = "invoices__raw_invoices"
 
 
-def min_file_age_seconds() -> float:
-    """How long a file must be left alone before it is read (INVOICES_FILE_MIN_AGE_SECONDS)."""
-    return float(os.environ.get("INVOICES_FILE_MIN_AGE_SECONDS", "5"))
+def _sync_partition(name: str) -> str:
+    """The sync-date partition a file belongs to; BadInvoiceFile when there is none."""
+    key = sync_date_of(name).isoformat()
+    if not sync_date_partitions.has_partition_key(key):
+        raise BadInvoiceFile(
+            f"{name}: sync date {key} has no partition (from {START_DATE} to tomorrow)"
+        )
+    return key
 
 
 def _file_requests(
-    context: dg.SensorEvaluationContext, paths: PlatformPaths, seen: dict[str, str]
-) -> list[dg.RunRequest]:
+    context: dg.SensorEvaluationContext, paths: PlatformPaths, after: int
+) -> tuple[list[dg.RunRequest], int]:
+    folder = paths.landing_folder(DOMAIN)
+    changes = folder.changes(after)
     requests = []
-    for path in candidate_files(paths.landing(DOMAIN)):
-        if not is_settled(path, min_file_age_seconds()):
+    for landed in changes.files:
+        if not is_invoice_file(landed.rel):
             continue
         try:
-            sync = sync_date_of(path.name)
+            partition = _sync_partition(landed.name)
         except BadInvoiceFile as exc:
-            move_aside(path, paths.rejected(DOMAIN), str(exc))
+            folder.reject(landed.path, str(exc))
             context.log.error(f"{exc}; moved to _rejected/")
             continue
-        digest = file_sha256(path)
-        if seen.get(path.name) == digest:
-            continue
-        seen[path.name] = digest
         requests.append(
             dg.RunRequest(
-                run_key=f"invoice-file:{digest}",
-                partition_key=sync.isoformat(),
+                run_key=f"invoice-file:{landed.sha256}",
+                partition_key=partition,
                 asset_selection=[RAW_KEY],
-                run_config={"ops": {RAW_OP: {"config": {"files": [path.name]}}}},
-                tags={"invoices/file": path.name, "invoices/content_hash": digest[:16]},
+                run_config={"ops": {RAW_OP: {"config": {"files": [landed.name]}}}},
+                tags=landed.tags(),
             )
         )
-    return requests
+    return requests, changes.seq
 
 
 def _totals_requests(
@@ -108,10 +109,12 @@ def invoice_files_sensor(
     once that run has materialized, one run per contiguous range of the creation dates it
     touched (run key = the files' hashes and the range)."""
     cursor = json.loads(context.cursor) if context.cursor else {}
-    seen: dict[str, str] = cursor.get("seen", {})
-    requests = _file_requests(context, paths, seen)
+    files, landing = _file_requests(context, paths, cursor.get("landing", 0))
     totals, after = _totals_requests(context, cursor.get("after"))
     return dg.SensorResult(
-        run_requests=requests + totals,
-        cursor=json.dumps({"seen": seen, "after": after}),
+        run_requests=files + totals,
+        cursor=json.dumps({"landing": landing, "after": after}),
     )
+
+
+defs = dg.Definitions(sensors=[invoice_files_sensor])

@@ -1,33 +1,33 @@
-"""Run the late-payment job when a complete NEW set of the four extracts is in landing/retail/.
+"""The late-payments job, and its sensor: run it when a complete NEW set of the four
+extracts is in `landing/retail/`.
 
-The run key is the hash of the four files' contents, so the same set (touched, re-copied) is
-a no-op and a replaced set is a new run. The sensor waits until all four are present
-(`*.part` / `*.tmp` uploads are ignored). The cursor remembers each file's (size, mtime,
-sha256), so unchanged files are not re-hashed on every tick.
+The run key is the hash of the four files' contents (from the landing index), so the same
+set (touched, re-copied) is a no-op and a replaced set is a new run. The sensor waits until
+all four are present and settled (`*.part` / `*.tmp` uploads are ignored); its cursor is
+the landing sequence of the last set it asked for.
 """
 
 from __future__ import annotations
 
-import json
-
 import dagster as dg
 
-from assets.late_payments.extracts import (
-    EXTRACT_FILES,
-    LANDING,
-    present_files,
-    set_fingerprint,
-)
-from assets.shared import file_sha256
+from assets.late_payments.common import GROUP
+from assets.late_payments.extracts import EXTRACT_FILES, LANDING, set_fingerprint
 from resources import PlatformPaths
 
 JOB_NAME = "late_payments_job"
 SENSOR_NAME = "late_payments_extracts_sensor"
 
+late_payments_job = dg.define_asset_job(
+    JOB_NAME,
+    selection=dg.AssetSelection.groups(GROUP),
+    description="Stage the four retail extracts and rebuild late_payments.invoice_features.",
+)
+
 
 @dg.sensor(
     name=SENSOR_NAME,
-    job_name=JOB_NAME,
+    job=late_payments_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="A complete new set of the four retail extracts landed: rebuild the features.",
@@ -35,32 +35,27 @@ SENSOR_NAME = "late_payments_extracts_sensor"
 def late_payments_extracts_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult:
-    state = json.loads(context.cursor) if context.cursor else {}
-    known: dict[str, list] = state.get("files", {})
-    found = present_files(paths.landing(LANDING))
-    missing = [name for name in EXTRACT_FILES if name not in found]
-    if missing:
+    after = int(context.cursor or 0)
+    folder = paths.landing_folder(LANDING)
+    changes = folder.changes(after)
+    if not any(f.rel in EXTRACT_FILES for f in changes.files):
+        return dg.SensorResult(skip_reason="extract set unchanged", cursor=str(changes.seq))
+    hashes = {f.rel: f.sha256 for f in folder.files() if f.rel in EXTRACT_FILES}
+    missing = [name for name in EXTRACT_FILES if name not in hashes]
+    if missing:  # keep the cursor: the set is looked at again once it is complete
         return dg.SensorResult(
             skip_reason=f"waiting for {', '.join(missing)} in landing/{LANDING}/",
-            cursor=context.cursor,
+            cursor=str(after),
         )
-    files: dict[str, list] = {}
-    for name, path in found.items():
-        stat = path.stat()
-        previous = known.get(name)
-        if previous and previous[0] == stat.st_size and previous[1] == stat.st_mtime_ns:
-            files[name] = previous
-        else:
-            files[name] = [stat.st_size, stat.st_mtime_ns, file_sha256(path)]
-    run_key = set_fingerprint({name: files[name][2] for name in EXTRACT_FILES})
-    cursor = json.dumps({"files": files, "last_run_key": run_key}, sort_keys=True)
-    if run_key == state.get("last_run_key"):
-        return dg.SensorResult(skip_reason="extract set unchanged", cursor=cursor)
+    run_key = set_fingerprint(hashes)
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
                 run_key=run_key, job_name=JOB_NAME, tags={"late_payments/extract_set": run_key}
             )
         ],
-        cursor=cursor,
+        cursor=str(changes.seq),
     )
+
+
+defs = dg.Definitions(jobs=[late_payments_job], sensors=[late_payments_extracts_sensor])

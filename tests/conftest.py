@@ -6,6 +6,9 @@
 
 All listen on free loopback ports and stop at the end of the session. Without the tooling a
 fixture skips with the reason; with CI=true the same problem fails the test instead.
+
+Every test also gets `LANDING_SETTLE_SECONDS=0` (the test wrote its files whole; tests of
+the settle rule set their own) and the platform's known-notice filters (`assets`).
 """
 
 from __future__ import annotations
@@ -15,9 +18,22 @@ from typing import TypeVar
 
 import pytest
 
+from assets import KNOWN_NOTICES
 from tests.servers import Server, ServerUnavailable, in_ci
 
 S = TypeVar("S", bound=Server)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The same notices the platform silences, as pytest filters (pytest resets the
+    warning filters around every test)."""
+    for message, category, module in KNOWN_NOTICES:
+        config.addinivalue_line("filterwarnings", f"ignore:{message}:{category}:{module}")
+
+
+@pytest.fixture(autouse=True)
+def _settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANDING_SETTLE_SECONDS", "0")
 
 
 def _start_or_skip(factory: Callable[[], S]) -> S:

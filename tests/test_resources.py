@@ -58,7 +58,12 @@ def test_urls_switch_each_part_to_its_server(clean_env, monkeypatch):
     res = build_resources()
     assert res["invoices_db"].backend == "postgres"
     assert res["purchases_db"].is_postgres and res["purchases_db"].placeholder == "%s"
-    assert res["ecommerce_db"].url.endswith("/shop")
+    assert res["ecommerce_db"].describe() == "postgresql://127.0.0.1:5/shop"
+    # every server setting is bound as a reference to its variable, never as its value
+    assert res["ecommerce_db"].url.env_var_name == "ECOMMERCE_DB_URL"
+    assert res["invoices_db"].url.env_var_name == "INVOICES_DB_URL"
+    assert res["docstore"].uri.env_var_name == "MONGODB_URI"
+    assert res["kafka"].bootstrap_servers.env_var_name == "KAFKA_BOOTSTRAP_SERVERS"
     assert res["kafka"].enabled and res["kafka"].topic == "orders-eu"
     assert not res["docstore"].embedded and res["docstore"].database == "shop"
 

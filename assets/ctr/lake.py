@@ -14,43 +14,20 @@ The manifest is written last (atomic rename), so it is the commit point of an in
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assets.ctr.partitions import canonical_platform
+from assets.ctr.serving import canonical_platform
 from assets.ctr.views_parse import ParsedViews, content_hash, parse_views
+from resources.files import atomic_write, atomic_write_text
 
-SKIP_SUFFIXES = (".part", ".tmp", ".reason.txt")
 
-
-def landing_files(landing: Path) -> tuple[list[tuple[str, Path]], list[Path]]:
-    """([(platform, file)], ignored) under landing/product_views/<Platform>/.
-
-    Platform folders match case-insensitively; files still being written (`*.part`,
-    `*.tmp`) and hidden files are skipped; files outside a known platform folder are
-    returned as `ignored` (reported, never deleted).
-    """
-    found: list[tuple[str, Path]] = []
-    ignored: list[Path] = []
-    if not landing.exists():
-        return found, ignored
-    for folder in sorted(landing.iterdir()):
-        if folder.name.startswith((".", "_")):
-            continue
-        platform = canonical_platform(folder.name) if folder.is_dir() else None
-        files = sorted(folder.iterdir()) if folder.is_dir() else [folder]
-        for f in files:
-            if not f.is_file() or f.name.startswith(".") or f.name.endswith(SKIP_SUFFIXES):
-                continue
-            if platform is None:
-                ignored.append(f)
-            else:
-                found.append((platform, f))
-    return found, ignored
+def platform_of(rel: str) -> str | None:
+    """The platform of a landed file `<Platform>/<name>` (folder matched ignoring case);
+    None for a file outside a known platform folder (reported, never deleted)."""
+    folder, _, name = rel.partition("/")
+    return canonical_platform(folder) if name and "/" not in name else None
 
 
 def source_name(path: Path, platform: str) -> str:
@@ -58,6 +35,10 @@ def source_name(path: Path, platform: str) -> str:
     spelled differently (`ios/a.json` and `iOS/a.json` are two files of platform iOS)."""
     return path.name if path.parent.name == platform else f"{path.parent.name}__{path.name}"
 
+
+def file_id(path: Path, platform: str) -> str:
+    """`<platform>/<source name>`: how the lake's ledger and the sensor name a file."""
+    return f"{platform}/{source_name(path, platform)}"
 
 
 def views_root(lake: Path) -> Path:
@@ -83,6 +64,12 @@ def rejected_path(lake: Path, platform: str, source_name: str) -> Path:
     return views_root(lake) / "_ledger" / platform / f"{source_name}.rejected.parquet"
 
 
+def read_manifest(lake: Path, platform: str, name: str) -> dict[str, Any] | None:
+    """One file's manifest (None when the file was never ingested)."""
+    path = ledger_path(lake, platform, name)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def read_ledger(lake: Path) -> dict[str, dict[str, Any]]:
     """Every manifest, keyed `<platform>/<file name>`."""
     out: dict[str, dict[str, Any]] = {}
@@ -92,13 +79,6 @@ def read_ledger(lake: Path) -> dict[str, dict[str, Any]]:
             m = json.loads(f.read_text())
             out[f"{m['platform']}/{m['file']}"] = m
     return out
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def ingest_file(
@@ -111,7 +91,7 @@ def ingest_file(
     """
     name = source_name(path, platform)
     mpath = ledger_path(lake, platform, name)
-    old = json.loads(mpath.read_text()) if mpath.exists() else None
+    old = read_manifest(lake, platform, name)
     st = path.stat()
     if old and (old.get("size_bytes"), old.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
         return old, None  # same file as last time: not even read again
@@ -119,12 +99,12 @@ def ingest_file(
     sha = content_hash(data)
     if old and old["sha256"] == sha:  # touched, not changed: remember the new mtime
         old.update(size_bytes=st.st_size, mtime_ns=st.st_mtime_ns)
-        _atomic_write(mpath, lambda tmp: tmp.write_text(json.dumps(old, indent=1)))
+        atomic_write_text(mpath, json.dumps(old, indent=1))
         return old, None
     parsed = parse_views(data)
     del data
     for (day,), frame in parsed.views.partition_by("date", as_dict=True).items():
-        _atomic_write(
+        atomic_write(
             part_path(lake, platform, str(day), name),
             lambda tmp, frame=frame: frame.drop("date").write_parquet(tmp, statistics=True),
         )
@@ -132,10 +112,7 @@ def ingest_file(
     old_dates = old["dates"] if old else []
     for day in set(old_dates) - set(new_dates):
         part_path(lake, platform, day, name).unlink(missing_ok=True)
-    _atomic_write(
-        rejected_path(lake, platform, name),
-        lambda tmp: parsed.rejected.write_parquet(tmp),
-    )
+    atomic_write(rejected_path(lake, platform, name), parsed.rejected.write_parquet)
     manifest = {
         "platform": platform,
         "file": name,
@@ -153,22 +130,5 @@ def ingest_file(
         "parser": parsed.parser,
         "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    _atomic_write(mpath, lambda tmp: tmp.write_text(json.dumps(manifest, indent=1)))
+    atomic_write_text(mpath, json.dumps(manifest, indent=1))
     return manifest, parsed
-
-
-def reject_file(path: Path, platform: str, rejected_dir: Path, reason: str) -> Path:
-    """Move a bad file to `_rejected/<platform>/` with `<name>.reason.txt` beside it."""
-    target_dir = rejected_dir / platform
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / path.name
-    shutil.move(str(path), target)
-    (target_dir / f"{path.name}.reason.txt").write_text(
-        f"{datetime.now(UTC).isoformat(timespec='seconds')} {platform}/{path.name}: {reason}\n"
-    )
-    return target
-
-
-def iter_partitions(manifests: list[dict[str, Any]]) -> Iterator[tuple[str, str]]:
-    """(date, platform) pairs the given manifests touched, sorted, unique."""
-    yield from sorted({(d, m["platform"]) for m in manifests for d in m["dates_touched"]})

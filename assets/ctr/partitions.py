@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.ctr.serving import PLATFORMS
+
 DOMAIN = "ctr"
 VIEWS_LANDING = "product_views"  # landing/product_views/<Platform>/*.json
-PLATFORMS: tuple[str, ...] = ("iOS", "Android", "MobileWeb")
 TIMEZONE = "Etc/GMT+3"
 OFFSET_MS = -3 * 3600 * 1000  # add to a UTC epoch in ms to get GMT-03:00 wall-clock ms
 START_DATE = "2016-01-01"
@@ -24,16 +25,6 @@ platform_partitions = dg.StaticPartitionsDefinition(list(PLATFORMS))
 partitions_def = dg.MultiPartitionsDefinition(
     {"date": date_partitions, "platform": platform_partitions}
 )
-
-_CANONICAL = {p.lower(): p for p in PLATFORMS}
-
-
-def canonical_platform(name: str | None) -> str | None:
-    """`ios`, ` MOBILEWEB ` -> `iOS`, `MobileWeb`; None for anything that is not a platform."""
-    if name is None:
-        return None
-    return _CANONICAL.get(name.strip().lower())
-
 
 def partition_key(date: str, platform: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"date": date, "platform": platform})

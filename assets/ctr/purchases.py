@@ -7,18 +7,16 @@ from functools import partial
 import dagster as dg
 import polars as pl
 
-from api.serving import serving_root
 from assets.ctr.backfill import POLICY, per_partition
 from assets.ctr.partitions import DOMAIN, partitions_def
-from assets.ctr.rollups import (
-    day_bounds,
-    ensure_tables,
-    md,
-    publish_and_describe,
-    replace_rollup,
-)
-from assets.shared import md_table
+from assets.ctr.rollups import SCHEMA, day_bounds, publish_and_describe, replace_rollup
+from assets.ctr.serving import serving_root
+from assets.shared import POOL, RETRY, asset_key, md, md_table
 from resources import PlatformPaths, SqlSource, Warehouse
+from resources.sql import transaction
+
+PURCHASES = asset_key(DOMAIN, "purchases")
+PURCHASES_PER_MINUTE = asset_key(DOMAIN, "purchases_per_minute")
 
 purchases_source = dg.AssetSpec(
     key=[DOMAIN, "purchases_source"],
@@ -27,10 +25,6 @@ purchases_source = dg.AssetSpec(
     description="`orders` + `order_items` in the purchases database (PURCHASES_DB_URL: "
     "SQLite `sources/purchases.sqlite` by default, PostgreSQL when set). `order_date` is "
     "GMT-03:00 wall-clock time; `orders.device_type` is the platform.",
-)
-
-RETRY = dg.RetryPolicy(
-    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
 EXTRACT_SCHEMA = {
@@ -83,18 +77,18 @@ def extract_purchases(db: SqlSource, platform: str, day: str) -> pl.DataFrame:
 
 
 @dg.asset(
-    key=[DOMAIN, "purchases"],
+    key=PURCHASES,
     deps=[purchases_source],
     partitions_def=partitions_def,
     backfill_policy=POLICY,
     group_name=DOMAIN,
     kinds={"duckdb", "sql"},
-    pool="warehouse",
+    pool=POOL,
     retry_policy=RETRY,
     check_specs=[
         dg.AssetCheckSpec(
             "purchases_have_product",
-            asset=[DOMAIN, "purchases"],
+            asset=PURCHASES,
             description="No order item of the partition lacks a code_color (WARN; the bad "
             "ones are in ctr.rejected_purchases).",
         )
@@ -148,27 +142,19 @@ def _purchases_slice(
         .otherwise(pl.lit("order item without code_color")),
         loaded_at=pl.lit(now),
     )
-    with warehouse.get_connection() as conn:
-        ensure_tables(conn)
-        conn.execute("BEGIN")
-        conn.execute("DELETE FROM ctr.purchases WHERE platform = ? AND date = ?", [platform, day])
-        conn.execute(
-            "DELETE FROM ctr.rejected_purchases WHERE platform = ? AND date = ?", [platform, day]
-        )
-        conn.register("good_frame", good)
-        conn.register("bad_frame", bad)
-        conn.execute("INSERT INTO ctr.purchases SELECT * FROM good_frame")
-        conn.execute("INSERT INTO ctr.rejected_purchases SELECT * FROM bad_frame")
-        conn.unregister("good_frame")
-        conn.unregister("bad_frame")
-        conn.execute("COMMIT")
+    with warehouse.get_connection(SCHEMA) as conn, transaction(conn):
+        where = "WHERE platform = ? AND date = ?"
+        conn.execute(f"DELETE FROM ctr.purchases {where}", [platform, day])
+        conn.execute(f"DELETE FROM ctr.rejected_purchases {where}", [platform, day])
+        conn.from_arrow(good.to_arrow()).insert_into("ctr.purchases")
+        conn.from_arrow(bad.to_arrow()).insert_into("ctr.rejected_purchases")
     top = good.group_by("product").len().sort(["len", "product"], descending=[True, False])
     table = md_table(["product", "purchases"], top.head(5).iter_rows())
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": good.height,
             "rejected_rows": bad.height,
-            "source": "postgresql" if purchases_db.is_postgres else "sqlite",
+            "source": purchases_db.describe(),
             "source_tables_missing": missing,
             "preview": md(table),
         },
@@ -184,17 +170,17 @@ def _purchases_slice(
 
 
 @dg.asset(
-    key=[DOMAIN, "purchases_per_minute"],
+    key=PURCHASES_PER_MINUTE,
     deps=[purchases],
     partitions_def=partitions_def,
     backfill_policy=POLICY,
     group_name=DOMAIN,
     kinds={"duckdb", "parquet"},
-    pool="warehouse",
+    pool=POOL,
     check_specs=[
         dg.AssetCheckSpec(
             "purchases_match_extract",
-            asset=[DOMAIN, "purchases_per_minute"],
+            asset=PURCHASES_PER_MINUTE,
             description="Σ count of the partition equals the rows of ctr.purchases for it, "
             "and the 10-minute tier holds the same purchases.",
         )
@@ -211,22 +197,21 @@ def purchases_per_minute(
 def _purchases_per_minute_slice(
     paths: PlatformPaths, warehouse: Warehouse, day: str, platform: str
 ) -> dg.MaterializeResult:
-    with warehouse.get_connection() as conn:
-        ensure_tables(conn)
-        conn.execute("BEGIN")
-        rows = replace_rollup(
-            conn,
-            "purchases_per_minute",
-            platform,
-            day,
-            """SELECT platform, product, date_trunc('minute', purchased_at), count(*)
-               FROM ctr.purchases WHERE platform = ? AND date = ? GROUP BY ALL""",
-            [platform, day],
-        )
-        (source_rows,) = conn.execute(
-            "SELECT count(*) FROM ctr.purchases WHERE platform = ? AND date = ?", [platform, day]
-        ).fetchall()[0]
-        conn.execute("COMMIT")
+    with warehouse.get_connection(SCHEMA) as conn:
+        with transaction(conn):
+            rows = replace_rollup(
+                conn,
+                "purchases_per_minute",
+                platform,
+                day,
+                """SELECT platform, product, date_trunc('minute', purchased_at), count(*)
+                   FROM ctr.purchases WHERE platform = ? AND date = ? GROUP BY ALL""",
+                [platform, day],
+            )
+            (source_rows,) = conn.execute(
+                "SELECT count(*) FROM ctr.purchases WHERE platform = ? AND date = ?",
+                [platform, day],
+            ).fetchall()[0]
         published = publish_and_describe(
             conn, serving_root(paths.root), "purchases_per_minute", platform, day
         )

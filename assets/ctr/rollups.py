@@ -1,4 +1,4 @@
-"""Shared warehouse DDL and the replace-a-partition / publish-to-serving steps."""
+"""The ctr tables (one `Schema`) and the replace-a-partition / publish-to-serving steps."""
 
 from __future__ import annotations
 
@@ -7,15 +7,15 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
 import duckdb
 import polars as pl
 
-from api.render import answer_rows, row_json
-from api.serving import TIER, TIER_MINUTES, publish
+from assets.ctr.render import answer_rows, row_json
+from assets.ctr.serving import TIER, TIER_MINUTES, publish
 from assets.shared import md_table
+from resources.sql import Schema
 
-DDL = [
+SCHEMA = Schema("ctr", (
     "CREATE SCHEMA IF NOT EXISTS ctr",
     """CREATE TABLE IF NOT EXISTS ctr.views_per_minute (
         platform VARCHAR NOT NULL, product VARCHAR NOT NULL,
@@ -37,12 +37,7 @@ DDL = [
     """CREATE TABLE IF NOT EXISTS ctr.rejected_view_events (
         platform VARCHAR NOT NULL, source_file VARCHAR NOT NULL, batch_no BIGINT,
         reason VARCHAR NOT NULL, detail VARCHAR, loaded_at TIMESTAMP NOT NULL)""",
-]
-
-
-def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for stmt in DDL:
-        conn.execute(stmt)
+))
 
 
 def day_bounds(day: str) -> tuple[datetime, datetime]:
@@ -140,10 +135,6 @@ def preview(conn: duckdb.DuckDBPyConnection, table: str, platform: str, day: str
         [platform, start, end],
     ).fetchall()
     return md_table(["product", "count"], rows)
-
-
-def md(text: str) -> dg.MetadataValue:
-    return dg.MetadataValue.md(text)
 
 
 @dataclass(frozen=True)

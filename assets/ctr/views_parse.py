@@ -182,7 +182,7 @@ def _classify(
         batches=batches,
         events=ev.height + unusable_events,
         malformed_batches=malformed,
-        other_events=dict(zip(others["label"].to_list(), others["len"].to_list(), strict=True)),
+        other_events=dict(sorted(zip(others["label"], others["len"], strict=True))),
         parser=parser,
     )
 

@@ -2,11 +2,10 @@
 
 Data passes between steps as Parquet under `lake/customers/` (inspectable by a person on
 call), so the load step never opens the DuckDB warehouse: its retries while MongoDB is
-down do not hold the `warehouse` pool.
+down do not hold the `warehouse` pool. Every asset can be materialized on its own (the
+multi-assets are subsettable): a selection writes exactly the tables it names.
 """
 
-
-import os
 import time
 from pathlib import Path
 
@@ -14,43 +13,26 @@ import dagster as dg
 import polars as pl
 
 from assets.customers import cleaning, documents, insights
-from assets.customers.source import TABLES, describe_url, extract_table
-from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
-
-DOMAIN = "customers"
-RETRY = dg.RetryPolicy(
-    max_retries=3, delay=15, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+from assets.customers.source import TABLES, extract_table
+from assets.customers.tables import (
+    CHECKS,
+    DOMAIN,
+    INSIGHT_NAMES,
+    SCHEMA,
+    WAREHOUSE_KEYS,
+    WAREHOUSE_TABLES,
+    check_results,
+    table_metadata,
 )
+from assets.shared import POOL, RETRY, asset_key
+from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
+from resources.files import atomic_write
+from resources.sql import transaction
 
 SOURCE_KEYS = [dg.AssetKey([DOMAIN, "ecommerce_db", table]) for table in TABLES]
-EXTRACT_KEY = dg.AssetKey([DOMAIN, "ecommerce_extract"])
-INSIGHT_NAMES = ("top_customers", "top_products", "category_ratings", "monthly_sales")
-WAREHOUSE_TABLES = ("customer_aggregates", *INSIGHT_NAMES, "rejected_rows")
-WAREHOUSE_KEYS = {name: dg.AssetKey([DOMAIN, name]) for name in WAREHOUSE_TABLES}
-DOC_CUSTOMERS_KEY = dg.AssetKey([DOMAIN, "docstore_customer_aggregates"])
-DOC_INSIGHTS_KEY = dg.AssetKey([DOMAIN, "docstore_insights"])
-
-WAREHOUSE_DDL = {
-    "customer_aggregates": """(
-        customer_id BIGINT PRIMARY KEY, name VARCHAR, email VARCHAR, country VARCHAR,
-        total_amount_spent DECIMAL(18, 2) NOT NULL, total_orders BIGINT NOT NULL,
-        average_order_value DECIMAL(18, 2), total_products_ordered BIGINT NOT NULL,
-        average_rating DOUBLE)""",
-    "top_customers": """(
-        rank INTEGER, customer_id BIGINT, name VARCHAR, email VARCHAR, country VARCHAR,
-        total_amount_spent DECIMAL(18, 2), total_orders BIGINT)""",
-    "top_products": """(
-        rank INTEGER, product_id BIGINT, product_name VARCHAR, category_name VARCHAR,
-        order_count BIGINT, units_sold BIGINT)""",
-    "category_ratings": """(
-        category_id BIGINT, category_name VARCHAR, average_rating DOUBLE,
-        review_count BIGINT)""",
-    "monthly_sales": """(
-        month DATE, order_count BIGINT, total_sales DECIMAL(18, 2),
-        average_order_value DECIMAL(18, 2), customer_count BIGINT)""",
-    "rejected_rows": """(
-        source_table VARCHAR, source_key BIGINT, reason VARCHAR)""",
-}
+EXTRACT_KEY = asset_key(DOMAIN, "ecommerce_extract")
+DOC_CUSTOMERS_KEY = asset_key(DOMAIN, "docstore_customer_aggregates")
+DOC_INSIGHTS_KEY = asset_key(DOMAIN, "docstore_insights")
 
 SOURCE_SPECS = [
     dg.AssetSpec(
@@ -61,8 +43,6 @@ SOURCE_SPECS = [
     )
     for key in SOURCE_KEYS
 ]
-
-
 class DocstoreLoadConfig(dg.Config):
     """How long one attempt waits for the document store before failing (and retrying)."""
 
@@ -78,26 +58,20 @@ def output_dir(paths: PlatformPaths) -> Path:
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
-    """Write to a temp name then rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.write_parquet(tmp)
-    os.replace(tmp, path)
+    """Replace `path` whole, so a reader never sees half a file."""
+    atomic_write(path, frame.write_parquet)
 
 
 def read_extract(paths: PlatformPaths) -> dict[str, pl.DataFrame]:
     return {t: pl.read_parquet(extract_dir(paths) / f"{t}.parquet") for t in TABLES}
 
 
-def md_preview(frame: pl.DataFrame, rows: int = 5) -> dg.MetadataValue:
-    with pl.Config(tbl_formatting="MARKDOWN", tbl_hide_dataframe_shape=True,
-                   tbl_hide_column_data_types=True, tbl_rows=rows):
-        return dg.MetadataValue.md(str(frame.head(rows)))
-
-
 def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefinition]:
     """The three steps; tests pass a retry policy with tiny delays."""
+    return [_extract(retry_policy), _warehouse_tables(), _docstore_load(retry_policy)]
 
+
+def _extract(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     @dg.asset(
         key=EXTRACT_KEY,
         deps=SOURCE_KEYS,
@@ -111,7 +85,7 @@ def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefiniti
         """Snapshot of the six source tables, read with SQL (one code path for SQLite and
         PostgreSQL) into Parquet under lake/customers/extract/. Retried with backoff when
         the source is unreachable."""
-        where = describe_url(ecommerce_db.url)
+        where = ecommerce_db.describe()
         attempt = context.retry_number + 1
         context.log.info(f"Extracting {len(TABLES)} tables from {where} (attempt {attempt})")
         counts: dict[str, int] = {}
@@ -129,16 +103,19 @@ def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefiniti
                 "remain; check that the source database is reachable."
             )
             raise
-        seconds = time.perf_counter() - started
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(counts.values()),
                 "source": where,
-                "seconds": round(seconds, 3),
+                "seconds": round(time.perf_counter() - started, 3),
                 **{f"rows_{t}": n for t, n in counts.items()},
             }
         )
 
+    return ecommerce_extract
+
+
+def _warehouse_tables() -> dg.AssetsDefinition:
     @dg.multi_asset(
         specs=[
             dg.AssetSpec(
@@ -151,71 +128,48 @@ def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefiniti
             for name in WAREHOUSE_TABLES
         ],
         check_specs=[
-            dg.AssetCheckSpec("customer_id_unique", asset=WAREHOUSE_KEYS["customer_aggregates"]),
-            dg.AssetCheckSpec("every_customer_present",
-                              asset=WAREHOUSE_KEYS["customer_aggregates"]),
-            dg.AssetCheckSpec("amount_matches_orders",
-                              asset=WAREHOUSE_KEYS["customer_aggregates"]),
-            dg.AssetCheckSpec("at_most_five", asset=WAREHOUSE_KEYS["top_customers"]),
-            dg.AssetCheckSpec("at_most_five", asset=WAREHOUSE_KEYS["top_products"]),
+            dg.AssetCheckSpec(check, asset=WAREHOUSE_KEYS[table], description=text)
+            for (table, check), text in CHECKS.items()
         ],
-        pool="warehouse",
+        pool=POOL,
         name="customers_warehouse_tables",
+        can_subset=True,
     )
     def warehouse_tables(context: dg.AssetExecutionContext, warehouse: Warehouse,
                          paths: PlatformPaths):
         """Clean the extract (policy in docs/customers.md), aggregate per customer, compute
-        the four insights with Polars; replace the six `customers.*` tables in ONE DuckDB
-        transaction and leave Parquet copies for the load step."""
+        the four insights with Polars; replace the selected `customers.*` tables (all six
+        by default) in ONE DuckDB transaction and leave Parquet copies for the load step."""
         cleaned = cleaning.clean(read_extract(paths))
         aggregates = insights.customer_aggregates(cleaned)
         results = {"customer_aggregates": aggregates, **insights.all_insights(cleaned, aggregates),
                    "rejected_rows": cleaned.rejected}
+        selected = context.selected_asset_keys
+        chosen = {n: f for n, f in results.items() if WAREHOUSE_KEYS[n] in selected}
         context.log.info(
             f"Cleaned: {cleaned.customers.height} customers, {cleaned.orders.height} orders, "
             f"{cleaned.order_items.height} items, {cleaned.reviews.height} reviews; "
             f"{cleaned.rejected.height} rows set aside ({cleaned.stats})"
         )
-        with warehouse.get_connection() as conn:
-            conn.execute("BEGIN")
-            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {DOMAIN}")
-            for name, frame in results.items():
-                table = f"{DOMAIN}.{name}"
-                conn.execute(f"CREATE TABLE IF NOT EXISTS {table} {WAREHOUSE_DDL[name]}")
-                conn.execute(f"DELETE FROM {table}")
-                conn.register("_frame", frame.to_arrow())
-                conn.execute(f"INSERT INTO {table} SELECT * FROM _frame")
-                conn.unregister("_frame")
-            conn.execute("COMMIT")
-        context.log.info(f"Replaced {len(results)} tables in DuckDB schema {DOMAIN}")
-        for name, frame in results.items():
+        with warehouse.get_connection(SCHEMA) as conn, transaction(conn):
+            for name, frame in chosen.items():
+                conn.execute(f"DELETE FROM {DOMAIN}.{name}")
+                conn.from_arrow(frame.to_arrow()).insert_into(f"{DOMAIN}.{name}")
+        context.log.info(f"Replaced {len(chosen)} tables in DuckDB schema {DOMAIN}")
+        for name, frame in chosen.items():
             write_parquet_atomic(frame, output_dir(paths) / f"{name}.parquet")
+        for (name, check), passed in check_results(cleaned, results).items():
+            if dg.AssetCheckKey(WAREHOUSE_KEYS[name], check) in context.selected_asset_check_keys:
+                yield dg.AssetCheckResult(asset_key=WAREHOUSE_KEYS[name], check_name=check,
+                                          passed=bool(passed))
+        for name, frame in chosen.items():
+            yield dg.MaterializeResult(asset_key=WAREHOUSE_KEYS[name],
+                                       metadata=table_metadata(name, frame, cleaned))
 
-        placed = insights.placed_orders(cleaned)
-        expected_total = placed["total_amount"].sum() if placed.height else 0
-        agg_total = aggregates["total_amount_spent"].sum() if aggregates.height else 0
-        checks = {
-            ("customer_aggregates", "customer_id_unique"):
-                aggregates["customer_id"].n_unique() == aggregates.height,
-            ("customer_aggregates", "every_customer_present"):
-                aggregates.height == cleaned.customers.height,
-            ("customer_aggregates", "amount_matches_orders"): agg_total == expected_total,
-            ("top_customers", "at_most_five"): results["top_customers"].height <= 5,
-            ("top_products", "at_most_five"): results["top_products"].height <= 5,
-        }
-        for (name, check), passed in checks.items():
-            yield dg.AssetCheckResult(asset_key=WAREHOUSE_KEYS[name], check_name=check,
-                                      passed=bool(passed))
-        for name, frame in results.items():
-            metadata = {"dagster/row_count": frame.height, "preview": md_preview(frame)}
-            if name == "rejected_rows":
-                metadata["by_table"] = dg.MetadataValue.json(
-                    dict(frame.group_by("source_table").len().iter_rows())
-                )
-            if name == "customer_aggregates":
-                metadata["cleaning"] = dg.MetadataValue.json(cleaned.stats)
-            yield dg.MaterializeResult(asset_key=WAREHOUSE_KEYS[name], metadata=metadata)
+    return warehouse_tables
 
+
+def _docstore_load(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
     @dg.multi_asset(
         specs=[
             dg.AssetSpec(DOC_CUSTOMERS_KEY, deps=[WAREHOUSE_KEYS["customer_aggregates"]],
@@ -229,19 +183,21 @@ def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefiniti
         ],
         retry_policy=retry_policy,
         name="customers_docstore_load",
+        can_subset=True,
     )
     def docstore_load(context: dg.AssetExecutionContext, config: DocstoreLoadConfig,
                       docstore: DocumentStore, paths: PlatformPaths):
         """Load the aggregate (upsert by _id, only what changed) and the insights (a new
         document only when its content changed) into MongoDB or the embedded store.
         Retried with exponential backoff and jitter while the store is unreachable."""
-        where = ("embedded montydb at " + docstore.path if docstore.embedded
-                 else f"MongoDB {describe_url(docstore.uri or '')}") + f" db {docstore.database}"
-        attempt = context.retry_number + 1
-        aggregates = pl.read_parquet(output_dir(paths) / "customer_aggregates.parquet")
-        frames = {n: pl.read_parquet(output_dir(paths) / f"{n}.parquet") for n in INSIGHT_NAMES}
-        context.log.info(f"Loading {aggregates.height} customer documents and "
-                         f"{len(frames)} insights into {where} (attempt {attempt})")
+        where, attempt = docstore.describe(), context.retry_number + 1
+        load_customers = DOC_CUSTOMERS_KEY in context.selected_asset_keys
+        aggregates = (pl.read_parquet(output_dir(paths) / "customer_aggregates.parquet")
+                      if load_customers else None)
+        frames = ({n: pl.read_parquet(output_dir(paths) / f"{n}.parquet") for n in INSIGHT_NAMES}
+                  if DOC_INSIGHTS_KEY in context.selected_asset_keys else {})
+        context.log.info(f"Loading {0 if aggregates is None else aggregates.height} customer "
+                         f"documents and {len(frames)} insights into {where} (attempt {attempt})")
         started = time.perf_counter()
         try:
             with docstore.get_database(config.server_selection_timeout_ms) as db:
@@ -259,17 +215,22 @@ def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefiniti
             f"updated={stats.updated} unchanged={stats.unchanged} deleted={stats.deleted}; "
             f"insights written={stats.insights_written} unchanged={stats.insights_unchanged}"
         )
-        yield dg.MaterializeResult(asset_key=DOC_CUSTOMERS_KEY, metadata={
-            "dagster/row_count": aggregates.height,
-            "target": where,
-            "inserted": stats.inserted, "updated": stats.updated,
-            "unchanged": stats.unchanged, "deleted": stats.deleted,
-            "seconds": round(seconds, 3),
-        })
-        yield dg.MaterializeResult(asset_key=DOC_INSIGHTS_KEY, metadata={
-            "dagster/row_count": stats.insights_written,
-            "target": where,
-            "written": stats.insights_written, "unchanged": stats.insights_unchanged,
-        })
+        if aggregates is not None:
+            yield dg.MaterializeResult(asset_key=DOC_CUSTOMERS_KEY, metadata={
+                "dagster/row_count": aggregates.height,
+                "target": where,
+                "inserted": stats.inserted, "updated": stats.updated,
+                "unchanged": stats.unchanged, "deleted": stats.deleted,
+                "seconds": round(seconds, 3),
+            })
+        if frames:
+            yield dg.MaterializeResult(asset_key=DOC_INSIGHTS_KEY, metadata={
+                "dagster/row_count": stats.insights_written,
+                "target": where,
+                "written": stats.insights_written, "unchanged": stats.insights_unchanged,
+            })
 
-    return [ecommerce_extract, warehouse_tables, docstore_load]
+    return docstore_load
+
+
+ASSETS = build_assets()

@@ -175,13 +175,16 @@ def write_insights(
 
 def load_all(
     db: Any,
-    aggregates: pl.DataFrame,
+    aggregates: pl.DataFrame | None,
     insights: dict[str, pl.DataFrame],
     embedded: bool,
     generated_at: dt.datetime | None = None,
 ) -> LoadStats:
-    """Indexes, customer documents, then insight documents; safe to repeat after a failure."""
+    """Indexes, customer documents (unless `aggregates` is None), then insight documents;
+    safe to repeat after a failure."""
     ensure_indexes(db)
-    stats = upsert_customers(db, customer_documents(aggregates), embedded)
+    stats = LoadStats()
+    if aggregates is not None:
+        stats = upsert_customers(db, customer_documents(aggregates), embedded)
     write_insights(db, insights, generated_at or utc_now_ms(), stats)
     return stats

@@ -8,8 +8,6 @@ backends yield the same raw schema.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import polars as pl
 
 from resources.sql_source import SqlSource
@@ -142,13 +140,3 @@ def coerce_raw(table: str, frame: pl.DataFrame) -> pl.DataFrame:
 def extract_table(source: SqlSource, table: str) -> pl.DataFrame:
     """Read one source table with SQL into a frame with the raw schema."""
     return coerce_raw(table, source.read_polars(EXTRACT_SQL[table]))
-
-
-def describe_url(url: str) -> str:
-    """A URL safe for logs: scheme, host, port and database, never the password."""
-    parts = urlsplit(url)
-    if parts.scheme.startswith("sqlite"):
-        return f"SQLite file {url.removeprefix('sqlite:///')}"
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme.split('+')[0]}://{host}{port}{parts.path}"

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
+from assets.shared import asset_key, contiguous
+
 DOMAIN = "industries"
 SCHEMA = "industries"
 GROUP = "industries"
@@ -35,13 +37,12 @@ hourly_partitions = dg.HourlyPartitionsDefinition(
     start_date=PARTITION_START.strftime(HOUR_FMT), end_offset=1, timezone="UTC"
 )
 
-# Asset keys (prefix = schema, so the UI shows industries/<table>).
-ORDER_BATCHES = dg.AssetKey([SCHEMA, "order_batches"])
-ORDERS = dg.AssetKey([SCHEMA, "orders"])
-CUSTOMER_HOURLY = dg.AssetKey([SCHEMA, "customer_hourly"])
-CUSTOMERS = dg.AssetKey([SCHEMA, "customers"])
-SCORES = dg.AssetKey([SCHEMA, "industry_change_scores"])
-HISTORY = dg.AssetKey([SCHEMA, "industry_change_history"])
+ORDER_BATCHES = asset_key(DOMAIN, "order_batches")
+ORDERS = asset_key(DOMAIN, "orders")
+CUSTOMER_HOURLY = asset_key(DOMAIN, "customer_hourly")
+CUSTOMERS = asset_key(DOMAIN, "customers")
+SCORES = asset_key(DOMAIN, "industry_change_scores")
+HISTORY = asset_key(DOMAIN, "industry_change_history")
 
 KAFKA_GROUP_ID = "industries-orders"
 
@@ -61,13 +62,5 @@ def hour_start(key: str) -> datetime:
 
 
 def contiguous_ranges(keys: list[str]) -> list[tuple[str, str]]:
-    """Group sorted hour keys into (first, last) runs of consecutive hours."""
-    ranges: list[tuple[str, str]] = []
-    for key in sorted(set(keys)):
-        if ranges and hour_start(key) - hour_start(ranges[-1][1]) == timedelta(hours=1):
-            ranges[-1] = (ranges[-1][0], key)
-        else:
-            ranges.append((key, key))
-    return ranges
-
-
+    """Group hour keys into (first, last) runs of consecutive hours."""
+    return contiguous(keys, lambda key: hour_key(hour_start(key) + timedelta(hours=1)))

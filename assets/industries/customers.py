@@ -9,34 +9,26 @@ import duckdb
 import polars as pl
 
 from assets.industries.common import CUSTOMERS, GROUP, INDUSTRIES, SCHEMA, canonical_industry
+from assets.industries.schema import SCHEMA as TABLES
+from assets.shared import POOL
 from assets.shared import md_table as _md
 from resources import PlatformPaths, Warehouse
+from resources.landing import LandingFolder
+from resources.sql import transaction
 
 CUSTOMER_FOLDER = "customers"
 INDUSTRY_HEADERS = ("specialized_industries", "specialised_industries")
 UNKNOWN_CHECK = "known_industry_names"
 
-DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.customers (
-    customer_id VARCHAR PRIMARY KEY, company_name VARCHAR, specialized_industries VARCHAR,
-    industries VARCHAR[], source_file VARCHAR, line_number BIGINT);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_industries (
-    customer_id VARCHAR, industry VARCHAR, PRIMARY KEY (customer_id, industry));
-CREATE TABLE IF NOT EXISTS {SCHEMA}.rejected_customers (
-    source_file VARCHAR, line_number BIGINT, customer_id VARCHAR, value VARCHAR, reason VARCHAR);
-"""
+
+def is_batch(rel: str) -> bool:
+    """Customer batches are the CSV files at the top of `landing/customers/`."""
+    return "/" not in rel and rel.endswith(".csv")
 
 
-def customer_files(landing: Path) -> list[Path]:
+def customer_files(folder: LandingFolder) -> list[Path]:
     """Batch files in arrival order: file names sort by their timestamp (see docs)."""
-    return sorted(p for p in landing.glob("*.csv") if p.is_file())
-
-
-def reject_file(path: Path, rejected_dir: Path, reason: str) -> None:
-    rejected_dir.mkdir(parents=True, exist_ok=True)
-    path.rename(rejected_dir / path.name)
-    (rejected_dir / f"{path.name}.reason.txt").write_text(reason + "\n")
+    return [path for rel, path in folder.present() if is_batch(rel)]
 
 
 def read_batch(path: Path, batch_no: int) -> pl.DataFrame:
@@ -99,7 +91,7 @@ def build_snapshot(frames: list[pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple
     key=CUSTOMERS,
     group_name=GROUP,
     kinds={"duckdb", "polars"},
-    pool="warehouse",
+    pool=POOL,
     check_specs=[dg.AssetCheckSpec(UNKNOWN_CHECK, asset=CUSTOMERS)],
 )
 def customers(paths: PlatformPaths, warehouse: Warehouse) -> dg.MaterializeResult:
@@ -110,20 +102,20 @@ def customers(paths: PlatformPaths, warehouse: Warehouse) -> dg.MaterializeResul
     names are left out, kept in `rejected_customers` and reported by an asset check.
     A file without the required columns is moved to `_rejected/` and fails the run.
     """
-    landing = paths.landing(CUSTOMER_FOLDER)
+    folder = paths.landing_folder(CUSTOMER_FOLDER)
     frames, bad = [], []
-    for i, path in enumerate(customer_files(landing)):
+    for i, path in enumerate(customer_files(folder)):
         try:
             frames.append(read_batch(path, i))
         except ValueError as exc:
-            reject_file(path, paths.rejected(CUSTOMER_FOLDER), str(exc))
+            folder.reject(path, str(exc))
             bad.append(f"{path.name}: {exc}")
     if bad:
         raise dg.Failure(
             description=f"customer batch rejected (moved to _rejected/): {'; '.join(bad)}"
         )
     snap, rejected = build_snapshot(frames)
-    with warehouse.get_connection() as conn:
+    with warehouse.get_connection(TABLES) as conn:
         n = _store(conn, snap, rejected)
         top = conn.execute(
             f"SELECT industry, count(*) FROM {SCHEMA}.customer_industries "
@@ -154,17 +146,16 @@ def customers(paths: PlatformPaths, warehouse: Warehouse) -> dg.MaterializeResul
 
 
 def _store(conn: duckdb.DuckDBPyConnection, snap: pl.DataFrame, rejected: list[tuple]) -> int:
-    conn.execute(DDL)
-    conn.execute("BEGIN")
-    try:
+    """Replace the snapshot, its industry pairs and the rejected rows in one transaction."""
+    with transaction(conn):
         for table in ("customers", "customer_industries", "rejected_customers"):
             conn.execute(f"DELETE FROM {SCHEMA}.{table}")
         if snap.height:
-            frame = snap.select(  # noqa: F841 - read by DuckDB's replacement scan
+            frame = snap.select(
                 "customer_id", "company_name", "specialized_industries", "industries",
                 "source_file", "line_number",
             )
-            conn.execute(f"INSERT INTO {SCHEMA}.customers SELECT * FROM frame")
+            conn.from_arrow(frame.to_arrow()).insert_into(f"{SCHEMA}.customers")
             conn.execute(
                 f"INSERT INTO {SCHEMA}.customer_industries SELECT DISTINCT customer_id, "
                 f"unnest(industries) FROM {SCHEMA}.customers"
@@ -173,9 +164,4 @@ def _store(conn: duckdb.DuckDBPyConnection, snap: pl.DataFrame, rejected: list[t
             conn.executemany(
                 f"INSERT INTO {SCHEMA}.rejected_customers VALUES (?, ?, ?, ?, ?)", rejected
             )
-        n = conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchone()[0]
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    return n
+        return conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchone()[0]

@@ -19,7 +19,9 @@ from assets.industries.common import (
     SCHEMA,
     hourly_partitions,
 )
+from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.stream import (
+    ORDERS_LANDING,
     batch_files,
     load_state,
     parse,
@@ -27,33 +29,9 @@ from assets.industries.stream import (
     read_files,
     write_batch,
 )
-from assets.shared import md_table
+from assets.shared import POOL, RETRY, md_table
 from resources import KafkaResource, PlatformPaths, Warehouse
-
-RETRY = dg.RetryPolicy(
-    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
-
-DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.order_batches (
-    batch_seq BIGINT PRIMARY KEY, file VARCHAR, rows_loaded BIGINT, rows_rejected BIGINT,
-    hours VARCHAR[], offsets VARCHAR, registered_at TIMESTAMPTZ);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.rejected_orders (
-    batch_seq BIGINT, source_file VARCHAR, line_number BIGINT, reason VARCHAR, raw VARCHAR);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.orders (
-    order_id VARCHAR PRIMARY KEY, customer_id VARCHAR, amount DECIMAL(18,2),
-    order_ts TIMESTAMPTZ, hour TIMESTAMPTZ, order_lines VARCHAR,
-    source_file VARCHAR, line_number BIGINT, batch_seq BIGINT);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_hourly (
-    customer_id VARCHAR, hour TIMESTAMPTZ, amount DECIMAL(18,2), order_count BIGINT,
-    PRIMARY KEY (customer_id, hour));
-"""
-
-
-def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute("SET TimeZone = 'UTC'")
-    conn.execute(DDL)
+from resources.sql import transaction
 
 
 def sync_ledger(conn: duckdb.DuckDBPyConnection, lake) -> list[int]:
@@ -62,8 +40,7 @@ def sync_ledger(conn: duckdb.DuckDBPyConnection, lake) -> list[int]:
     new = [(seq, path) for seq, path in batch_files(lake) if seq not in known]
     if not new:
         return []
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn):
         for seq, path in new:
             offsets, hours = read_batch_meta(path)
             counts = conn.execute(
@@ -80,10 +57,6 @@ def sync_ledger(conn: duckdb.DuckDBPyConnection, lake) -> list[int]:
                 f"INSERT INTO {SCHEMA}.order_batches VALUES (?, ?, ?, ?, ?, ?, now())",
                 [seq, path.name, counts[0], counts[1], hours, str(offsets)],
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return [seq for seq, _ in new]
 
 
@@ -94,7 +67,6 @@ def rebuild_orders(
 
     Reads only the batch row groups whose `order_ts` statistics overlap the window.
     """
-    ensure_tables(conn)
     files = [str(p) for _, p in batch_files(lake)]
     conn.execute("DROP TABLE IF EXISTS staged_orders")
     conn.execute(
@@ -111,8 +83,7 @@ def rebuild_orders(
             [files, start, end],
         )
     rows_read = conn.execute("SELECT count(*) FROM staged_orders").fetchone()[0]
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn):
         conn.execute(
             f"DELETE FROM {SCHEMA}.orders WHERE order_ts >= ? AND order_ts < ?", [start, end]
         )
@@ -125,10 +96,6 @@ def rebuild_orders(
         ).fetchone()[0]
         distinct = conn.execute("SELECT count(DISTINCT order_id) FROM staged_orders").fetchone()
         conflicts = distinct[0] - n
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     conn.execute("DROP TABLE IF EXISTS staged_orders")
     return {"rows": n, "rows_read": rows_read, "conflicts": conflicts}
 
@@ -137,9 +104,7 @@ def rebuild_rollup(
     conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime
 ) -> tuple[int, int, Any]:
     """Replace `industries.customer_hourly` rows of [start, end) from `industries.orders`."""
-    ensure_tables(conn)
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn):
         conn.execute(
             f"DELETE FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?", [start, end]
         )
@@ -154,10 +119,6 @@ def rebuild_rollup(
             f"FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?",
             [start, end],
         ).fetchone()
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     return stats[0], stats[1], stats[2]
 
 
@@ -173,7 +134,7 @@ class OrderBatchConfig(dg.Config):
     key=ORDER_BATCHES,
     group_name=GROUP,
     kinds={"kafka", "parquet"},
-    pool="warehouse",
+    pool=POOL,
     retry_policy=RETRY,
 )
 def order_batches(
@@ -198,7 +159,8 @@ def order_batches(
     consumer = kafka.consumer(KAFKA_GROUP_ID) if kafka.enabled else None
     try:
         # History files in landing/orders/ are always read; with Kafka the topic as well.
-        records = list(read_files(paths.landing("orders"), state, config.max_records))
+        folder = paths.landing_folder(ORDERS_LANDING)
+        records = list(read_files(folder, state, config.max_records))
         if consumer is not None and len(records) < config.max_records:
             records += kafka_stream.consume(
                 consumer, kafka.topic, state, config.max_records - len(records),
@@ -217,8 +179,7 @@ def order_batches(
                     f"simulated crash after writing batch {seq}, before commit",
                     allow_retries=False,
                 )
-        with warehouse.get_connection() as conn:
-            ensure_tables(conn)
+        with warehouse.get_connection(TABLES) as conn:
             sync_ledger(conn, lake)
         if consumer is not None and seq is not None:
             kafka_stream.commit(consumer, kafka.topic, state)
@@ -252,7 +213,7 @@ def _window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name=GROUP,
     kinds={"duckdb"},
-    pool="warehouse",
+    pool=POOL,
 )
 def orders(
     context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
@@ -264,7 +225,7 @@ def orders(
     keeps that row (counted as a conflict). The hours' rows are replaced in one transaction.
     """
     start, end = _window(context)
-    with warehouse.get_connection() as conn:
+    with warehouse.get_connection(TABLES) as conn:
         stats = rebuild_orders(conn, paths.lake(DOMAIN), start, end)
         preview = conn.execute(
             f"SELECT strftime(hour, '%Y-%m-%d %H:00') h, count(*), sum(amount) "
@@ -292,7 +253,7 @@ def orders(
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name=GROUP,
     kinds={"duckdb"},
-    pool="warehouse",
+    pool=POOL,
 )
 def customer_hourly(
     context: dg.AssetExecutionContext, warehouse: Warehouse
@@ -303,7 +264,7 @@ def customer_hourly(
     customer batch rescores from this rollup without touching order history.
     """
     start, end = _window(context)
-    with warehouse.get_connection() as conn:
+    with warehouse.get_connection(TABLES) as conn:
         stats = rebuild_rollup(conn, start, end)
     return dg.MaterializeResult(
         metadata={

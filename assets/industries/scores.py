@@ -15,22 +15,13 @@ from assets.industries.common import (
     SCHEMA,
     SCORES,
 )
-from assets.industries.customers import DDL as CUSTOMER_DDL
-from assets.industries.orders import ensure_tables
-from assets.shared import md_table
+from assets.industries.schema import SCHEMA as TABLES
+from assets.shared import POOL, md_table
 from resources import Warehouse
+from resources.sql import transaction
 
 SUM_CHECK = "scores_sum_to_rollup"
 UNKNOWN_CUSTOMERS_CHECK = "orders_from_known_customers"
-
-DDL = f"""
-CREATE TABLE IF NOT EXISTS {SCHEMA}.industry_change_scores (
-    industry VARCHAR PRIMARY KEY, last_24h DECIMAL(18,2), baseline DECIMAL(18,4),
-    change_abs DECIMAL(18,4), change_pct DOUBLE, rank INTEGER, as_of TIMESTAMPTZ);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.industry_change_history (
-    industry VARCHAR, last_24h DECIMAL(18,2), baseline DECIMAL(18,4), change_abs DECIMAL(18,4),
-    change_pct DOUBLE, rank INTEGER, as_of TIMESTAMPTZ, scored_at TIMESTAMPTZ, run_id VARCHAR);
-"""
 
 # All ten industries, even those without customers or orders (then 0 / 0 / null).
 SCORE_SQL = f"""
@@ -124,6 +115,7 @@ AUTOMATION = (
         ),
         dg.AssetSpec(
             HISTORY, deps=[SCORES], group_name=GROUP, kinds={"duckdb"},
+            automation_condition=AUTOMATION,  # in the same run as the scores it records
             description="Every scoring run's ten rows, with when and by which run.",
         ),
     ],
@@ -131,7 +123,8 @@ AUTOMATION = (
         dg.AssetCheckSpec(SUM_CHECK, asset=SCORES),
         dg.AssetCheckSpec(UNKNOWN_CUSTOMERS_CHECK, asset=SCORES),
     ],
-    pool="warehouse",
+    pool=POOL,
+    can_subset=True,
 )
 def industry_change_scores(
     context: dg.AssetExecutionContext, config: ScoreConfig, warehouse: Warehouse
@@ -141,46 +134,68 @@ def industry_change_scores(
     Reads only `customer_hourly` rows of [T-24h-30d, T) joined with the customer snapshot,
     never the order history, so a new customer batch rescores in well under a second.
     Replaces the current scores and appends the run to the history in one transaction
-    (an identical rerun for the same T adds nothing: idempotent).
+    (an identical rerun for the same T adds nothing: idempotent). Either asset can be
+    materialized alone: the scores without a history entry, or a history entry of the
+    scores as of T without replacing the current ones.
     """
-    with warehouse.get_connection() as conn:
-        ensure_tables(conn)
-        conn.execute(DDL)
-        conn.execute(CUSTOMER_DDL)
+    selected = context.selected_asset_keys
+    with warehouse.get_connection(TABLES) as conn:
         as_of = parse_as_of(config.as_of) if config.as_of else default_as_of(conn)
         rows = compute_scores(conn, as_of)
-        scored_at = datetime.now(UTC)
-        conn.execute("BEGIN")
-        try:
-            conn.execute(f"DELETE FROM {SCHEMA}.industry_change_scores")
-            conn.executemany(
-                f"INSERT INTO {SCHEMA}.industry_change_scores VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-            )
-            previous = conn.execute(
-                f"SELECT industry, last_24h, baseline, change_abs, change_pct, rank, as_of "
-                f"FROM {SCHEMA}.industry_change_history WHERE scored_at = (SELECT max(scored_at)"
-                f" FROM {SCHEMA}.industry_change_history WHERE as_of = ?) ORDER BY rank",
-                [as_of],
-            ).fetchall()
-            appended = previous != rows
-            if appended:
+        with transaction(conn):
+            if SCORES in selected:
+                conn.execute(f"DELETE FROM {SCHEMA}.industry_change_scores")
                 conn.executemany(
-                    f"INSERT INTO {SCHEMA}.industry_change_history VALUES "
-                    "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(*r, scored_at, context.run.run_id) for r in rows],
+                    f"INSERT INTO {SCHEMA}.industry_change_scores VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
                 )
+            appended = HISTORY in selected and append_history(conn, rows, as_of, context.run.run_id)
             history_rows = conn.execute(
                 f"SELECT count(*) FROM {SCHEMA}.industry_change_history"
             ).fetchone()[0]
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        want_last, want_base = rollup_totals(conn, as_of)
-        unknown = conn.execute(
-            f"SELECT count(DISTINCT h.customer_id), coalesce(sum(h.order_count), 0) "
-            f"FROM {SCHEMA}.customer_hourly h ANTI JOIN {SCHEMA}.customers c USING (customer_id)"
-        ).fetchone()
+        if SCORES in selected:
+            checks = context.selected_asset_check_keys
+            for result in score_results(conn, rows, as_of):
+                if isinstance(result, dg.AssetCheckResult) and (
+                    dg.AssetCheckKey(SCORES, result.check_name) not in checks
+                ):
+                    continue
+                yield result
+    if HISTORY in selected:
+        yield dg.MaterializeResult(
+            asset_key=HISTORY,
+            metadata={"dagster/row_count": history_rows, "appended": appended},
+        )
+
+
+def append_history(
+    conn: duckdb.DuckDBPyConnection, rows: list[tuple], as_of: datetime, run_id: str
+) -> bool:
+    """Append the ten rows to the history unless the latest scoring for `as_of` gave the
+    same rows (in the caller's transaction); True when appended."""
+    previous = conn.execute(
+        f"SELECT industry, last_24h, baseline, change_abs, change_pct, rank, as_of "
+        f"FROM {SCHEMA}.industry_change_history WHERE scored_at = (SELECT max(scored_at)"
+        f" FROM {SCHEMA}.industry_change_history WHERE as_of = ?) ORDER BY rank",
+        [as_of],
+    ).fetchall()
+    if previous == rows:
+        return False
+    scored_at = datetime.now(UTC)
+    conn.executemany(
+        f"INSERT INTO {SCHEMA}.industry_change_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*r, scored_at, run_id) for r in rows],
+    )
+    return True
+
+
+def score_results(conn: duckdb.DuckDBPyConnection, rows: list[tuple], as_of: datetime):
+    """The scores' materialization (top 3, the ten rows) and its two checks."""
+    want_last, want_base = rollup_totals(conn, as_of)
+    unknown = conn.execute(
+        f"SELECT count(DISTINCT h.customer_id), coalesce(sum(h.order_count), 0) "
+        f"FROM {SCHEMA}.customer_hourly h ANTI JOIN {SCHEMA}.customers c USING (customer_id)"
+    ).fetchone()
     got_last = float(sum(r[1] for r in rows))
     got_base = float(sum(r[2] for r in rows)) * 30
     sum_ok = abs(got_last - want_last) < 0.01 and abs(got_base - want_base) < 0.05
@@ -199,10 +214,6 @@ def industry_change_scores(
             "top_3": top3[2],
             "preview": dg.MetadataValue.md(table),
         },
-    )
-    yield dg.MaterializeResult(
-        asset_key=HISTORY,
-        metadata={"dagster/row_count": history_rows, "appended": appended},
     )
     yield dg.AssetCheckResult(
         asset_key=SCORES,

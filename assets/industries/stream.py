@@ -13,7 +13,6 @@ mirror written afterwards (for lag tooling), never what the platform resumes fro
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.industries.common import PARTITION_START, hour_key
+from resources.files import atomic_write
+from resources.landing import LandingFolder
 
+ORDERS_LANDING = "orders"  # landing/orders/: history files, and the stream without Kafka
 OFFSETS_KEY = b"industries.offsets"
 HOURS_KEY = b"industries.hours"
 BATCH_RE = re.compile(r"^batch-(\d{8})\.parquet$")
@@ -62,19 +64,34 @@ class StreamState:
 
 
 def batch_dir(lake: Path) -> Path:
-    path = lake / "orders" / "batches"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return lake / "orders" / "batches"
+
+
+def batch_path(lake: Path, seq: int) -> Path:
+    return batch_dir(lake) / f"batch-{seq:08d}.parquet"
 
 
 def batch_files(lake: Path) -> list[tuple[int, Path]]:
     """Committed batch files, oldest first (temporary files are never listed)."""
+    folder = batch_dir(lake)
+    if not folder.is_dir():
+        return []
     out = []
-    for path in batch_dir(lake).iterdir():
+    for path in folder.iterdir():
         match = BATCH_RE.match(path.name)
         if match:
             out.append((int(match.group(1)), path))
     return sorted(out)
+
+
+def batches_after(lake: Path, seq: int) -> list[tuple[int, Path]]:
+    """The batch files after `seq`, found by probing seq+1, seq+2… (batches are numbered
+    without gaps), so the cost follows the new batches, not the history."""
+    out = []
+    while (path := batch_path(lake, seq + 1)).exists():
+        seq += 1
+        out.append((seq, path))
+    return out
 
 
 def read_batch_meta(path: Path) -> tuple[dict[str, Any], list[str]]:
@@ -83,9 +100,14 @@ def read_batch_meta(path: Path) -> tuple[dict[str, Any], list[str]]:
     return json.loads(meta.get(OFFSETS_KEY, b"{}")), json.loads(meta.get(HOURS_KEY, b"[]"))
 
 
-def load_state(lake: Path) -> StreamState:
-    """The stored offsets: the footer of the newest batch file (offsets are cumulative)."""
-    files = batch_files(lake)
+def load_state(lake: Path, known: int = 0) -> StreamState:
+    """The stored offsets: the footer of the newest batch file (offsets are cumulative).
+    `known` is a batch known to exist (a sensor's last look): the newest is searched from
+    there; without it every batch file name is listed once."""
+    if known and batch_path(lake, known).exists():
+        files = [(known, batch_path(lake, known)), *batches_after(lake, known)]
+    else:
+        files = batch_files(lake)
     if not files:
         return StreamState()
     seq, path = files[-1]
@@ -146,23 +168,16 @@ def write_batch(lake: Path, seq: int, rows: list[dict[str, Any]], state: StreamS
 
 
 def write_tables(lake: Path, seq: int, schema: pa.Schema, tables: list[pa.Table]) -> Path:
-    """Write row groups (one table each) to batch file `seq`: temp file, fsync, rename."""
-    final = batch_dir(lake) / f"batch-{seq:08d}.parquet"
-    tmp = final.with_name(final.name + ".tmp")
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for table in tables:
-            writer.write_table(table, row_group_size=max(1, table.num_rows))
-        if not tables:
-            writer.write_table(schema.empty_table())
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, final)
-    dir_fd = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-    return final
+    """Write row groups (one table each) to batch file `seq`, durably and atomically."""
+
+    def write(tmp: Path) -> None:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for table in tables:
+                writer.write_table(table, row_group_size=max(1, table.num_rows))
+            if not tables:
+                writer.write_table(schema.empty_table())
+
+    return atomic_write(batch_path(lake, seq), write, durable=True)
 
 
 def _groups(good: list[dict], bad: list[dict]) -> Iterator[list[dict]]:
@@ -181,17 +196,19 @@ def _groups(good: list[dict], bad: list[dict]) -> Iterator[list[dict]]:
 # ---------------------------------------------------------------- the file stream
 
 
-def order_files(landing: Path) -> list[Path]:
-    """JSON Lines files in landing/orders/ (temporary `.part`/`.tmp` names are ignored)."""
-    return sorted(
-        p for p in landing.iterdir() if p.is_file() and p.name.endswith(ORDER_FILE_SUFFIXES)
-    )
+def order_files(folder: LandingFolder) -> list[Path]:
+    """JSON Lines files at the top of landing/orders/, under their final names. They are
+    streams (appended to), so they are followed by byte offset, not by content hash."""
+    return [
+        path for rel, path in folder.present()
+        if "/" not in rel and rel.endswith(ORDER_FILE_SUFFIXES)
+    ]
 
 
-def file_lag(landing: Path, state: StreamState) -> dict[str, tuple[int, int]]:
+def file_lag(folder: LandingFolder, state: StreamState) -> dict[str, tuple[int, int]]:
     """Files with complete bytes beyond their stored offset: name -> (stored, size)."""
     out = {}
-    for path in order_files(landing):
+    for path in order_files(folder):
         stored = state.files.get(path.name, [0, 0])[0]
         size = path.stat().st_size
         if size != stored:
@@ -200,7 +217,7 @@ def file_lag(landing: Path, state: StreamState) -> dict[str, tuple[int, int]]:
 
 
 def read_files(
-    landing: Path, state: StreamState, max_records: int
+    folder: LandingFolder, state: StreamState, max_records: int
 ) -> Iterable[RawRecord]:
     """Complete new lines of every order file after its stored byte offset; advances `state`.
 
@@ -209,7 +226,7 @@ def read_files(
     `order_id` makes the repeat harmless).
     """
     count = 0
-    for path in order_files(landing):
+    for path in order_files(folder):
         start, lines = state.files.get(path.name, [0, 0])
         size = path.stat().st_size
         if size < start:

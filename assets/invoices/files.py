@@ -1,19 +1,17 @@
-"""Invoice files in `landing/invoices/`: sync date from the name, content hash, readiness."""
+"""Invoice files in `landing/invoices/`: the sync date in the name, content hash, contract."""
 
 from __future__ import annotations
 
 import re
-import shutil
-import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from assets.shared import file_sha256
+from resources.files import file_sha256
+from resources.landing import LandingFolder
 
 DOMAIN = "invoices"
 EXPECTED_HEADER = ("venue_id", "invoice_id", "datetime_created", "total")
-IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 _SYNC_DATE = re.compile(r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?!\d)")
 
 
@@ -43,40 +41,21 @@ def sync_date_of(name: str) -> date:
         raise BadInvoiceFile(f"{name}: invalid sync date in the file name ({exc})") from exc
 
 
-def candidate_files(folder: Path) -> list[Path]:
-    """CSV files that may be complete: no temp suffix, no dotfile, not in `_rejected/`."""
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file()
-        and not p.name.startswith((".", "_"))
-        and not p.name.endswith(IGNORED_SUFFIXES)
-        and p.suffix.lower() == ".csv"
-    )
+def is_invoice_file(rel: str) -> bool:
+    """Invoice files are the CSV files at the top of `landing/invoices/`."""
+    return "/" not in rel and rel.lower().endswith(".csv")
 
 
-def is_settled(path: Path, min_age_seconds: float, now: float | None = None) -> bool:
-    """A file is read only once nobody has written it for `min_age_seconds`."""
-    return (now or time.time()) - path.stat().st_mtime >= min_age_seconds
-
-
-def files_for_sync_dates(folder: Path, sync_dates: set[date]) -> list[InvoiceFile]:
+def files_for_sync_dates(folder: LandingFolder, sync_dates: set[date]) -> list[InvoiceFile]:
     """Every landed file whose name carries one of `sync_dates`, oldest sync date first."""
     found = []
-    for path in candidate_files(folder):
+    for rel, path in folder.present():
+        if not is_invoice_file(rel):
+            continue
         try:
-            sync = sync_date_of(path.name)
+            sync = sync_date_of(rel)
         except BadInvoiceFile:
             continue
         if sync in sync_dates:
             found.append(InvoiceFile(path, sync, file_sha256(path)))
     return sorted(found, key=lambda f: (f.sync_date, f.path.stat().st_mtime, f.name))
-
-
-def move_aside(path: Path, rejected_dir: Path, reason: str) -> Path:
-    """Move a bad file to `_rejected/` with `<name>.reason.txt` beside it."""
-    rejected_dir.mkdir(parents=True, exist_ok=True)
-    target = rejected_dir / path.name
-    shutil.move(str(path), target)
-    (rejected_dir / f"{path.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
-    return target

@@ -1,31 +1,18 @@
 """`invoices.raw_invoices`: every synced invoice row, the latest sync of each invoice winning."""
 
-
 from datetime import date, timedelta
 
 import dagster as dg
 
-from assets.invoices.files import (
-    DOMAIN,
-    BadInvoiceFile,
-    InvoiceFile,
-    files_for_sync_dates,
-    move_aside,
-)
-from assets.invoices.markdown import date_ranges, describe_ranges
+from assets.invoices.files import DOMAIN, BadInvoiceFile, InvoiceFile, files_for_sync_dates
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import sync_date_partitions
 from assets.invoices.store import FileOutcome, open_store
-from assets.shared import md_table
+from assets.shared import POOL, RETRY, asset_key, date_ranges, describe_ranges, md_table
 from resources import InvoicesDb, PlatformPaths
 
-RAW_KEY = dg.AssetKey(["invoices", "raw_invoices"])
+RAW_KEY = asset_key(DOMAIN, "raw_invoices")
 TOUCHED_DATES = "created_dates_touched"
-# a database that is briefly unreachable (restart, failover) must not leave a file unloaded:
-# the sensor never asks twice for the same content, so the run retries by itself
-RETRY = dg.RetryPolicy(
-    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
-)
 
 
 class RawInvoicesConfig(dg.Config):
@@ -43,10 +30,10 @@ def partition_dates(context: dg.AssetExecutionContext) -> tuple[date, date]:
     key=RAW_KEY,
     partitions_def=sync_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    retry_policy=RETRY,
-    group_name="invoices",
+    retry_policy=RETRY,  # a database restart must not leave a file unloaded
+    group_name=DOMAIN,
     kinds={"duckdb", "postgres"},
-    pool="warehouse",
+    pool=POOL,
     check_specs=[
         dg.AssetCheckSpec("totals_match_raw_for_touched_dates", asset=RAW_KEY),
         dg.AssetCheckSpec("no_rejected_rows", asset=RAW_KEY),
@@ -64,13 +51,14 @@ def raw_invoices(
     so the aggregate always equals a GROUP BY over this table."""
     first, last = partition_dates(context)
     days = {first + timedelta(days=i) for i in range((last - first).days + 1)}
-    landing = paths.landing(DOMAIN)
+    landing = paths.landing_folder(DOMAIN)
     files = files_for_sync_dates(landing, days)
     if config.files:
         missing = set(config.files) - {f.name for f in files}
         if missing:
             raise dg.Failure(
-                f"invoice files not found in {landing} for {first}..{last}: {sorted(missing)}",
+                f"invoice files not found in {landing.path} for {first}..{last}: "
+                f"{sorted(missing)}",
                 allow_retries=False,
             )
         files = [f for f in files if f.name in config.files]
@@ -85,7 +73,7 @@ def raw_invoices(
             try:
                 parsed = parse_invoice_file(item.path, item.sync_date)
             except BadInvoiceFile as exc:
-                moved = move_aside(item.path, paths.rejected(DOMAIN), str(exc))
+                moved = landing.reject(item.path, str(exc))
                 context.log.error(f"{exc}; moved to {moved}")
                 bad.append(str(exc))
                 continue

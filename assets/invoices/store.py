@@ -20,8 +20,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from assets.invoices.parse import ParsedFile
+from resources.sql import Schema, transaction
 
-_DDL = [
+_DDL = (
     "CREATE SCHEMA IF NOT EXISTS invoices",
     """CREATE TABLE IF NOT EXISTS invoices.raw_invoices (
         invoice_id UUID PRIMARY KEY,
@@ -56,14 +57,15 @@ _DDL = [
         reason VARCHAR NOT NULL,
         rejected_at TIMESTAMP NOT NULL,
         PRIMARY KEY (content_hash, line_number))""",
-]
+)
 # PostgreSQL only: DuckDB prunes by zone maps and an ART index there would slow every load;
 # free space in the aggregate's pages lets the delta upserts be HOT updates (no index write).
-_PG_ONLY = [
+_PG_ONLY = (
     "CREATE INDEX IF NOT EXISTS raw_invoices_created_date"
     " ON invoices.raw_invoices (created_date)",
     "ALTER TABLE invoices.venue_daily_totals SET (fillfactor = 70)",
-]
+)
+SCHEMA = Schema("invoices", _DDL, postgres_only=_PG_ONLY)
 
 _CHANGES = """
 CREATE TEMP TABLE changes AS
@@ -160,24 +162,8 @@ class InvoiceStore:
             return self.conn.execute(sql.replace("%s", "?"), list(params))
         return self.conn.execute(sql, params)
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        if self.dialect == "duckdb":
-            self.conn.begin()
-            try:
-                yield
-            except BaseException:
-                self.conn.rollback()
-                raise
-            self.conn.commit()
-        else:
-            with self.conn.transaction():
-                yield
-
-    def ensure_schema(self) -> None:
-        with self.transaction():
-            for statement in _DDL + (_PG_ONLY if self.dialect == "postgres" else []):
-                self.execute(statement)
+    def transaction(self) -> Any:
+        return transaction(self.conn)
 
     def _drop_temp(self, *names: str) -> None:
         for name in names:
@@ -330,8 +316,6 @@ def _rowcount(result: Any) -> int:
 
 @contextmanager
 def open_store(invoices_db: Any) -> Iterator[InvoiceStore]:
-    """The store on the configured backend (an `InvoicesDb` resource), schema ensured."""
-    with invoices_db.connect() as (conn, dialect):
-        store = InvoiceStore(conn, dialect)
-        store.ensure_schema()
-        yield store
+    """The store on the configured backend (an `InvoicesDb` resource), its tables in place."""
+    with invoices_db.connect(SCHEMA) as (conn, dialect):
+        yield InvoiceStore(conn, dialect)

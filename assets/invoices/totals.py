@@ -3,13 +3,14 @@
 
 import dagster as dg
 
+from assets.invoices.files import DOMAIN
 from assets.invoices.partitions import creation_date_partitions
-from assets.invoices.raw import RETRY, partition_dates, raw_invoices
+from assets.invoices.raw import partition_dates, raw_invoices
 from assets.invoices.store import open_store
-from assets.shared import md_table
+from assets.shared import POOL, RETRY, asset_key, md_table
 from resources import InvoicesDb
 
-TOTALS_KEY = dg.AssetKey(["invoices", "venue_daily_totals"])
+TOTALS_KEY = asset_key(DOMAIN, "venue_daily_totals")
 
 
 @dg.asset(
@@ -18,9 +19,9 @@ TOTALS_KEY = dg.AssetKey(["invoices", "venue_daily_totals"])
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=RETRY,
     deps=[dg.AssetDep(raw_invoices, partition_mapping=dg.AllPartitionMapping())],
-    group_name="invoices",
+    group_name=DOMAIN,
     kinds={"duckdb", "postgres"},
-    pool="warehouse",
+    pool=POOL,
     check_specs=[
         dg.AssetCheckSpec("totals_equal_group_by_over_raw", asset=TOTALS_KEY),
         dg.AssetCheckSpec("no_duplicate_invoice_ids", asset=TOTALS_KEY),

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from resources.landing import LandingFolder
 
 DOMAIN = "late_payments"
 LANDING = "retail"  # landing/retail/ (the extracts come from the retail point-of-sale system)
 SCHEMA = "late_payments"
-IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload")
 
 
 class BadExtractFile(ValueError):
@@ -97,31 +97,12 @@ EXTRACTS: dict[str, Extract] = {e.name: e for e in (ACCOUNTS, SKUS, INVOICES, LI
 EXTRACT_FILES: tuple[str, ...] = tuple(e.file_name for e in EXTRACTS.values())
 
 
-def present_files(folder: Path) -> dict[str, Path]:
-    """The extract files that are complete in `folder` (temp suffixes and dotfiles ignored)."""
-    if not folder.is_dir():
-        return {}
-    found = {}
-    for path in folder.iterdir():
-        if (
-            path.is_file()
-            and path.name in EXTRACT_FILES
-            and not path.name.endswith(IGNORED_SUFFIXES)
-        ):
-            found[path.name] = path
-    return found
+def present_files(folder: LandingFolder) -> dict[str, Path]:
+    """The extract files landed in `landing/retail/` under their final names."""
+    return {rel: path for rel, path in folder.present() if rel in EXTRACT_FILES}
 
 
 def set_fingerprint(hashes: dict[str, str]) -> str:
     """One key for a complete set: the hash of the four files' content hashes, by name."""
     payload = json.dumps({name: hashes[name] for name in EXTRACT_FILES}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
-
-
-def reject_file(path: Path, rejected_dir: Path, reason: str) -> Path:
-    """Move a bad file to `_rejected/` with `<name>.reason.txt` beside it; return new path."""
-    rejected_dir.mkdir(parents=True, exist_ok=True)
-    target = rejected_dir / path.name
-    shutil.move(str(path), target)
-    (rejected_dir / f"{path.name}.reason.txt").write_text(reason + "\n")
-    return target

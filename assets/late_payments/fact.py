@@ -8,12 +8,26 @@ false (and a null price), and the reference check reports how many: never droppe
 
 import dagster as dg
 
-from assets.late_payments.common import GROUP, POOL, key, md_preview
+from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import SCHEMA
+from assets.shared import POOL
 from resources import Warehouse
+from resources.sql import transaction
 
 FACT = f"{SCHEMA}.fct_invoice_lines"
 REF_CHECK = "line_items_reference_known_invoices_and_skus"
+FACT_SQL = f"""
+CREATE OR REPLACE TABLE {FACT} AS
+SELECT l.invoice_id, l.item_id, l.quantity,
+       s.item_retail_price AS unit_retail_price,
+       s.item_cost_price AS unit_cost_price,
+       l.quantity * s.item_retail_price AS line_total,
+       i.invoice_id IS NOT NULL AS invoice_known,
+       s.item_id IS NOT NULL AS sku_known
+FROM {SCHEMA}.stg_invoice_line_items l
+LEFT JOIN {SCHEMA}.stg_skus s ON s.item_id = l.item_id
+LEFT JOIN (SELECT invoice_id FROM {SCHEMA}.stg_invoices) i ON i.invoice_id = l.invoice_id
+"""
 
 
 def reference_check(conn) -> dg.AssetCheckResult:
@@ -50,24 +64,9 @@ def reference_check(conn) -> dg.AssetCheckResult:
 )
 def fct_invoice_lines(warehouse: Warehouse) -> dg.MaterializeResult:
     """Invoice-line fact: quantity × SKU retail price per line, with reference flags."""
-    with warehouse.get_connection() as conn:
-        conn.execute("BEGIN")
-        conn.execute(
-            f"""
-            CREATE OR REPLACE TABLE {FACT} AS
-            SELECT l.invoice_id, l.item_id, l.quantity,
-                   s.item_retail_price AS unit_retail_price,
-                   s.item_cost_price AS unit_cost_price,
-                   l.quantity * s.item_retail_price AS line_total,
-                   i.invoice_id IS NOT NULL AS invoice_known,
-                   s.item_id IS NOT NULL AS sku_known
-            FROM {SCHEMA}.stg_invoice_line_items l
-            LEFT JOIN {SCHEMA}.stg_skus s ON s.item_id = l.item_id
-            LEFT JOIN (SELECT invoice_id FROM {SCHEMA}.stg_invoices) i
-                   ON i.invoice_id = l.invoice_id
-            """
-        )
-        conn.execute("COMMIT")
+    with warehouse.get_connection(TABLES) as conn:
+        with transaction(conn):
+            conn.execute(FACT_SQL)
         rows = conn.execute(f"SELECT count(*) FROM {FACT}").fetchone()[0]
         check = reference_check(conn)
         preview = md_preview(conn, f"SELECT * FROM {FACT} LIMIT 5")

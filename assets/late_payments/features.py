@@ -10,9 +10,11 @@ from datetime import date
 
 import dagster as dg
 
-from assets.late_payments.common import GROUP, POOL, key, md_preview
+from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import SCHEMA
+from assets.shared import POOL
 from resources import Warehouse
+from resources.sql import transaction
 
 FEATURES = f"{SCHEMA}.invoice_features"
 FEATURE_COLUMNS = (
@@ -135,11 +137,10 @@ def invoice_features(
     context: dg.AssetExecutionContext, config: FeaturesConfig, warehouse: Warehouse
 ) -> dg.MaterializeResult:
     """Late-payment features per invoice (spec §4): the model's training/scoring table."""
-    with warehouse.get_connection() as conn:
+    with warehouse.get_connection(TABLES) as conn:
         as_of = date.fromisoformat(config.as_of) if config.as_of else default_as_of(conn)
-        conn.execute("BEGIN")
-        conn.execute(FEATURES_SQL, {"as_of": as_of})
-        conn.execute("COMMIT")
+        with transaction(conn):
+            conn.execute(FEATURES_SQL, {"as_of": as_of})
         rows, late_share = conn.execute(f"SELECT count(*), avg(is_late) FROM {FEATURES}").fetchone()
         checks = feature_checks(conn)
         preview = md_preview(conn, f"SELECT * FROM {FEATURES} LIMIT 5")

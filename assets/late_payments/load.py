@@ -18,15 +18,10 @@ from pathlib import Path
 import duckdb
 
 from assets.late_payments.extracts import SCHEMA, BadExtractFile, Column, Extract
+from resources.sql import transaction
 
 _WS = "E' \\t\\r\\n'"
 _CSV_OPTS = "all_varchar=true, header=true, delim=',', quote='\"', escape='\"'"
-REJECTED_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {SCHEMA};
-CREATE TABLE IF NOT EXISTS {SCHEMA}.rejected_rows (
-    file VARCHAR NOT NULL, line BIGINT, reason VARCHAR NOT NULL, record VARCHAR
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -191,9 +186,7 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
             ) d WHERE lp_cooked.rec = d.rec
             """
         )
-    conn.execute("BEGIN")
-    try:
-        conn.execute(REJECTED_DDL)
+    with transaction(conn):
         conn.execute(
             f"CREATE OR REPLACE TABLE {extract.table} AS "
             f"SELECT {names}{''.join(', ' + n for n in extract.extra)} "
@@ -210,10 +203,6 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
                 f"INSERT INTO {SCHEMA}.rejected_rows VALUES (?, ?, ?, ?)",
                 [(path.name, line, msg, text) for line, msg, text in broken],
             )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
     loaded = conn.execute(f"SELECT count(*) FROM {extract.table}").fetchone()[0]
     rejected = conn.execute(
         f"SELECT count(*) FROM {SCHEMA}.rejected_rows WHERE file = ?", [path.name]

@@ -8,16 +8,10 @@ with its file, physical line and reason. A file that cannot be loaded at all is 
 
 import dagster as dg
 
-from assets.late_payments.common import GROUP, POOL, key, md_preview
-from assets.late_payments.extracts import (
-    EXTRACTS,
-    LANDING,
-    SCHEMA,
-    BadExtractFile,
-    Extract,
-    reject_file,
-)
+from assets.late_payments.common import GROUP, TABLES, key, md_preview
+from assets.late_payments.extracts import EXTRACTS, LANDING, SCHEMA, BadExtractFile, Extract
 from assets.late_payments.load import load_extract
+from assets.shared import POOL
 from resources import PlatformPaths, Warehouse
 
 
@@ -60,17 +54,18 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
     def _staging(
         context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
     ) -> dg.MaterializeResult:
-        path = paths.landing(LANDING) / extract.file_name
+        folder = paths.landing_folder(LANDING)
+        path = folder.path / extract.file_name
         if not path.is_file():
             raise dg.Failure(
                 description=f"landing/{LANDING}/{extract.file_name} is missing: "
                 "the set of four extracts is incomplete"
             )
-        with warehouse.get_connection() as conn:
+        with warehouse.get_connection(TABLES) as conn:
             try:
                 stats = load_extract(conn, extract, path)
             except BadExtractFile as exc:
-                target = reject_file(path, paths.rejected(LANDING), str(exc))
+                target = folder.reject(path, str(exc))
                 raise dg.Failure(
                     description=f"bad file {extract.file_name}: {exc} (moved to {target})",
                     metadata={"file": extract.file_name, "moved_to": str(target)},

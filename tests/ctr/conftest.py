@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 import uvicorn
 
-from api.serving import serving_root
+from assets.ctr.serving import serving_root
 
 REAL_FILE = (
     Path(__file__).resolve().parents[3]
@@ -45,9 +45,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 
 def ctr_defs(resources: dict[str, Any]) -> dg.Definitions:
     """The ctr domain bound to test resources (the real definitions.py binds env at import)."""
-    from assets import ctr
+    from definitions import domain_defs
 
-    return dg.Definitions.merge(ctr.defs, dg.Definitions(resources=resources))
+    return domain_defs("ctr", resources)
 
 
 def rollup_rows(rows: list[tuple[str, str, str, int]]) -> dict[tuple[str, str], pa.Table]:
@@ -76,11 +76,12 @@ def write_serving(data_dir: Path, views: list, purchases: list, tier: bool = Tru
     a slice published before the tier existed."""
     import duckdb
 
-    from assets.ctr.rollups import ensure_tables, publish_slice, publish_tier
+    from assets.ctr.rollups import SCHEMA, publish_slice, publish_tier
+    from resources.sql import ensure_schemas
 
     root = serving_root(data_dir)
     conn = duckdb.connect()
-    ensure_tables(conn)
+    ensure_schemas(conn, None, [SCHEMA])
     slices: set[tuple[str, str]] = set()
     for table, rows in (("views_per_minute", views), ("purchases_per_minute", purchases)):
         for (platform, day), tbl in rollup_rows(rows).items():

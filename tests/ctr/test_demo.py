@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.ctr.demo import run
+from cli.demos.ctr import run
 from cli.generators.ctr import generate
 from tests.ctr.conftest import ctr_defs
 

@@ -12,12 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from api.query import CtrRequest, query_ctr
-from api.serving import serving_file, serving_root
+from assets.ctr.ingest import view_events
 from assets.ctr.partitions import PLATFORMS, partition_key
 from assets.ctr.purchases import purchases, purchases_per_minute
-from assets.ctr.views import view_events
+from assets.ctr.serving import serving_file, serving_root
 from cli.generators.ctr import ORDER_COLUMNS, load_purchases
 from cli.runner import RANGE_END_TAG, RANGE_START_TAG, execute_run_request, tick_sensor
+from resources.env import resolve
 from tests.ctr.conftest import ctr_defs
 
 SENSOR = "ctr_product_views_sensor"
@@ -228,7 +229,7 @@ def orders_fixture() -> tuple[list[dict], list[dict]]:
 
 def check_purchases(env: dict[str, Any]) -> None:
     orders, items = orders_fixture()
-    load_purchases(env["purchases_db"].url, orders, items)
+    load_purchases(resolve(env["purchases_db"].url), orders, items)
     result = dg.materialize(
         [purchases, purchases_per_minute],
         resources=env,
@@ -287,7 +288,7 @@ def test_purchases_extracted_from_postgres(
 def test_schedule_requests_recent_days(env: dict[str, Any]) -> None:
     from datetime import datetime, timedelta, timezone
 
-    from assets.ctr.jobs import recent_purchases_schedule
+    from sensors.ctr import recent_purchases_schedule
 
     when = datetime(2016, 2, 3, 10, 20, tzinfo=timezone(timedelta(hours=-3)))
     context = dg.build_schedule_context(scheduled_execution_time=when)
@@ -327,13 +328,14 @@ def test_single_run_backfill_of_a_date_range(env: dict[str, Any]) -> None:
     """A backfill runs as one run per platform over a date range (BackfillPolicy.single_run):
     every partition of the range is materialized, each in its own transaction, with its
     serving files, and the checks hold for all of them."""
-    from assets.ctr.jobs import PURCHASES, PURCHASES_PER_MINUTE, VIEWS_PER_MINUTE
+    from assets.ctr.purchases import PURCHASES, PURCHASES_PER_MINUTE
+    from assets.ctr.views import VIEWS_PER_MINUTE
 
     root = env["paths"].root
     defs = ctr_defs(env)
     instance = dg.DagsterInstance.ephemeral()
     orders, items = orders_fixture()  # iOS purchases on 2016-02-01 and 2016-02-02
-    load_purchases(env["purchases_db"].url, orders, items)
+    load_purchases(resolve(env["purchases_db"].url), orders, items)
     write_views(root, "iOS", "a.json", [{"events": [
         view("A", "2016-01-31 23:00:00"), view("A", "2016-02-01 00:00:10"),
         view("B", "2016-02-01 23:59:00"), view("A", "2016-02-02 12:00:00"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from api.query import CtrRequest, plan, query_ctr
-from api.serving import TIER, serving_file, serving_root
+from assets.ctr.serving import TIER, serving_file, serving_root
 from tests.ctr.conftest import write_serving
 
 PLATFORMS = ("Android", "MobileWeb", "iOS")

@@ -9,10 +9,11 @@ import dagster as dg
 import duckdb
 import pytest
 
-from assets import customers
-from assets.customers.assets import RETRY, build_assets
+from assets.customers.assets import ASSETS, build_assets
 from assets.customers.documents import CUSTOMERS_COLLECTION, INSIGHTS_COLLECTION, latest_insight
+from assets.shared import RETRY
 from cli.generators.customers import build_rows, generate
+from definitions import domain_defs
 from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
 from sensors.customers import FAILURE_LOG, customers_run_failure_sensor
 
@@ -22,7 +23,7 @@ NO_RETRY = dg.RetryPolicy(max_retries=0)
 
 
 def make_resources(tmp_path: Path, source: SqlSource, docstore: DocumentStore | None = None):
-    paths = PlatformPaths(data_dir=str(tmp_path))
+    paths = PlatformPaths(data_dir=str(tmp_path), landing_settle_seconds=0)
     return {
         "paths": paths,
         "ecommerce_db": source,
@@ -143,7 +144,7 @@ def test_definitions_schedule_sensor_and_retry_policies(tmp_path, monkeypatch):
     from resources import build_resources
 
     monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path))
-    defs = dg.Definitions.merge(customers.defs, dg.Definitions(resources=build_resources()))
+    defs = domain_defs("customers", build_resources())
     schedule = defs.resolve_schedule_def("customers_every_3_hours")
     assert schedule.cron_schedule == "0 */3 * * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
@@ -152,7 +153,7 @@ def test_definitions_schedule_sensor_and_retry_policies(tmp_path, monkeypatch):
     job = defs.resolve_job_def("customers_insights_job")
     assert set(job.graph.node_names()) == {
         "customers__ecommerce_extract", "customers_warehouse_tables", "customers_docstore_load"}
-    policies = {a.op.name: a.op.retry_policy for a in customers.ASSETS}
+    policies = {a.op.name: a.op.retry_policy for a in ASSETS}
     for node in ("customers__ecommerce_extract", "customers_docstore_load"):
         assert policies[node] == RETRY
         assert RETRY.backoff == dg.Backoff.EXPONENTIAL and RETRY.jitter == dg.Jitter.PLUS_MINUS
@@ -182,14 +183,14 @@ def test_generator_is_deterministic_and_dirty(tmp_path):
 
 
 def test_demo_run(tmp_path, monkeypatch):
-    from assets.customers import demo
+    from cli.demos import customers as demo
     from resources import build_resources
 
     monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("ECOMMERCE_DB_URL", raising=False)
     monkeypatch.delenv("MONGODB_URI", raising=False)
     generate(tmp_path, seed=42, scale=0.1)
-    defs = dg.Definitions.merge(customers.defs, dg.Definitions(resources=build_resources()))
+    defs = domain_defs("customers", build_resources())
     text = demo.run(defs, dg.DagsterInstance.ephemeral())
     assert "customer documents" in text and "top 5 customers" in text
     assert text.count("\n  ") == 5

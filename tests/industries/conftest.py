@@ -14,6 +14,7 @@ import pytest
 from assets.industries.common import DOMAIN, HOUR_FMT
 from assets.industries.customers import customers
 from assets.industries.orders import order_batches, rebuild_orders, rebuild_rollup
+from assets.industries.schema import SCHEMA
 from assets.industries.scores import industry_change_scores
 from resources import KafkaResource, PlatformPaths, Warehouse
 
@@ -23,7 +24,7 @@ T0 = datetime(2025, 3, 1, tzinfo=UTC)
 @pytest.fixture
 def res(tmp_path: Path) -> dict:
     return {
-        "paths": PlatformPaths(data_dir=str(tmp_path)),
+        "paths": PlatformPaths(data_dir=str(tmp_path), landing_settle_seconds=0),
         "warehouse": Warehouse(database=str(tmp_path / "warehouse.duckdb")),
         "kafka": KafkaResource(bootstrap_servers=None),
     }
@@ -74,7 +75,7 @@ def ingest(res: dict, **config) -> dg.ExecuteInProcessResult:
 def build_hours(res: dict, first: datetime, last: datetime) -> None:
     """Rebuild orders + rollup for [first, last] hours by direct invocation (no event log)."""
     end = last + timedelta(hours=1)
-    with res["warehouse"].get_connection() as conn:
+    with res["warehouse"].get_connection(SCHEMA) as conn:
         rebuild_orders(conn, res["paths"].lake(DOMAIN), first, end)
         rebuild_rollup(conn, first, end)
 

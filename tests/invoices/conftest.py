@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets import invoices
 from assets.invoices.store import InvoiceStore, open_store
+from definitions import domain_defs
 from resources import build_resources
 
 
@@ -42,7 +42,7 @@ def invoices_env(request, tmp_path, monkeypatch) -> InvoicesEnv:
     if request.param == "postgres":
         monkeypatch.setenv("INVOICES_DB_URL", request.getfixturevalue("pg_url"))
     resources = build_resources()
-    defs = dg.Definitions.merge(invoices.defs, dg.Definitions(resources=resources))
+    defs = domain_defs("invoices", resources)
     return InvoicesEnv(request.param, data_dir, resources, defs)
 
 

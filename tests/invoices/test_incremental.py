@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assets.invoices.parse import parse_invoice_file
-from assets.invoices.store import open_store
+from assets.invoices.store import SCHEMA, open_store
 from cli.generators.invoices import write_invoice_file
+from resources.sql import ensure_schemas
 from tests.invoices.conftest import aggregate, full_recompute, uid
 
 BASE = date(2024, 1, 1)
@@ -35,7 +36,7 @@ def test_aggregate_equals_full_recompute_after_every_file(invoices_env, tmp_path
     model: dict[str, tuple] = {}  # invoice -> (synced_on, arrival, venue, date, total)
     with invoices_env.store() as store:
         store.execute("DROP SCHEMA IF EXISTS invoices CASCADE")
-        store.ensure_schema()
+        ensure_schemas(store.conn, None, [SCHEMA], store.dialect)
         for arrival, (sync_offset, rows) in enumerate(sequence):
             sync = BASE + timedelta(days=sync_offset)
             path = write_invoice_file(

@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 import pytest
 
-from assets import invoices
 from assets.invoices.raw import RAW_KEY
 from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request
+from definitions import domain_defs
 from resources import build_resources
 from tests.invoices.conftest import uid
 
@@ -25,7 +25,7 @@ def test_raw_run_retries_through_a_postgres_restart(pg_server, pg_url, tmp_path,
     monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("INVOICES_DB_URL", pg_url)
     resources = build_resources()
-    defs = dg.Definitions.merge(invoices.defs, dg.Definitions(resources=resources))
+    defs = domain_defs("invoices", resources)
     landing = tmp_path / "data" / "landing" / "invoices"
     write_invoice_file(landing / "invoices_2024-03-01.csv",
                        [["v1", uid(1), "2024-02-27 09:00:00", "10.00"]])

@@ -9,6 +9,8 @@ import dagster as dg
 
 from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request, tick_sensor
+from definitions import domain_defs
+from resources import PlatformPaths
 from tests.invoices.conftest import uid
 
 SENSOR = "invoice_files_sensor"
@@ -18,10 +20,10 @@ def ranges(requests: list[dg.RunRequest]) -> list[tuple[str, str]]:
     return sorted((r.partition_key_range.start, r.partition_key_range.end) for r in requests)
 
 
-def test_sensor_requests_the_sync_date_then_exactly_the_touched_creation_dates(
-    invoices_env, monkeypatch
-):
-    monkeypatch.setenv("INVOICES_FILE_MIN_AGE_SECONDS", "30")
+def test_sensor_requests_the_sync_date_then_exactly_the_touched_creation_dates(invoices_env):
+    # a file is read once nobody has written it for 30 s
+    paths = PlatformPaths(data_dir=str(invoices_env.data_dir), landing_settle_seconds=30)
+    invoices_env.defs = domain_defs("invoices", {**invoices_env.resources, "paths": paths})
     land = invoices_env.landing
     write_invoice_file(land / "invoices_2024-03-01.csv", [
         ["v1", uid(1), "2024-02-27 09:00:00", "10.00"],
@@ -40,7 +42,7 @@ def test_sensor_requests_the_sync_date_then_exactly_the_touched_creation_dates(
         requests, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, None)
         assert sorted(r.partition_key for r in requests) == ["2024-03-01", "2024-03-02"]
         assert all(r.run_key.startswith("invoice-file:") for r in requests)
-        assert {r.tags["invoices/file"] for r in requests} == {
+        assert {r.tags["landing/file"] for r in requests} == {
             "invoices_2024-03-01.csv", "invoices_20240302.csv"}
         again, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
         assert again == []

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.late_payments import ASSETS
+from assets import domain_assets
 from assets.late_payments.extracts import EXTRACT_FILES
 from resources import PlatformPaths, Warehouse
 
@@ -18,7 +18,7 @@ REAL_EXTRACTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "retai
 
 @pytest.fixture
 def paths(tmp_path: Path) -> PlatformPaths:
-    return PlatformPaths(data_dir=str(tmp_path / "data"))
+    return PlatformPaths(data_dir=str(tmp_path / "data"), landing_settle_seconds=0)
 
 
 @pytest.fixture
@@ -28,7 +28,9 @@ def warehouse(paths: PlatformPaths) -> Warehouse:
 
 @pytest.fixture
 def landing(paths: PlatformPaths) -> Path:
-    return paths.landing("retail")
+    folder = paths.landing("retail")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
@@ -50,7 +52,8 @@ def write_csv(folder: Path, name: str, text: str) -> Path:
 
 
 def materialize(paths: PlatformPaths, warehouse: Warehouse, **kwargs) -> dg.ExecuteInProcessResult:
-    return dg.materialize(ASSETS, resources={"paths": paths, "warehouse": warehouse}, **kwargs)
+    resources = {"paths": paths, "warehouse": warehouse}
+    return dg.materialize(domain_assets("late_payments"), resources=resources, **kwargs)
 
 
 def checks_of(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:

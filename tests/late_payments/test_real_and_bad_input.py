@@ -100,7 +100,7 @@ def test_bad_file_is_moved_aside_and_the_run_fails_naming_it(real_extracts, path
     assert len(failures) == 1
     assert "invoices.csv" in failures[0] and "date_issued" in failures[0]
     assert not (real_extracts / "invoices.csv").exists()
-    rejected = paths.rejected("retail")
+    rejected = paths.landing("retail") / "_rejected"
     assert (rejected / "invoices.csv").exists()
     reason = (rejected / "invoices.csv.reason.txt").read_text()
     assert "missing column(s) date_issued" in reason
@@ -113,6 +113,6 @@ def test_empty_file_is_a_bad_file(real_extracts, paths, warehouse):
     write_csv(real_extracts, "skus.csv", "")
     result = materialize(paths, warehouse, raise_on_error=False)
     assert not result.success
-    reason = (paths.rejected("retail") / "skus.csv.reason.txt").read_text()
+    reason = (paths.landing("retail") / "_rejected" / "skus.csv.reason.txt").read_text()
     assert reason.startswith("skus.csv:")
     assert REAL_EXTRACTS.joinpath("skus.csv").exists()  # the shared data is untouched

@@ -9,18 +9,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets import late_payments
-from assets.late_payments import demo
+from cli.demos import late_payments as demo
 from cli.generators.late_payments import generate
 from cli.runner import execute_run_request, tick_sensor
+from definitions import domain_defs
 from sensors.late_payments import JOB_NAME, SENSOR_NAME
 
 
 @pytest.fixture
 def defs(paths, warehouse) -> dg.Definitions:
-    return dg.Definitions.merge(
-        late_payments.defs, dg.Definitions(resources={"paths": paths, "warehouse": warehouse})
-    )
+    return domain_defs("late_payments", {"paths": paths, "warehouse": warehouse})
 
 
 @pytest.fixture

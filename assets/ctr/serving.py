@@ -1,4 +1,7 @@
-"""The serving copy of the CTR rollups: Parquet files the API reads, swapped atomically.
+"""The CTR serving contract: the Parquet files the API reads, published atomically.
+
+This module (with `render`, how an answer row looks) is what the rollup assets promise and
+`api/` reads; it imports neither Dagster nor the warehouse, so the API stays light.
 
     lake/ctr/serving/<table>/platform=<P>/<YYYY-MM-DD>.parquet
 
@@ -6,7 +9,7 @@ Tables: `views_per_minute` and `purchases_per_minute` (platform, product, minute
 sorted by minute, product), and the 10-minute tier `ctr_10min` (bucket, product, views,
 purchases, row_json; sorted by bucket, product): views and purchases already joined per
 10-minute bucket, each row also rendered as the API's answer row for that bucket
-(`api.render`), so that buckets that are multiples of 10 minutes on the 10-minute grid read
+(`assets.ctr.render`), so that buckets that are multiples of 10 minutes on the 10-minute grid read
 fewer rows and, at exactly 10 minutes, need no grouping, sorting or JSON writing.
 
 Dagster writes the warehouse (`ctr.views_per_minute`, `ctr.purchases_per_minute`) and then
@@ -22,6 +25,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from resources.files import atomic_write
+
+# Platforms, canonical spelling: folder names in landing/ match them ignoring case, and the
+# serving files and API answers use them as written here.
+PLATFORMS: tuple[str, ...] = ("iOS", "Android", "MobileWeb")
+_CANONICAL = {p.lower(): p for p in PLATFORMS}
 
 TABLES = ("views_per_minute", "purchases_per_minute")
 TIER = "ctr_10min"
@@ -45,6 +55,13 @@ SCHEMA = pa.schema(
 )
 
 
+def canonical_platform(name: str | None) -> str | None:
+    """`ios`, ` MOBILEWEB ` -> `iOS`, `MobileWeb`; None for anything that is not a platform."""
+    if name is None:
+        return None
+    return _CANONICAL.get(name.strip().lower())
+
+
 def serving_root(data_dir: str | os.PathLike[str]) -> Path:
     return Path(data_dir).resolve() / "lake" / "ctr" / "serving"
 
@@ -60,9 +77,7 @@ def publish(root: Path, table: str, platform: str, date: str, rows: pa.Table) ->
     if rows.num_rows == 0:
         target.unlink(missing_ok=True)
         return None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     schema = TIER_SCHEMA if table == TIER else SCHEMA
-    pq.write_table(rows.cast(schema), tmp, compression="zstd")
-    os.replace(tmp, target)
-    return target
+    return atomic_write(
+        target, lambda tmp: pq.write_table(rows.cast(schema), tmp, compression="zstd")
+    )

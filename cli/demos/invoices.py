@@ -6,10 +6,11 @@ from assets.invoices.store import open_store
 from assets.shared import md_table
 from cli.runner import drain_sensor
 
+TITLE = "1. Invoices: venue totals per creation date"
 
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     runs, _ = drain_sensor(defs, "invoice_files_sensor", instance)
-    with open_store(defs.resources["invoices_db"]) as store:
+    with open_store((defs.resources or {})["invoices_db"]) as store:
         files, loaded, rejected = store.execute(
             "SELECT COUNT(*), SUM(rows_loaded), SUM(rows_rejected) FROM invoices.file_ledger"
         ).fetchone()

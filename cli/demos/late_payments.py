@@ -8,6 +8,7 @@ from assets.late_payments.extracts import SCHEMA
 from cli.runner import drain_sensor
 from sensors.late_payments import SENSOR_NAME
 
+TITLE = "4. Late-payment features"
 
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Run the job for the set in landing/retail/ (via the sensor); return the answer lines."""

@@ -8,6 +8,7 @@ from assets.customers.documents import CUSTOMERS_COLLECTION, latest_insight
 from cli.runner import execute_run_request
 from sensors.customers import JOB_NAME
 
+TITLE = "5. Customer insights"
 
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Materialize the customers job in-process; return the answer lines."""

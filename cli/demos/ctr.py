@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
+from datetime import datetime
 
 import dagster as dg
 
 from api.query import CtrRequest, query_ctr
-from api.serving import serving_root
-from assets.ctr.partitions import PLATFORMS
+from assets.ctr.serving import PLATFORMS, serving_root
 from cli.runner import drain_sensor
 
+TITLE = "2. Product CTR"
 
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Ingest every landed view file (sensor -> ingest run -> one refresh run per touched
     (date, platform)), then return the top CTR rows of a sample day as text."""
     runs, _ = drain_sensor(defs, "ctr_product_views_sensor", instance)
-    root = serving_root(os.environ.get("PLATFORM_DATA_DIR", "data/local"))
-    from datetime import datetime
-
+    root = serving_root((defs.resources or {})["paths"].data_dir)
     day = CtrRequest(
         start=datetime(2016, 2, 1),
         end=datetime(2016, 2, 2),

@@ -5,6 +5,8 @@ import dagster as dg
 from assets.industries.common import HISTORY, SCHEMA, SCORES
 from cli.runner import drain_sensor, execute_run_request
 
+TITLE = "3. Industry change: top 3 industries"
+
 SENSORS = (
     "industries_customers_sensor",
     "industries_order_stream_sensor",

@@ -1,16 +1,10 @@
-"""Helpers every domain uses: content hashes of landed files, Markdown tables for metadata."""
+"""Small Markdown tables for asset metadata (previews, per-file and per-partition figures)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes: what sensors' run keys and ledgers name."""
-    with Path(path).open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
+import dagster as dg
 
 
 def _cell(value: object) -> str:
@@ -22,3 +16,7 @@ def md_table(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def md(text: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(text)

@@ -1,0 +1,227 @@
+"""`ctr/view_events`: landed product-view JSON parsed once into the lake Parquet."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from assets.ctr.lake import file_id, ingest_file, platform_of, read_ledger, rejected_path
+from assets.ctr.partitions import DOMAIN, VIEWS_LANDING
+from assets.ctr.rollups import SCHEMA
+from assets.ctr.views_parse import NotJsonError
+from assets.shared import POOL, asset_key, md, md_table
+from resources import PlatformPaths, Warehouse
+from resources.landing import LandingFolder
+from resources.sql import transaction
+
+VIEW_EVENTS = asset_key(DOMAIN, "view_events")
+TOUCHED = "partitions_touched"
+
+view_files = dg.AssetSpec(
+    key=[DOMAIN, "product_view_files"],
+    group_name=DOMAIN,
+    kinds={"json"},
+    description="Product-view JSON files (array of batches or JSON Lines) dropped in "
+    "`landing/product_views/<Platform>/` by the mobile/web event exporters.",
+)
+
+
+class ViewEventsConfig(dg.Config):
+    files: list[str] = []
+    """Landed files to ingest (`<Platform folder>/<name>`); empty: every landed file."""
+
+
+def views_folder(paths: PlatformPaths) -> LandingFolder:
+    """`landing/product_views/`, one folder per platform."""
+    return paths.landing_folder(VIEWS_LANDING, depth=1)
+
+
+def partitions_touched(manifests: list[dict[str, Any]]) -> dict[str, str]:
+    """`date|platform` -> a digest of the files (id and content hash) that touched it: what
+    the sensor refreshes, under a run key that names the content."""
+    files: dict[str, list[str]] = {}
+    for m in manifests:
+        for day in m["dates_touched"]:
+            files.setdefault(f"{day}|{m['platform']}", []).append(
+                f"{m['platform']}/{m['file']}@{m['sha256']}"
+            )
+    return {
+        key: hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+        for key, ids in sorted(files.items())
+    }
+
+
+def sync_file(conn: Any, lake: Path, m: dict[str, Any], now: datetime) -> None:
+    """Replace one file's rows in ctr.view_file_ledger and ctr.rejected_view_events."""
+    key = [m["platform"], m["file"]]
+    conn.execute("DELETE FROM ctr.view_file_ledger WHERE platform = ? AND source_file = ?", key)
+    conn.execute(
+        "INSERT INTO ctr.view_file_ledger VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            *key, m["sha256"], m["size_bytes"], m["batches"], m["events"], m["views"],
+            m["rejected_rows"], m["malformed_batches"], json.dumps(m["other_events"]),
+            m["dates"], m["parser"], now,
+        ],
+    )
+    conn.execute(
+        "DELETE FROM ctr.rejected_view_events WHERE platform = ? AND source_file = ?", key
+    )
+    rejected = rejected_path(lake, m["platform"], m["file"])
+    if m["rejected_rows"] and rejected.exists():
+        conn.execute(
+            """INSERT INTO ctr.rejected_view_events
+               SELECT ?, ?, batch_no, reason, detail, ? FROM read_parquet(?)""",
+            [*key, now, str(rejected)],
+        )
+
+
+def sync_warehouse(warehouse: Warehouse, lake: Path) -> None:
+    """Copy every manifest the warehouse does not have yet into its ledger tables (this
+    run's files, and any file whose warehouse step failed earlier): the lake is the truth."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with warehouse.get_connection(SCHEMA) as conn:
+        sql = "SELECT platform, source_file, sha256 FROM ctr.view_file_ledger"
+        in_warehouse = set(conn.execute(sql).fetchall())
+        to_sync = [
+            m for m in read_ledger(lake).values()
+            if (m["platform"], m["file"], m["sha256"]) not in in_warehouse
+        ]
+        with transaction(conn):
+            for m in to_sync:
+                sync_file(conn, lake, m, now)
+
+
+@dataclass
+class Ingested:
+    """What one ingest did: manifests of the files parsed now, files already in the lake,
+    files outside a platform folder, bad files moved aside (with their reason)."""
+
+    loaded: list[dict[str, Any]] = field(default_factory=list)
+    unchanged: int = 0
+    ignored: int = 0
+    bad: list[str] = field(default_factory=list)
+
+
+def ingest(
+    context: dg.AssetExecutionContext, folder: LandingFolder, lake: Path, only: list[str]
+) -> Ingested:
+    """Parse the landed files (all, or `only`) into the lake."""
+    done = Ingested()
+    present = dict(folder.present())
+    for rel in sorted(set(only) - set(present)):
+        context.log.warning(f"{rel}: not in {folder.path} any more; skipped")
+    for rel, path in present.items():
+        platform = platform_of(rel)
+        if only and rel not in only:
+            continue
+        if platform is None:
+            context.log.warning(f"ignored {rel}: not in a platform folder (iOS/Android/MobileWeb)")
+            done.ignored += 1
+            continue
+        try:
+            manifest, parsed = ingest_file(path, platform, lake)
+        except NotJsonError as exc:
+            target = folder.reject(path, f"{rel}: {exc}")
+            context.log.error(f"{rel}: {exc}; moved to {target}")
+            done.bad.append(f"{rel}: {exc}")
+            continue
+        if parsed is None:
+            done.unchanged += 1
+            continue
+        context.log.info(
+            f"{file_id(path, platform)}: {manifest['views']} views on {manifest['dates']}, "
+            f"{manifest['rejected_rows']} rejected, parser={manifest['parser']}"
+        )
+        done.loaded.append(manifest)
+    return done
+
+
+@dg.asset(
+    key=VIEW_EVENTS,
+    deps=[view_files],
+    group_name=DOMAIN,
+    kinds={"parquet", "duckdb"},
+    pool=POOL,
+    check_specs=[
+        dg.AssetCheckSpec(
+            "no_malformed_batches",
+            asset=VIEW_EVENTS,
+            description="Files ingested in this run had no malformed batch/event (WARN).",
+        )
+    ],
+)
+def view_events(
+    context: dg.AssetExecutionContext,
+    config: ViewEventsConfig,
+    paths: PlatformPaths,
+    warehouse: Warehouse,
+) -> dg.MaterializeResult:
+    """Every product view, parsed ONCE from the landing JSON into Parquet.
+
+    Writes `lake/ctr/views/platform=<P>/date=<GMT-03:00 date>/<file>.parquet`, one part per
+    source file and date, plus a per-file manifest (sha256, dates, counts) that makes the
+    same content a no-op. The ledger and the unusable batches/events go to
+    `ctr.view_file_ledger` and `ctr.rejected_view_events`; the partitions each file touched
+    are in the metadata, for the sensor to refresh. A file that is not JSON at all is moved
+    to `landing/product_views/_rejected/` with a reason and fails the run (after the good
+    files are ingested). Why: the raw JSON is read once; everything downstream reads
+    columnar Parquet of one day and platform.
+    """
+    lake = paths.lake(DOMAIN)
+    done = ingest(context, views_folder(paths), lake, config.files)
+    sync_warehouse(warehouse, lake)
+    loaded, bad = done.loaded, done.bad
+    touched = partitions_touched(loaded)
+    if bad:
+        if loaded:  # the good files are in the lake: let the sensor refresh their partitions
+            context.log_event(dg.AssetMaterialization(
+                asset_key=VIEW_EVENTS,
+                description="partial: the files ingested before a bad file failed the run",
+                metadata={"files_loaded": len(loaded), TOUCHED: dg.MetadataValue.json(touched)},
+            ))
+        raise dg.Failure(
+            description="not JSON, moved to landing/product_views/_rejected/: " + "; ".join(bad),
+            metadata={"rejected_files": bad, "files_loaded": len(loaded)},
+        )
+    return dg.MaterializeResult(
+        metadata=ingest_metadata(done, touched),
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="no_malformed_batches",
+                passed=sum(m["rejected_rows"] for m in loaded) == 0,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={
+                    "malformed_batches": sum(m["malformed_batches"] for m in loaded),
+                    "rejected_rows": sum(m["rejected_rows"] for m in loaded),
+                },
+            )
+        ],
+    )
+
+
+def ingest_metadata(done: Ingested, touched: dict[str, str]) -> dict[str, Any]:
+    loaded = done.loaded
+    other: dict[str, int] = {}
+    for m in loaded:
+        for k, v in m["other_events"].items():
+            other[k] = other.get(k, 0) + v
+    table = md_table(
+        ["platform", "file", "views", "dates", "rejected"],
+        [(m["platform"], m["file"], m["views"], ", ".join(m["dates"]), m["rejected_rows"])
+         for m in loaded[:20]],
+    )
+    return {
+        "dagster/row_count": sum(m["views"] for m in loaded),
+        "files_loaded": len(loaded),
+        "files_unchanged": done.unchanged,
+        "files_ignored": done.ignored,
+        "malformed_batches": sum(m["malformed_batches"] for m in loaded),
+        "rejected_rows": sum(m["rejected_rows"] for m in loaded),
+        "other_event_types": other,
+        TOUCHED: dg.MetadataValue.json(touched),
+        "preview": md(table),
+    }

@@ -1,0 +1,17 @@
+"""What every domain's assets share: asset keys, the warehouse pool, the retry policy,
+Markdown tables for metadata and contiguous ranges of partition keys."""
+
+from assets.shared.conventions import POOL, RETRY, asset_key
+from assets.shared.markdown import md, md_table
+from assets.shared.ranges import contiguous, date_ranges, describe_ranges
+
+__all__ = [
+    "POOL",
+    "RETRY",
+    "asset_key",
+    "contiguous",
+    "date_ranges",
+    "describe_ranges",
+    "md",
+    "md_table",
+]

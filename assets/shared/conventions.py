@@ -1,0 +1,24 @@
+"""Conventions every domain follows.
+
+- An asset key is `<domain>/<table>` and the table lives in the warehouse schema `<domain>`,
+  so key and table name say the same thing and domains cannot collide.
+- Every asset that writes the DuckDB warehouse is in pool `POOL`: `dagster.yaml` allows one
+  op of that pool at a time, because DuckDB allows one writing process.
+- A step that talks to a server retries with `RETRY` (exponential backoff with jitter), so
+  a database or broker that restarts does not leave a file or a batch unloaded.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+POOL = "warehouse"
+
+RETRY = dg.RetryPolicy(
+    max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+
+
+def asset_key(domain: str, table: str) -> dg.AssetKey:
+    """`<domain>/<table>`: the key of the table `<domain>.<table>`."""
+    return dg.AssetKey([domain, table])
