@@ -31,8 +31,9 @@ import polars as pl  # noqa: E402
 
 from assets.customers import cleaning, documents, insights  # noqa: E402
 from assets.customers.source import DDL, INDEXES, TABLES, extract_table  # noqa: E402
-from assets.customers.tables import WAREHOUSE_DDL  # noqa: E402
+from assets.customers.tables import SCHEMA  # noqa: E402
 from resources import DocumentStore, SqlSource  # noqa: E402
+from resources.sql import ensure_schemas, transaction  # noqa: E402
 
 N_CATEGORIES = 50
 N_PRODUCTS = 10_000
@@ -139,14 +140,11 @@ def main() -> None:
     def write_warehouse() -> int:
         frames = {"customer_aggregates": aggregates, **outputs, "rejected_rows": cleaned.rejected}
         with duckdb.connect(str(workdir / "warehouse.duckdb")) as conn:
-            conn.execute("BEGIN")
-            conn.execute("CREATE SCHEMA IF NOT EXISTS customers")
-            for name, frame in frames.items():
-                conn.execute(f"CREATE OR REPLACE TABLE customers.{name} {WAREHOUSE_DDL[name]}")
-                conn.register("_frame", frame.to_arrow())
-                conn.execute(f"INSERT INTO customers.{name} SELECT * FROM _frame")
-                conn.unregister("_frame")
-            conn.execute("COMMIT")
+            ensure_schemas(conn, None, [SCHEMA])
+            with transaction(conn):  # as the asset does it
+                for name, frame in frames.items():
+                    conn.execute(f"DELETE FROM customers.{name}")
+                    conn.from_arrow(frame.to_arrow()).insert_into(f"customers.{name}")
         return sum(f.height for f in frames.values())
 
     timed("warehouse write (DuckDB, one transaction)", results, write_warehouse,

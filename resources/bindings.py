@@ -9,7 +9,7 @@ from resources.docstore import DocumentStore
 from resources.env import DEFAULT_DATA_DIR, from_env
 from resources.invoices_db import InvoicesDb
 from resources.kafka import KafkaResource
-from resources.landing import DEFAULT_SETTLE_SECONDS
+from resources.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS
 from resources.paths import PlatformPaths
 from resources.sql_source import SqlSource
 from resources.warehouse import Warehouse
@@ -19,10 +19,13 @@ def build_resources() -> dict[str, Any]:
     """The resource bindings of the code location, from environment variables."""
     root = os.path.abspath(os.environ.get("PLATFORM_DATA_DIR") or DEFAULT_DATA_DIR)
     settle = float(os.environ.get("LANDING_SETTLE_SECONDS") or DEFAULT_SETTLE_SECONDS)
+    sweep = float(os.environ.get("LANDING_SWEEP_SECONDS") or DEFAULT_SWEEP_SECONDS)
     warehouse = os.path.join(root, "warehouse.duckdb")
     sources = os.path.join(root, "sources")
     return {
-        "paths": PlatformPaths(data_dir=root, landing_settle_seconds=settle),
+        "paths": PlatformPaths(
+            data_dir=root, landing_settle_seconds=settle, landing_sweep_seconds=sweep
+        ),
         "warehouse": Warehouse(database=warehouse),
         "invoices_db": InvoicesDb(url=from_env("INVOICES_DB_URL"), warehouse_path=warehouse),
         "purchases_db": SqlSource(

@@ -13,47 +13,35 @@ platform). For every such folder this module is the one place that decides:
 - **lineage**: `Landed.tags()` names the file and its hash on every run it causes.
 
 Cost. Files stay where they landed (a sync tool may mirror the folder). An index
-(`state/landing.sqlite`) remembers each file's stat signature (size, mtime, ctime, inode),
-the hash computed under that signature and a sequence number that moves whenever the file's
-content changes. `changes(after)` lists the folder and stats each entry, opening only the
-files whose signature changed; a sensor keeps one number, the last sequence it acted on.
-So an idle tick hashes nothing and the cursor does not grow with history.
+(`state/landing.sqlite`, see `landing_index`) remembers each file's stat signature (size,
+mtime, ctime, inode), the hash computed under it and a sequence number that moves whenever
+the file's content changes; a sensor keeps one number, the last sequence it acted on.
+`changes(after)` first stats the folder's directories: while none changed (no file added,
+removed or renamed) since the last full look and no file was still being written then, the
+files themselves are not even stat'ed. Otherwise, and at least every `sweep_seconds` (a
+file rewritten in place leaves its directory unchanged), every file is stat'ed and only the
+files whose signature changed are opened and hashed. So an idle tick reads no file, its
+cost does not grow with history, and neither does the cursor.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
+import stat
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from resources.files import atomic_write_text, file_sha256
+from resources.landing_index import RACY_NS, LandingIndex
 
 DEFAULT_SETTLE_SECONDS = 5.0
+DEFAULT_SWEEP_SECONDS = 60.0
 TEMP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".download")
 REASON_SUFFIX = ".reason.txt"
 REJECTED = "_rejected"
-# A hash taken this soon after the file's last write may have raced another write within
-# the same mtime tick: such an entry is hashed again on the next look (as git does).
-_RACY_NS = 100_000_000
-
-_INDEX_DDL = (
-    """CREATE TABLE IF NOT EXISTS landed (
-        folder TEXT NOT NULL, rel TEXT NOT NULL,
-        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
-        ino INTEGER NOT NULL, sha256 TEXT NOT NULL, hashed_ns INTEGER NOT NULL,
-        seq INTEGER NOT NULL, PRIMARY KEY (folder, rel))""",
-    "CREATE INDEX IF NOT EXISTS landed_by_seq ON landed (folder, seq)",
-    "CREATE TABLE IF NOT EXISTS sequence (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER)",
-    "INSERT OR IGNORE INTO sequence VALUES (1, 0)",
-)
-
-
 @dataclass(frozen=True)
 class Landed:
     """One ready file: where it is, what its bytes hash to, when the index last saw it change."""
@@ -80,17 +68,14 @@ class Changes:
 
     files: list[Landed]
     seq: int
-    listed: int  # ready entries stat'ed
+    stated: int  # files stat'ed
     hashed: int  # files opened and hashed
     bytes_hashed: int
     unsettled: int  # files still being written (looked at again next time)
 
 
-def is_candidate(name: str) -> bool:
-    """A final name: not hidden, not private (`_rejected`), not a temporary upload."""
-    return not (
-        name.startswith((".", "_")) or name.endswith(TEMP_SUFFIXES) or name.endswith(REASON_SUFFIX)
-    )
+# Not a final name: hidden or private (`.x`, `_rejected`) names, and these endings.
+_NOT_FINAL = (*TEMP_SUFFIXES, REASON_SUFFIX)
 
 
 class LandingFolder:
@@ -98,43 +83,40 @@ class LandingFolder:
 
     def __init__(
         self, path: Path, index: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS,
-        depth: int = 0,
+        depth: int = 0, sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
     ) -> None:
         self.path = path
-        self.index = index
         self.key = path.name
+        self.index = LandingIndex(index, self.key)
         self.settle_ns = int(settle_seconds * 1e9)
+        self.sweep_ns = int(sweep_seconds * 1e9)
         self.depth = depth
 
     # -- readiness ------------------------------------------------------------------------
 
-    def _entries(self) -> Iterator[tuple[str, Path, os.stat_result]]:
-        """(rel, path, stat) of every candidate file, `depth` folders deep, final names only."""
-        folders: list[tuple[str, Path]] = [("", self.path)]
+    def _listing(self) -> list[tuple[str, str, int]]:
+        """(rel, path, inode) of every file under a final name, `depth` folders deep. One
+        `scandir` per folder; names, types and inodes come with it, so no file is stat'ed."""
+        found: list[tuple[str, str, int]] = []
+        folders: list[tuple[str, str]] = [("", str(self.path))]
         for level in range(self.depth + 1):
-            deeper: list[tuple[str, Path]] = []
+            deeper: list[tuple[str, str]] = []
             for prefix, folder in folders:
                 try:
                     entries = list(os.scandir(folder))
                 except (FileNotFoundError, NotADirectoryError):
                     continue
                 for entry in entries:
-                    if not is_candidate(entry.name):
+                    name = entry.name
+                    if name[0] in "._" or name.endswith(_NOT_FINAL):
                         continue
-                    rel = prefix + entry.name
                     if entry.is_dir(follow_symlinks=False):
                         if level < self.depth:
-                            deeper.append((rel + "/", Path(entry.path)))
-                        continue
-                    if entry.is_symlink() and not self._inside(Path(entry.path)):
-                        continue
-                    try:
-                        st = entry.stat()
-                    except FileNotFoundError:  # removed (or a dangling link) meanwhile
-                        continue
-                    if entry.is_file():
-                        yield rel, Path(entry.path), st
+                            deeper.append((prefix + name + "/", entry.path))
+                    elif not entry.is_symlink() or self._inside(Path(entry.path)):
+                        found.append((prefix + name, entry.path, entry.inode()))
             folders = deeper
+        return found
 
     def _inside(self, link: Path) -> bool:
         return link.resolve().is_relative_to(self.path.resolve())
@@ -145,97 +127,96 @@ class LandingFolder:
     def present(self) -> list[tuple[str, Path]]:
         """(rel, path) of every file under a final name, sorted by rel. Assets read these
         when a run names no file; waiting for a file to settle is the sensors' decision."""
-        return sorted((rel, path) for rel, path, _ in self._entries())
+        return sorted((rel, Path(path)) for rel, path, _ in self._listing()
+                      if os.path.isfile(path))
 
     # -- the index --------------------------------------------------------------------------
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        self.index.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.index, timeout=30, isolation_level=None)) as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            for statement in _INDEX_DDL:
-                db.execute(statement)
-            yield db
-
-    def _known(self, db: sqlite3.Connection) -> dict[str, tuple]:
-        rows = db.execute(
-            "SELECT rel, size, mtime_ns, ctime_ns, ino, sha256, hashed_ns FROM landed"
-            " WHERE folder = ?",
-            (self.key,),
-        )
-        return {r[0]: r[1:] for r in rows}
+    def _dirs(self) -> tuple[str, int]:
+        """(signature of the folder and its sub-folders, newest directory mtime): a file
+        added, removed or renamed changes it; a file rewritten in place does not."""
+        parts, newest = [], 0
+        folders = [("", str(self.path))]
+        for level in range(self.depth + 1):
+            deeper = []
+            for rel, folder in folders:
+                try:
+                    st = os.stat(folder)
+                    entries = list(os.scandir(folder)) if level < self.depth else []
+                except (FileNotFoundError, NotADirectoryError):
+                    continue
+                parts.append(f"{rel}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}")
+                newest = max(newest, st.st_mtime_ns)
+                deeper += [(rel + e.name + "/", e.path) for e in entries
+                           if e.name[0] not in "._" and e.is_dir(follow_symlinks=False)]
+            folders = deeper
+        return "|".join(sorted(parts)), newest
 
     def changes(self, after: int = 0) -> Changes:
         """Bring the index up to date with the folder, then return the files whose content
         changed after sequence `after` (oldest change first)."""
-        with self._db() as db:
-            known = self._known(db)
+        with self.index.open() as index:
+            dirs, newest = self._dirs()
             now = time.time_ns()
-            updates: list[tuple] = []
-            listed = hashed = nbytes = unsettled = 0
-            for rel, path, st in self._entries():
-                listed += 1
-                signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
-                old = known.pop(rel, None)
-                if old and old[:4] == signature and old[5] - signature[1] >= _RACY_NS:
-                    continue
-                if not self.settled(st, now):
-                    unsettled += 1
-                    continue
-                try:
-                    digest = file_sha256(path)
-                except FileNotFoundError:
-                    continue
-                hashed, nbytes = hashed + 1, nbytes + st.st_size
-                updates.append((rel, *signature, digest, now, old is None or old[4] != digest))
-            self._write(db, sorted(updates), gone=list(known))  # new files numbered by name
-            last = max(after, self._last(db))
-            return Changes(self._since(db, after), last, listed, hashed, nbytes, unsettled)
+            last = index.last_look()  # (dirs, looked_ns, swept_ns, unsettled) or None
+            sweep = last is None or now - last[2] >= self.sweep_ns
+            # quiet: the same directories, looked at after their last change (not within
+            # the same clock tick) with no file still being written, and no sweep due
+            quiet = not sweep and (last[0], last[3]) == (dirs, 0) and last[1] - newest >= RACY_NS
+            stated = unsettled = 0
+            hashed: list[tuple] = []
+            if not quiet:
+                stated, hashed, unsettled = self._look(index, now, full=sweep)
+                index.record_look(dirs, now, now if sweep else last[2], unsettled)
+            files = [Landed(rel, self.path / rel, size, sha, seq)
+                     for rel, size, sha, seq in index.since(after)]
+            return Changes(files, max(after, index.last()), stated, len(hashed),
+                           sum(h[1][0] for h in hashed), unsettled)
 
-    def _write(self, db: sqlite3.Connection, updates: list[tuple], gone: list[str]) -> None:
-        if not updates and not gone:
-            return
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            seq = db.execute("SELECT seq FROM sequence").fetchone()[0]
-            for rel, size, mtime, ctime, ino, digest, hashed_ns, changed in updates:
-                if changed:
-                    seq += 1
-                db.execute(
-                    "INSERT INTO landed VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (folder, rel) DO UPDATE SET size = excluded.size,"
-                    " mtime_ns = excluded.mtime_ns, ctime_ns = excluded.ctime_ns,"
-                    " ino = excluded.ino, sha256 = excluded.sha256,"
-                    " hashed_ns = excluded.hashed_ns,"
-                    " seq = CASE WHEN ? THEN excluded.seq ELSE landed.seq END",
-                    (self.key, rel, size, mtime, ctime, ino, digest, hashed_ns, seq, changed),
-                )
-            db.executemany(
-                "DELETE FROM landed WHERE folder = ? AND rel = ?", [(self.key, r) for r in gone]
-            )
-            db.execute("UPDATE sequence SET seq = ?", (seq,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+    def _look(self, index: LandingIndex, now: int, full: bool) -> tuple[int, list[tuple], int]:
+        """List the folder; stat the files that are new, whose inode changed (replaced by a
+        rename) or, on a `full` sweep, all of them; hash the settled ones whose signature
+        changed and record them: (files stat'ed, rows recorded, files still being written)."""
+        known = index.signatures()
+        stated, moved = 0, []
+        for rel, path, inode in self._listing():
+            old = known.pop(rel, False)
+            if old and old[3] == inode and not full:
+                continue  # same name, same file: only a rewrite in place, which the sweep finds
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:  # removed (or a dangling link) meanwhile
+                continue
+            stated += 1
+            signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            if stat.S_ISREG(st.st_mode) and old != signature:  # new, changed, or hashed racily
+                moved.append((rel, path, st, signature))
+        hashed, unsettled = self._hash(moved, index.hashes(r for r, *_ in moved), now)
+        index.record(hashed, gone=known)  # what is left of `known` is no longer there
+        return stated, hashed, unsettled
 
-    def _since(self, db: sqlite3.Connection, after: int) -> list[Landed]:
-        rows = db.execute(
-            "SELECT rel, size, sha256, seq FROM landed WHERE folder = ? AND seq > ?"
-            " ORDER BY seq, rel",
-            (self.key, after),
-        )
-        return [Landed(r[0], self.path / r[0], r[1], r[2], r[3]) for r in rows]
-
-    def _last(self, db: sqlite3.Connection) -> int:
-        row = db.execute("SELECT max(seq) FROM landed WHERE folder = ?", (self.key,)).fetchone()
-        return int(row[0] or 0)
+    def _hash(
+        self, moved: list[tuple], old: dict[str, str], now: int
+    ) -> tuple[list[tuple], int]:
+        """Hash the settled files among `moved` (new files numbered by name); the number of
+        files still being written is returned beside the rows to record."""
+        hashed, unsettled = [], 0
+        for rel, path, st, signature in sorted(moved, key=lambda m: m[0]):
+            if not self.settled(st, now):
+                unsettled += 1
+                continue
+            try:
+                digest = file_sha256(path)
+            except FileNotFoundError:
+                continue
+            hashed.append((rel, signature, digest, now, old.get(rel) != digest))
+        return hashed, unsettled
 
     def files(self) -> list[Landed]:
         """Every indexed file of the folder, as of the last `changes` (no file is read)."""
-        with self._db() as db:
-            return self._since(db, -1)
+        with self.index.open() as index:
+            return [Landed(rel, self.path / rel, size, sha, seq)
+                    for rel, size, sha, seq in index.since(-1)]
 
     # -- move-aside -------------------------------------------------------------------------
 
@@ -252,6 +233,6 @@ class LandingFolder:
             target.with_name(target.name + REASON_SUFFIX),
             f"{reason}\nmoved aside from landing/{self.key}/{rel} at {stamp}\n",
         )
-        with self._db() as db:
-            db.execute("DELETE FROM landed WHERE folder = ? AND rel = ?", (self.key, rel))
+        with self.index.open() as index:
+            index.record([], gone=[rel])
         return target

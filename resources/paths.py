@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources.env import DEFAULT_DATA_DIR
-from resources.landing import DEFAULT_SETTLE_SECONDS, LandingFolder
+from resources.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS, LandingFolder
 
 
 class PlatformPaths(dg.ConfigurableResource):
@@ -20,6 +20,9 @@ class PlatformPaths(dg.ConfigurableResource):
     data_dir: str = DEFAULT_DATA_DIR
     landing_settle_seconds: float = DEFAULT_SETTLE_SECONDS
     """A landed file is read only once nobody has written it for this long."""
+    landing_sweep_seconds: float = DEFAULT_SWEEP_SECONDS
+    """At least this often every landed file is stat'ed (a file rewritten in place is found
+    by this sweep; new, removed and renamed files are found at once)."""
 
     @property
     def root(self) -> Path:
@@ -36,6 +39,7 @@ class PlatformPaths(dg.ConfigurableResource):
             index=self.state / "landing.sqlite",
             settle_seconds=self.landing_settle_seconds,
             depth=depth,
+            sweep_seconds=self.landing_sweep_seconds,
         )
 
     def lake(self, domain: str) -> Path:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
+import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,11 +32,16 @@ def transaction(conn: Any) -> Iterator[Any]:
                 conn.rollback()
             raise
         conn.commit()
-    elif hasattr(conn, "transaction"):  # psycopg 3
-        with conn.transaction():
+    elif isinstance(conn, sqlite3.Connection):  # the write lock up front: no upgrade deadlock
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield conn
-    else:  # sqlite3: the connection is a context manager that commits or rolls back
-        with conn:
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    else:  # psycopg 3
+        with conn.transaction():
             yield conn
 
 
@@ -56,6 +63,15 @@ class Schema:
 
 
 _applied: set[tuple[str, str]] = set()
+
+
+def database_identity(path: str) -> str | None:
+    """Who a database file is (path and inode, so a deleted and recreated file is another
+    database); None for an in-memory or not yet created database."""
+    if path == ":memory:" or not os.path.exists(path):
+        return None
+    st = os.stat(path)
+    return f"{os.path.realpath(path)}#{st.st_dev}:{st.st_ino}"
 _lock = threading.Lock()
 
 

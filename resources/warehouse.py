@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,16 +9,7 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from resources.sql import Schema, ensure_schemas
-
-
-def database_identity(path: str) -> str | None:
-    """Who a database file is (path and inode, so a deleted and recreated file is another
-    database); None for an in-memory database."""
-    if path == ":memory:" or not os.path.exists(path):
-        return None
-    st = os.stat(path)
-    return f"{os.path.realpath(path)}#{st.st_dev}:{st.st_ino}"
+from resources.sql import Schema, database_identity, ensure_schemas
 
 
 class Warehouse(DuckDBResource):

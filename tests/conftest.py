@@ -7,8 +7,9 @@
 All listen on free loopback ports and stop at the end of the session. Without the tooling a
 fixture skips with the reason; with CI=true the same problem fails the test instead.
 
-Every test also gets `LANDING_SETTLE_SECONDS=0` (the test wrote its files whole; tests of
-the settle rule set their own) and the platform's known-notice filters (`assets`).
+Every test also gets `LANDING_SETTLE_SECONDS=0` and `LANDING_SWEEP_SECONDS=0` (the test
+wrote its files whole and wants every change seen at once; tests of those rules set their
+own) and the platform's known-notice filters (`assets`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _settled_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LANDING_SETTLE_SECONDS", "0")
+    monkeypatch.setenv("LANDING_SWEEP_SECONDS", "0")
 
 
 def _start_or_skip(factory: Callable[[], S]) -> S:

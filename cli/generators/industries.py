@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assets.industries.common import INDUSTRIES
+from resources.files import atomic_write
 
 END = datetime(2025, 6, 1, tzinfo=UTC)
 JUMP, COLLAPSE, NEW = "Cosmetics", "Construction", "Polymer"
@@ -96,12 +97,13 @@ def order_history(
 
 
 def write_customer_batch(path: Path, header: str, rows: list[tuple[str, str, str]]) -> None:
-    tmp = path.with_suffix(".part")
-    with open(tmp, "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["customer_id", "company_name", header])
-        writer.writerows(rows)
-    tmp.rename(path)
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["customer_id", "company_name", header])
+            writer.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def spell(rng: random.Random, name: str) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from resources.files import atomic_write
+
 HEADER = ("venue_id", "invoice_id", "datetime_created", "total")
 
 
@@ -19,13 +21,13 @@ def write_invoice_file(
 ) -> Path:
     """Write an invoice CSV (header included) and date its mtime `age_seconds` in the past,
     as a finished sync would leave it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(HEADER)
-        writer.writerows(rows)
-    os.replace(tmp, path)
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADER)
+            writer.writerows(rows)
+
+    atomic_write(path, write)
     past = time.time() - age_seconds
     os.utime(path, (past, past))
     return path

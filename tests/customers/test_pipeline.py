@@ -23,7 +23,9 @@ NO_RETRY = dg.RetryPolicy(max_retries=0)
 
 
 def make_resources(tmp_path: Path, source: SqlSource, docstore: DocumentStore | None = None):
-    paths = PlatformPaths(data_dir=str(tmp_path), landing_settle_seconds=0)
+    paths = PlatformPaths(
+        data_dir=str(tmp_path), landing_settle_seconds=0, landing_sweep_seconds=0
+    )
     return {
         "paths": paths,
         "ecommerce_db": source,

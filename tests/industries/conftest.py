@@ -24,7 +24,9 @@ T0 = datetime(2025, 3, 1, tzinfo=UTC)
 @pytest.fixture
 def res(tmp_path: Path) -> dict:
     return {
-        "paths": PlatformPaths(data_dir=str(tmp_path), landing_settle_seconds=0),
+        "paths": PlatformPaths(
+            data_dir=str(tmp_path), landing_settle_seconds=0, landing_sweep_seconds=0
+        ),
         "warehouse": Warehouse(database=str(tmp_path / "warehouse.duckdb")),
         "kafka": KafkaResource(bootstrap_servers=None),
     }

@@ -22,7 +22,8 @@ def ranges(requests: list[dg.RunRequest]) -> list[tuple[str, str]]:
 
 def test_sensor_requests_the_sync_date_then_exactly_the_touched_creation_dates(invoices_env):
     # a file is read once nobody has written it for 30 s
-    paths = PlatformPaths(data_dir=str(invoices_env.data_dir), landing_settle_seconds=30)
+    paths = PlatformPaths(data_dir=str(invoices_env.data_dir), landing_settle_seconds=30,
+                          landing_sweep_seconds=0)
     invoices_env.defs = domain_defs("invoices", {**invoices_env.resources, "paths": paths})
     land = invoices_env.landing
     write_invoice_file(land / "invoices_2024-03-01.csv", [

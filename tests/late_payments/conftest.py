@@ -18,7 +18,9 @@ REAL_EXTRACTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "retai
 
 @pytest.fixture
 def paths(tmp_path: Path) -> PlatformPaths:
-    return PlatformPaths(data_dir=str(tmp_path / "data"), landing_settle_seconds=0)
+    return PlatformPaths(
+        data_dir=str(tmp_path / "data"), landing_settle_seconds=0, landing_sweep_seconds=0
+    )
 
 
 @pytest.fixture
