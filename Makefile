@@ -7,10 +7,13 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: venv demo test run up lint bench clean
 
+# (setuptools warns on every editable install that a folder named like a package may shadow
+# it; here the folders ARE the packages)
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	PYTHONWARNINGS=ignore::Warning:setuptools.command.editable_wheel \
+	  $(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
 venv: $(VENV)/.installed
@@ -31,8 +34,9 @@ run: venv
 	  printf 'storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n' \
 	    >> $(DAGSTER_HOME)/dagster.yaml; echo "Dagster storage: PostgreSQL (DAGSTER_PG_URL)"; fi
 	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000 & api=$$!; \
-	trap 'kill $$api 2>/dev/null' EXIT INT TERM; \
-	$(VENV)/bin/dagster dev -m definitions -h 127.0.0.1 -p 3000
+	$(VENV)/bin/dagster-daemon run -m definitions & daemon=$$!; \
+	trap 'kill $$api $$daemon 2>/dev/null' EXIT INT TERM; \
+	$(VENV)/bin/dagster-webserver -m definitions -h 127.0.0.1 -p 3000
 
 up:
 	docker compose -f docker/docker-compose.yml --env-file docker/.env up -d --build
