@@ -17,22 +17,25 @@ from resources.warehouse import Warehouse
 
 def build_resources() -> dict[str, Any]:
     """The resource bindings of the code location, from environment variables."""
-    root = os.path.abspath(os.environ.get("PLATFORM_DATA_DIR") or DEFAULT_DATA_DIR)
-    settle = float(os.environ.get("LANDING_SETTLE_SECONDS") or DEFAULT_SETTLE_SECONDS)
-    sweep = float(os.environ.get("LANDING_SWEEP_SECONDS") or DEFAULT_SWEEP_SECONDS)
-    warehouse = os.path.join(root, "warehouse.duckdb")
-    sources = os.path.join(root, "sources")
-    return {
-        "paths": PlatformPaths(
-            data_dir=root, landing_settle_seconds=settle, landing_sweep_seconds=sweep
+    paths = PlatformPaths(
+        data_dir=os.path.abspath(os.environ.get("PLATFORM_DATA_DIR") or DEFAULT_DATA_DIR),
+        landing_settle_seconds=float(
+            os.environ.get("LANDING_SETTLE_SECONDS") or DEFAULT_SETTLE_SECONDS
         ),
+        landing_sweep_seconds=float(
+            os.environ.get("LANDING_SWEEP_SECONDS") or DEFAULT_SWEEP_SECONDS
+        ),
+    )
+    warehouse = str(paths.warehouse)
+    return {
+        "paths": paths,
         "warehouse": Warehouse(database=warehouse),
         "invoices_db": InvoicesDb(url=from_env("INVOICES_DB_URL"), warehouse_path=warehouse),
         "purchases_db": SqlSource(
-            url=from_env("PURCHASES_DB_URL") or f"sqlite:///{sources}/purchases.sqlite"
+            url=from_env("PURCHASES_DB_URL") or f"sqlite:///{paths.sources / 'purchases.sqlite'}"
         ),
         "ecommerce_db": SqlSource(
-            url=from_env("ECOMMERCE_DB_URL") or f"sqlite:///{sources}/ecommerce.sqlite"
+            url=from_env("ECOMMERCE_DB_URL") or f"sqlite:///{paths.sources / 'ecommerce.sqlite'}"
         ),
         "kafka": KafkaResource(
             bootstrap_servers=from_env("KAFKA_BOOTSTRAP_SERVERS"),
@@ -41,6 +44,6 @@ def build_resources() -> dict[str, Any]:
         "docstore": DocumentStore(
             uri=from_env("MONGODB_URI"),
             database=os.environ.get("MONGODB_DATABASE") or "commerce",
-            path=os.path.join(root, "docstore"),
+            path=str(paths.docstore),
         ),
     }

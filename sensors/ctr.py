@@ -32,6 +32,7 @@ from assets.ctr.partitions import (
 from assets.ctr.purchases import PURCHASES, PURCHASES_PER_MINUTE
 from assets.ctr.views import VIEWS_PER_MINUTE
 from resources import PlatformPaths
+from sensors.events import materializations_after
 
 MAX_RETRIES = 3
 RECENT_DAYS = 3
@@ -108,17 +109,12 @@ def _refresh_requests(
     context: dg.SensorEvaluationContext, after: int | None
 ) -> tuple[list[dg.RunRequest], int | None]:
     """One refresh per (date, platform) that ingests materialized after `after` touched."""
-    result = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=VIEW_EVENTS, after_storage_id=after),
-        limit=1000,
-        ascending=True,
-    )
+    events, after = materializations_after(context, VIEW_EVENTS, after)
     touched: dict[str, str] = {}
-    for record in result.records:
-        value = record.asset_materialization.metadata.get(TOUCHED)
+    for metadata in events:
+        value = metadata.get(TOUCHED)
         if value is not None and isinstance(value.value, dict):
             touched.update(value.value)
-        after = record.storage_id
     latest = date_partitions.get_last_partition_key() or ""
     requests = []
     for key, digest in sorted(touched.items()):

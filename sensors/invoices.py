@@ -20,6 +20,7 @@ from assets.invoices.raw import RAW_KEY, TOUCHED_DATES, raw_invoices
 from assets.invoices.totals import TOTALS_KEY, venue_daily_totals
 from assets.shared import date_ranges
 from resources import PlatformPaths
+from sensors.events import materializations_after
 
 RAW_OP = "invoices__raw_invoices"
 
@@ -64,20 +65,14 @@ def _file_requests(
 def _totals_requests(
     context: dg.SensorEvaluationContext, after: int | None
 ) -> tuple[list[dg.RunRequest], int | None]:
-    result = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=RAW_KEY, after_storage_id=after),
-        limit=1000,
-        ascending=True,
-    )
+    events, after = materializations_after(context, RAW_KEY, after)
     dates: set[date] = set()
     hashes: list[str] = []
-    for record in result.records:
-        metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+    for metadata in events:
         touched = metadata.get(TOUCHED_DATES)
         dates |= {date.fromisoformat(d) for d in (touched.value if touched else [])}
         content = metadata.get("content_hashes")
         hashes += content.value if content else []
-        after = record.storage_id
     if not dates:
         return [], after
     batch = hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]

@@ -177,7 +177,11 @@ class KafkaServer(Server):
             while self.controller_port == self.port:
                 self.controller_port = free_port()
             config = self._write_config()
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            cluster_id = "-"
+            while cluster_id.startswith("-"):  # as Kafka's own Uuid.randomUuid: a leading '-'
+                cluster_id = (  # would be read as an option by the storage tool (1 in 64)
+                    base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+                )
             run_checked(
                 self._java(
                     "kafka.tools.StorageTool", "format",
