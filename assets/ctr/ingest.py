@@ -22,7 +22,7 @@ VIEW_EVENTS = asset_key(DOMAIN, "view_events")
 TOUCHED = "partitions_touched"
 
 view_files = dg.AssetSpec(
-    key=[DOMAIN, "product_view_files"],
+    key=asset_key(DOMAIN, "product_view_files"),
     group_name=DOMAIN,
     kinds={"json"},
     description="Product-view JSON files (array of batches or JSON Lines) dropped in "

@@ -19,7 +19,7 @@ PURCHASES = asset_key(DOMAIN, "purchases")
 PURCHASES_PER_MINUTE = asset_key(DOMAIN, "purchases_per_minute")
 
 purchases_source = dg.AssetSpec(
-    key=[DOMAIN, "purchases_source"],
+    key=asset_key(DOMAIN, "purchases_source"),
     group_name=DOMAIN,
     kinds={"sql"},
     description="`orders` + `order_items` in the purchases database (PURCHASES_DB_URL: "

@@ -29,7 +29,7 @@ from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
 from resources.files import atomic_write
 from resources.sql import transaction
 
-SOURCE_KEYS = [dg.AssetKey([DOMAIN, "ecommerce_db", table]) for table in TABLES]
+SOURCE_KEYS = [asset_key(DOMAIN, "ecommerce_db", table) for table in TABLES]
 EXTRACT_KEY = asset_key(DOMAIN, "ecommerce_extract")
 DOC_CUSTOMERS_KEY = asset_key(DOMAIN, "docstore_customer_aggregates")
 DOC_INSIGHTS_KEY = asset_key(DOMAIN, "docstore_insights")

@@ -46,11 +46,14 @@ def is_invoice_file(rel: str) -> bool:
     return "/" not in rel and rel.lower().endswith(".csv")
 
 
-def files_for_sync_dates(folder: LandingFolder, sync_dates: set[date]) -> list[InvoiceFile]:
-    """Every landed file whose name carries one of `sync_dates`, oldest sync date first."""
+def files_for_sync_dates(
+    folder: LandingFolder, sync_dates: set[date], only: list[str] | None = None
+) -> list[InvoiceFile]:
+    """Every landed file (or those named in `only`) whose name carries one of `sync_dates`,
+    oldest sync date first; only those are read to hash them."""
     found = []
     for rel, path in folder.present():
-        if not is_invoice_file(rel):
+        if not is_invoice_file(rel) or (only and rel not in only):
             continue
         try:
             sync = sync_date_of(rel)

@@ -52,16 +52,13 @@ def raw_invoices(
     first, last = partition_dates(context)
     days = {first + timedelta(days=i) for i in range((last - first).days + 1)}
     landing = paths.landing_folder(DOMAIN)
-    files = files_for_sync_dates(landing, days)
-    if config.files:
-        missing = set(config.files) - {f.name for f in files}
-        if missing:
-            raise dg.Failure(
-                f"invoice files not found in {landing.path} for {first}..{last}: "
-                f"{sorted(missing)}",
-                allow_retries=False,
-            )
-        files = [f for f in files if f.name in config.files]
+    files = files_for_sync_dates(landing, days, config.files)
+    missing = set(config.files) - {f.name for f in files}
+    if missing:
+        raise dg.Failure(
+            f"invoice files not found in {landing.path} for {first}..{last}: {sorted(missing)}",
+            allow_retries=False,
+        )
     outcomes: list[tuple[InvoiceFile, FileOutcome]] = []
     bad: list[str] = []
     with open_store(invoices_db) as store:

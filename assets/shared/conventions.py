@@ -19,6 +19,7 @@ RETRY = dg.RetryPolicy(
 )
 
 
-def asset_key(domain: str, table: str) -> dg.AssetKey:
-    """`<domain>/<table>`: the key of the table `<domain>.<table>`."""
-    return dg.AssetKey([domain, table])
+def asset_key(domain: str, *names: str) -> dg.AssetKey:
+    """`<domain>/<table>`: the key of the table `<domain>.<table>` (a source outside the
+    warehouse adds its own path: `customers/ecommerce_db/orders`)."""
+    return dg.AssetKey([domain, *names])
