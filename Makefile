@@ -7,13 +7,13 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: venv demo test run up lint bench clean
 
-# (setuptools warns on every editable install that a folder named like a package may shadow
-# it; here the folders ARE the packages)
+# setuptools warns on every editable install that a folder named like a package may shadow
+# it: here the folders ARE the packages
+$(VENV)/.installed: export PYTHONWARNINGS = ignore::Warning:setuptools.command.editable_wheel
 $(VENV)/.installed: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	PYTHONWARNINGS=ignore::Warning:setuptools.command.editable_wheel \
-	  $(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
 venv: $(VENV)/.installed
