@@ -24,8 +24,9 @@ from pathlib import Path
 import dagster as dg
 import pyarrow as pa
 
+from assets.industries.batches import order_batches
 from assets.industries.common import DOMAIN, INDUSTRIES, SCHEMA
-from assets.industries.orders import order_batches, rebuild_orders, rebuild_rollup
+from assets.industries.orders import rebuild_orders, rebuild_rollup
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.scores import compute_scores
 from assets.industries.stream import BATCH_SCHEMA, load_state, write_tables

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timedelta
 
 import dagster as dg
 
@@ -18,10 +19,12 @@ from assets.industries.common import (
     CUSTOMER_HOURLY,
     CUSTOMERS,
     DOMAIN,
+    HISTORY,
     KAFKA_GROUP_ID,
     ORDER_BATCHES,
     ORDERS,
-    contiguous_ranges,
+    SCORES,
+    hour_ranges,
 )
 from assets.industries.customers import CUSTOMER_FOLDER, is_batch
 from assets.industries.stream import (
@@ -35,6 +38,15 @@ from resources import KafkaResource, PlatformPaths
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Touched hours closer than this share one run: rebuilding the hours between (empty, or
+# holding earlier orders) is cheap and correct, and a month of history with quiet nights is
+# one run; a late order far from the others gets a run of its own hour.
+MAX_GAP = timedelta(hours=24)
+# The scores are rescored in the same run as the data they read: one hop less than waiting
+# for the automation sensor (which still covers materializations made by hand).
+SCORED = [SCORES, HISTORY]
+
+
 
 
 def _digest(obj: object) -> str:
@@ -85,17 +97,17 @@ def order_stream_sensor(
 
 @dg.sensor(
     name="industries_order_hours_sensor",
-    asset_selection=[ORDERS, CUSTOMER_HOURLY],
+    asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=15,
 )
 def order_hours_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult | dg.SkipReason:
-    """For each new lake batch, re-materialize only the order hours it touched.
+    """For each new lake batch, re-materialize only the order hours it touched, and rescore.
 
-    Consecutive hours go into one run (single-run backfill policy), so a history load is
-    one run and a late order is a run over its own hour.
+    Touched hours less than MAX_GAP apart share one run over their range (single-run
+    backfill policy), so a history load is one run and a late order a run of its own hour.
     """
     done = int(context.cursor or 0)
     new = batches_after(paths.lake(DOMAIN), done)
@@ -106,33 +118,26 @@ def order_hours_sensor(
         hours.update(read_batch_meta(path)[1])
     first, last = new[0][0], new[-1][0]
     requests = []
-    for start, end in contiguous_ranges(sorted(hours)):
-        key = f"order-hours-{start}..{end}-batches-{first}-{last}"
-        if start == end:
-            request = dg.RunRequest(
-                run_key=key, partition_key=start, asset_selection=[ORDERS, CUSTOMER_HOURLY]
-            )
-        else:
-            request = dg.RunRequest(
-                run_key=key,
-                asset_selection=[ORDERS, CUSTOMER_HOURLY],
-                tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
-            )
-        requests.append(request)
+    for start, end in hour_ranges(sorted(hours), MAX_GAP):
+        requests.append(dg.RunRequest(
+            run_key=f"order-hours-{start}..{end}-batches-{first}-{last}",
+            asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
+            tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+        ))
     return dg.SensorResult(run_requests=requests, cursor=str(last))
 
 
 @dg.sensor(
     name="industries_customers_sensor",
-    asset_selection=[CUSTOMERS],
+    asset_selection=[CUSTOMERS, *SCORED],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
 )
 def customers_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult | dg.SkipReason:
-    """Rebuild the customer snapshot when a batch file is new or changed (by content); the
-    run key names the content of every batch (read from the landing index, no file read)."""
+    """Rebuild the customer snapshot, and rescore, when a batch file is new or changed (by
+    content); the run key names the content of every batch (from the landing index)."""
     folder = paths.landing_folder(CUSTOMER_FOLDER)
     after = int(context.cursor or 0)
     changes = folder.changes(after)
@@ -143,7 +148,9 @@ def customers_sensor(
         )
     digest = _digest([(f.rel, f.sha256) for f in folder.files() if is_batch(f.rel)])
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=f"customers-{digest}", asset_selection=[CUSTOMERS])],
+        run_requests=[dg.RunRequest(
+            run_key=f"customers-{digest}", asset_selection=[CUSTOMERS, *SCORED]
+        )],
         cursor=str(changes.seq),
     )
 

@@ -1,28 +1,25 @@
 """Sensors of the invoices domain.
 
-`invoice_files_sensor`: a new invoice file (by content) → a run of its sync-date partition of
-`raw_invoices`; once that run has materialized, one run per contiguous range of the
-creation dates it touched of `venue_daily_totals`. Its cursor is two numbers: the landing
-sequence it acted on and the last materialization it read.
+`invoice_files_sensor`: a new invoice file (by content) → one run of its sync-date partition
+of `raw_invoices`. That run also brings the creation-date partitions of `venue_daily_totals`
+the file touched up to date (in the same transaction as the rows) and records them, so the
+right totals are there when the run ends: no second run. Its cursor is the landing sequence
+it acted on.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from datetime import date
 
 import dagster as dg
 
 from assets.invoices.files import DOMAIN, BadInvoiceFile, is_invoice_file, sync_date_of
-from assets.invoices.partitions import START_DATE, sync_date_partitions
-from assets.invoices.raw import RAW_KEY, TOUCHED_DATES, raw_invoices
-from assets.invoices.totals import TOTALS_KEY, venue_daily_totals
-from assets.shared import date_ranges
+from assets.invoices.partitions import RAW_KEY, START_DATE, sync_date_partitions
+from assets.invoices.raw import raw_invoices
 from resources import PlatformPaths
-from sensors.events import materializations_after
 
 RAW_OP = "invoices__raw_invoices"
+SENSOR_INTERVAL = 5  # an idle tick stats no file (resources.landing): cheap to look often
 
 
 def _sync_partition(name: str) -> str:
@@ -62,54 +59,20 @@ def _file_requests(
     return requests, changes.seq
 
 
-def _totals_requests(
-    context: dg.SensorEvaluationContext, after: int | None
-) -> tuple[list[dg.RunRequest], int | None]:
-    events, after = materializations_after(context, RAW_KEY, after)
-    dates: set[date] = set()
-    hashes: list[str] = []
-    for metadata in events:
-        touched = metadata.get(TOUCHED_DATES)
-        dates |= {date.fromisoformat(d) for d in (touched.value if touched else [])}
-        content = metadata.get("content_hashes")
-        hashes += content.value if content else []
-    if not dates:
-        return [], after
-    batch = hashlib.sha256("".join(sorted(hashes)).encode()).hexdigest()[:16]
-    requests = [
-        dg.RunRequest(
-            run_key=f"venue-totals:{batch}:{start}:{end}",
-            asset_selection=[TOTALS_KEY],
-            tags={
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-                "invoices/content_hashes": ",".join(h[:16] for h in sorted(hashes))[:200],
-            },
-        )
-        for start, end in date_ranges(dates)
-    ]
-    return requests, after
-
-
 @dg.sensor(
     name="invoice_files_sensor",
-    target=[raw_invoices, venue_daily_totals],
+    target=[raw_invoices],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=SENSOR_INTERVAL,
 )
 def invoice_files_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult:
-    """Requests one run per new file (run key = its content hash) for its sync date, and
-    once that run has materialized, one run per contiguous range of the creation dates it
-    touched (run key = the files' hashes and the range)."""
+    """Requests one run per new file (run key = its content hash) for its sync date; the
+    run records the creation dates of the totals the file touched."""
     cursor = json.loads(context.cursor) if context.cursor else {}
     files, landing = _file_requests(context, paths, cursor.get("landing", 0))
-    totals, after = _totals_requests(context, cursor.get("after"))
-    return dg.SensorResult(
-        run_requests=files + totals,
-        cursor=json.dumps({"landing": landing, "after": after}),
-    )
+    return dg.SensorResult(run_requests=files, cursor=json.dumps({"landing": landing}))
 
 
 defs = dg.Definitions(sensors=[invoice_files_sensor])

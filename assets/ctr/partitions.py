@@ -30,8 +30,7 @@ def partition_key(date: str, platform: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"date": date, "platform": platform})
 
 
-def partition_slices(context: dg.AssetExecutionContext) -> list[tuple[str, str]]:
-    """(date, platform) of every partition of the run: one for the sensor's and the
-    schedule's runs, a date range of one platform for a single-run backfill."""
-    keys = (partitions_def.get_partition_key_from_str(k) for k in context.partition_keys)
-    return [(k.keys_by_dimension["date"], k.keys_by_dimension["platform"]) for k in keys]
+def slice_of(key: str) -> tuple[str, str]:
+    """(date, platform) of a partition key `date|platform`."""
+    parts = partitions_def.get_partition_key_from_str(key).keys_by_dimension
+    return parts["date"], parts["platform"]

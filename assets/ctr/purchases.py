@@ -1,17 +1,17 @@
 """Purchases: extracted with SQL from the purchases database, rolled up per minute."""
 
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from functools import partial
 
 import dagster as dg
 import polars as pl
 
-from assets.ctr.backfill import POLICY, per_partition
-from assets.ctr.partitions import DOMAIN, partitions_def
+from assets.ctr.partitions import DOMAIN, partitions_def, slice_of
 from assets.ctr.rollups import SCHEMA, day_bounds, publish_and_describe, replace_rollup
 from assets.ctr.serving import serving_root
 from assets.shared import POOL, RETRY, asset_key, md, md_table
+from assets.shared.partitions import each_partition
 from resources import PlatformPaths, SqlSource, Warehouse
 from resources.sql import transaction
 
@@ -80,7 +80,7 @@ def extract_purchases(db: SqlSource, platform: str, day: str) -> pl.DataFrame:
     key=PURCHASES,
     deps=[purchases_source],
     partitions_def=partitions_def,
-    backfill_policy=POLICY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     group_name=DOMAIN,
     kinds={"duckdb", "sql"},
     pool=POOL,
@@ -96,7 +96,7 @@ def extract_purchases(db: SqlSource, platform: str, day: str) -> pl.DataFrame:
 )
 def purchases(
     context: dg.AssetExecutionContext, purchases_db: SqlSource, warehouse: Warehouse
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """Purchases (one row per order item) of one GMT-03:00 day and platform.
 
     Extracted with SQL (bound date range, device_type matched case-insensitively) from the
@@ -104,7 +104,10 @@ def purchases(
     product go to `ctr.rejected_purchases`. Why: re-extracting a day picks up late orders,
     and the warehouse copy lets the per-minute rollup run without touching the source.
     """
-    return per_partition(context, partial(_purchases_slice, context, purchases_db, warehouse))
+    yield from each_partition(
+        context, context.partition_keys,
+        lambda key: _purchases_slice(context, purchases_db, warehouse, *slice_of(key)),
+    )
 
 
 def _purchases_slice(
@@ -173,7 +176,7 @@ def _purchases_slice(
     key=PURCHASES_PER_MINUTE,
     deps=[purchases],
     partitions_def=partitions_def,
-    backfill_policy=POLICY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     group_name=DOMAIN,
     kinds={"duckdb", "parquet"},
     pool=POOL,
@@ -188,10 +191,13 @@ def _purchases_slice(
 )
 def purchases_per_minute(
     context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """Purchases per (platform, product, GMT-03:00 minute) for one day and platform,
     replaced in one transaction and published to `lake/ctr/serving/` for the API."""
-    return per_partition(context, partial(_purchases_per_minute_slice, paths, warehouse))
+    yield from each_partition(
+        context, context.partition_keys,
+        lambda key: _purchases_per_minute_slice(paths, warehouse, *slice_of(key)),
+    )
 
 
 def _purchases_per_minute_slice(

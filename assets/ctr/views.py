@@ -1,16 +1,16 @@
 """`ctr.views_per_minute`: product views per minute, rolled up from the lake Parquet."""
 
-from functools import partial
+from collections.abc import Iterator
 
 import dagster as dg
 
-from assets.ctr.backfill import POLICY, per_partition
 from assets.ctr.ingest import view_events
 from assets.ctr.lake import partition_files
-from assets.ctr.partitions import DOMAIN, partitions_def
+from assets.ctr.partitions import DOMAIN, partitions_def, slice_of
 from assets.ctr.rollups import SCHEMA, publish_and_describe, replace_rollup
 from assets.ctr.serving import serving_root
 from assets.shared import POOL, asset_key, md
+from assets.shared.partitions import each_partition
 from resources import PlatformPaths, Warehouse
 from resources.sql import transaction
 
@@ -21,7 +21,7 @@ VIEWS_PER_MINUTE = asset_key(DOMAIN, "views_per_minute")
     key=VIEWS_PER_MINUTE,
     deps=[view_events],
     partitions_def=partitions_def,
-    backfill_policy=POLICY,
+    backfill_policy=dg.BackfillPolicy.single_run(),
     group_name=DOMAIN,
     kinds={"duckdb", "parquet"},
     pool=POOL,
@@ -36,14 +36,17 @@ VIEWS_PER_MINUTE = asset_key(DOMAIN, "views_per_minute")
 )
 def views_per_minute(
     context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """Product views per (platform, product, GMT-03:00 minute) for one day and platform.
 
     Rolled up from the lake Parquet of the partition, replaced in one transaction, then
     published to `lake/ctr/serving/` for the API. Why: the API's cost then depends on the
     number of (product, minute) cells of the requested days, not on raw event volume.
     """
-    return per_partition(context, partial(_views_slice, paths, warehouse))
+    yield from each_partition(
+        context, context.partition_keys,
+        lambda key: _views_slice(paths, warehouse, *slice_of(key)),
+    )
 
 
 def _views_slice(

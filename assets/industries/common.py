@@ -61,6 +61,7 @@ def hour_start(key: str) -> datetime:
     return datetime.strptime(key, HOUR_FMT).replace(tzinfo=UTC)
 
 
-def contiguous_ranges(keys: list[str]) -> list[tuple[str, str]]:
-    """Group hour keys into (first, last) runs of consecutive hours."""
-    return contiguous(keys, lambda key: hour_key(hour_start(key) + timedelta(hours=1)))
+def hour_ranges(keys: list[str], gap: timedelta = timedelta(hours=1)) -> list[tuple[str, str]]:
+    """Group hour keys into (first, last) runs, hours at most `gap` apart sharing a run
+    (consecutive hours by default)."""
+    return contiguous(keys, lambda last, key: hour_start(key) - hour_start(last) <= gap)

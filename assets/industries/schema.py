@@ -39,4 +39,8 @@ SCHEMA = Schema(NAME, (
         industry VARCHAR, last_24h DECIMAL(18,2), baseline DECIMAL(18,4),
         change_abs DECIMAL(18,4), change_pct DOUBLE, rank INTEGER, as_of TIMESTAMPTZ,
         scored_at TIMESTAMPTZ, run_id VARCHAR)""",
+    # false when the loaded orders do not cover the whole window (added after the first
+    # release: existing warehouses gain the column)
+    f"ALTER TABLE {NAME}.industry_change_scores ADD COLUMN IF NOT EXISTS complete BOOLEAN",
+    f"ALTER TABLE {NAME}.industry_change_history ADD COLUMN IF NOT EXISTS complete BOOLEAN",
 ))

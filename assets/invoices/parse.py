@@ -12,8 +12,9 @@ from pathlib import Path
 import pyarrow as pa
 
 from assets.invoices.files import EXPECTED_HEADER, BadInvoiceFile
+from assets.invoices.partitions import START_DATE
 
-EARLIEST_CREATED = date(2010, 1, 1)
+EARLIEST_CREATED = date.fromisoformat(START_DATE)
 MAX_TOTAL = Decimal("9999999999999999.99")
 
 STAGE_SCHEMA = pa.schema(
@@ -63,7 +64,7 @@ def _row_error(record: list[str], sync_date: date) -> tuple[str | None, tuple | 
     if created_date > sync_date:
         return f"datetime_created: after the file's sync date {sync_date}", None
     if created_date < EARLIEST_CREATED:
-        return f"datetime_created: before {EARLIEST_CREATED} (platform start)", None
+        return f"datetime_created: before {EARLIEST_CREATED} (history start)", None
     return None, (invoice, venue_id, created_at, created_date, total)
 
 

@@ -1,18 +1,30 @@
-"""`invoices.raw_invoices`: every synced invoice row, the latest sync of each invoice winning."""
+"""`invoices.raw_invoices`: every synced invoice row, the latest sync of each invoice winning.
 
+A run loads the files of its sync date(s), each in one transaction together with its deltas
+to `venue_daily_totals`, so the aggregate is right at every commit. That is why the run also
+records the creation-date partitions of `venue_daily_totals` each file touched, with each
+date's own figures: those partitions were updated in the same transactions, and no second
+run is needed before the answer is right (the totals asset recomputes dates from the raw
+table when a person backfills them).
+"""
+
+from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any
 
 import dagster as dg
 
 from assets.invoices.files import DOMAIN, BadInvoiceFile, InvoiceFile, files_for_sync_dates
 from assets.invoices.parse import parse_invoice_file
-from assets.invoices.partitions import sync_date_partitions
-from assets.invoices.store import FileOutcome, open_store
-from assets.shared import POOL, RETRY, asset_key, date_ranges, describe_ranges, md_table
+from assets.invoices.partitions import RAW_KEY, TOTALS_KEY, sync_date_partitions
+from assets.invoices.store import FileOutcome, InvoiceStore, open_store
+from assets.shared import POOL, RETRY, date_ranges, describe_ranges, md, md_table
+from assets.shared.partitions import partition_results, record_partitions
 from resources import InvoicesDb, PlatformPaths
+from resources.landing import LandingFolder
 
-RAW_KEY = asset_key(DOMAIN, "raw_invoices")
 TOUCHED_DATES = "created_dates_touched"
+Outcomes = list[tuple[InvoiceFile, FileOutcome]]
 
 
 class RawInvoicesConfig(dg.Config):
@@ -44,14 +56,14 @@ def raw_invoices(
     config: RawInvoicesConfig,
     paths: PlatformPaths,
     invoices_db: InvoicesDb,
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """Invoice rows from the CSV files of one sync date (the partition), upserted by
     `invoice_id` so that a re-synced invoice is a correction, not a second invoice. Each
     file is applied in one transaction together with its deltas to `venue_daily_totals`,
     so the aggregate always equals a GROUP BY over this table."""
     first, last = partition_dates(context)
-    days = {first + timedelta(days=i) for i in range((last - first).days + 1)}
     landing = paths.landing_folder(DOMAIN)
+    days = {first + timedelta(days=i) for i in range((last - first).days + 1)}
     files = files_for_sync_dates(landing, days, config.files)
     missing = set(config.files) - {f.name for f in files}
     if missing:
@@ -59,70 +71,111 @@ def raw_invoices(
             f"invoice files not found in {landing.path} for {first}..{last}: {sorted(missing)}",
             allow_retries=False,
         )
-    outcomes: list[tuple[InvoiceFile, FileOutcome]] = []
-    bad: list[str] = []
     with open_store(invoices_db) as store:
-        for item in files:
-            if store.is_loaded(item.content_hash):
-                context.log.info(f"{item.name}: same content already loaded, nothing to do")
-                outcomes.append((item, FileOutcome(0, 0, 0, [], already_loaded=True)))
-                continue
-            try:
-                parsed = parse_invoice_file(item.path, item.sync_date)
-            except BadInvoiceFile as exc:
-                moved = landing.reject(item.path, str(exc))
-                context.log.error(f"{exc}; moved to {moved}")
-                bad.append(str(exc))
-                continue
-            outcome = store.apply_file(parsed, item.name, item.content_hash, item.sync_date)
-            context.log.info(
-                f"{item.name}: {outcome.rows_loaded} rows loaded, {outcome.rows_rejected}"
-                f" rejected, dates touched: {describe_ranges(outcome.dates_touched)}"
-            )
-            outcomes.append((item, outcome))
+        outcomes, bad = load_files(context, store, landing, files)
         touched = sorted({d for _, o in outcomes for d in o.dates_touched})
         mismatched = [m for a, b in date_ranges(touched) for m in store.mismatches(a, b)]
-        loaded_rows = store.scalar(
-            "SELECT COALESCE(SUM(rows_loaded), 0) FROM invoices.file_ledger"
-            " WHERE sync_date BETWEEN %s AND %s",
-            (first, last),
-        )
+        figures = sync_date_figures(store, outcomes, context.partition_keys)
+        record_partitions(context, totals_figures(store, touched), asset_key=TOTALS_KEY,
+                          description="updated incrementally with the files of this run")
     if bad:
-        record_committed_files(context, outcomes)
+        committed = {f.sync_date.isoformat() for f, o in outcomes if not o.already_loaded}
+        record_partitions(context, {k: v for k, v in figures.items() if k in committed},
+                          description="partial: the files committed before a bad file")
         raise dg.Failure(
             description="bad invoice file(s) moved to _rejected/: " + "; ".join(bad),
             metadata={"files_rejected": len(bad)},
             allow_retries=False,  # the file is bad, not the moment: retrying cannot help
         )
     rejected = sum(o.rows_rejected for _, o in outcomes)
-    preview = files_table(outcomes)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": int(loaded_rows),
-            "files": dg.MetadataValue.md(preview),
-            "rows_loaded": sum(o.rows_loaded for _, o in outcomes),
-            "rows_rejected": rejected,
+    yield from partition_results(context, figures, [
+        dg.AssetCheckResult(
+            check_name="totals_match_raw_for_touched_dates",
+            passed=not mismatched,
+            metadata={"dates_checked": len(touched), "mismatches": str(mismatched[:5])},
+        ),
+        dg.AssetCheckResult(
+            check_name="no_rejected_rows",
+            passed=rejected == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rows_rejected": rejected, "table": "invoices.rejected_invoice_rows"},
+        ),
+    ])
+
+
+def load_files(
+    context: dg.AssetExecutionContext,
+    store: InvoiceStore,
+    landing: LandingFolder,
+    files: list[InvoiceFile],
+) -> tuple[Outcomes, list[str]]:
+    """Apply each file in its own transaction: (what each did, the bad files moved aside)."""
+    outcomes: Outcomes = []
+    bad: list[str] = []
+    for item in files:
+        if store.is_loaded(item.content_hash):
+            context.log.info(f"{item.name}: same content already loaded, nothing to do")
+            outcomes.append((item, FileOutcome(0, 0, 0, [], already_loaded=True)))
+            continue
+        try:
+            parsed = parse_invoice_file(item.path, item.sync_date)
+        except BadInvoiceFile as exc:
+            moved = landing.reject(item.path, str(exc))
+            context.log.error(f"{exc}; moved to {moved}")
+            bad.append(str(exc))
+            continue
+        outcome = store.apply_file(parsed, item.name, item.content_hash, item.sync_date)
+        context.log.info(
+            f"{item.name}: {outcome.rows_loaded} rows loaded, {outcome.rows_rejected}"
+            f" rejected, dates touched: {describe_ranges(outcome.dates_touched)}"
+        )
+        outcomes.append((item, outcome))
+    return outcomes, bad
+
+
+def sync_date_figures(
+    store: InvoiceStore, outcomes: Outcomes, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Each sync date of the run with its own figures: the rows its files hold in the table
+    (all loads, from the ledger) and what this run's files did."""
+    in_ledger = dict(store.execute(
+        "SELECT sync_date, COALESCE(SUM(rows_loaded), 0) FROM invoices.file_ledger"
+        " WHERE sync_date BETWEEN %s AND %s GROUP BY sync_date",
+        (keys[0], keys[-1]),
+    ).fetchall())
+    figures = {}
+    for key in keys:
+        mine = [(f, o) for f, o in outcomes if f.sync_date.isoformat() == key]
+        touched = sorted({d for _, o in mine for d in o.dates_touched})
+        figures[key] = {
+            "dagster/row_count": int(in_ledger.get(date.fromisoformat(key), 0)),
+            "files": md(files_table(mine)) if mine else "none in this run",
+            "rows_loaded": sum(o.rows_loaded for _, o in mine),
+            "rows_rejected": sum(o.rows_rejected for _, o in mine),
             TOUCHED_DATES: dg.MetadataValue.json([d.isoformat() for d in touched]),
-            "content_hashes": dg.MetadataValue.json(sorted(f.content_hash for f, _ in outcomes)),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="totals_match_raw_for_touched_dates",
-                passed=not mismatched,
-                metadata={"dates_checked": len(touched), "mismatches": str(mismatched[:5])},
-            ),
-            dg.AssetCheckResult(
-                check_name="no_rejected_rows",
-                passed=rejected == 0,
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"rows_rejected": rejected,
-                          "table": "invoices.rejected_invoice_rows"},
-            ),
-        ],
-    )
+            "content_hashes": dg.MetadataValue.json(sorted(f.content_hash for f, _ in mine)),
+        }
+    return figures
 
 
-def files_table(outcomes: list[tuple[InvoiceFile, FileOutcome]]) -> str:
+def totals_figures(store: InvoiceStore, dates: list[date]) -> dict[str, dict[str, Any]]:
+    """Each touched creation date of `venue_daily_totals` with its own figures (a date whose
+    last invoice moved away now holds 0 rows)."""
+    figures = {d.isoformat(): {"dagster/row_count": 0, "total_amount": 0.0, "invoices": 0}
+               for d in dates}
+    for a, b in date_ranges(dates):
+        for day, rows, amount, invoices in store.execute(
+            "SELECT created_date, COUNT(*), SUM(total_amount), SUM(invoice_count)"
+            " FROM invoices.venue_daily_totals WHERE created_date BETWEEN %s AND %s"
+            " GROUP BY created_date",
+            (a, b),
+        ).fetchall():
+            figures[day.isoformat()] = {"dagster/row_count": int(rows),
+                                        "total_amount": float(amount), "invoices": int(invoices)}
+    return figures
+
+
+def files_table(outcomes: Outcomes) -> str:
     return md_table(
         ["file", "loaded", "rejected", "unchanged", "creation dates touched"],
         [
@@ -131,31 +184,3 @@ def files_table(outcomes: list[tuple[InvoiceFile, FileOutcome]]) -> str:
             for f, o in outcomes
         ],
     )
-
-
-def record_committed_files(
-    context: dg.AssetExecutionContext, outcomes: list[tuple[InvoiceFile, FileOutcome]]
-) -> None:
-    """The run is about to fail on a bad file, but the files before it are committed (one
-    transaction each): record them as a materialization of their sync date, with the
-    creation dates they touched, so that the sensor still brings those totals partitions
-    up to date and the UI shows what is in the table."""
-    committed = [(f, o) for f, o in outcomes if not o.already_loaded]
-    for sync in sorted({f.sync_date for f, _ in committed}):
-        mine = [(f, o) for f, o in committed if f.sync_date == sync]
-        touched = sorted({d for _, o in mine for d in o.dates_touched})
-        context.log_event(
-            dg.AssetMaterialization(
-                asset_key=RAW_KEY,
-                partition=sync.isoformat(),
-                description="partial: the files committed before a bad file failed the run",
-                metadata={
-                    "files": dg.MetadataValue.md(files_table(mine)),
-                    "rows_loaded": sum(o.rows_loaded for _, o in mine),
-                    TOUCHED_DATES: dg.MetadataValue.json([d.isoformat() for d in touched]),
-                    "content_hashes": dg.MetadataValue.json(
-                        sorted(f.content_hash for f, _ in mine)
-                    ),
-                },
-            )
-        )

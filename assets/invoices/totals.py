@@ -1,16 +1,21 @@
-"""`invoices.venue_daily_totals`: invoice totals per venue per creation date."""
+"""`invoices.venue_daily_totals`: invoice totals per venue per creation date.
 
+Kept current incrementally by every file load (`raw.py` records the dates it touched); this
+asset is the explicit path: materializing a date range (a backfill) recomputes those dates
+from the raw table and reports how many rows that had to correct.
+"""
+
+from collections.abc import Iterator
 
 import dagster as dg
 
 from assets.invoices.files import DOMAIN
-from assets.invoices.partitions import creation_date_partitions
+from assets.invoices.partitions import TOTALS_KEY, creation_date_partitions
 from assets.invoices.raw import partition_dates, raw_invoices
 from assets.invoices.store import open_store
-from assets.shared import POOL, RETRY, asset_key, md_table
+from assets.shared import POOL, RETRY, md, md_table
+from assets.shared.partitions import partition_results
 from resources import InvoicesDb
-
-TOTALS_KEY = asset_key(DOMAIN, "venue_daily_totals")
 
 
 @dg.asset(
@@ -29,10 +34,11 @@ TOTALS_KEY = asset_key(DOMAIN, "venue_daily_totals")
 )
 def venue_daily_totals(
     context: dg.AssetExecutionContext, invoices_db: InvoicesDb
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """What each venue invoiced per creation date (refunds net off), kept current
     incrementally as files load; materializing a date range (a backfill) recomputes those
-    dates from the raw table and reports how many rows that had to correct."""
+    dates from the raw table and reports how many rows that had to correct. Each date is
+    recorded with its own figures."""
     first, last = partition_dates(context)
     with open_store(invoices_db) as store:
         corrected = store.recompute_dates(first, last)
@@ -42,11 +48,15 @@ def venue_daily_totals(
             " WHERE created_date BETWEEN %s AND %s",
             (first, last),
         )
-        rows, amount = store.execute(
-            "SELECT COUNT(*), COALESCE(SUM(total_amount), 0) FROM invoices.venue_daily_totals"
-            " WHERE created_date BETWEEN %s AND %s",
-            (first, last),
-        ).fetchone()
+        per_date = {
+            day.isoformat(): (rows, amount, invoices)
+            for day, rows, amount, invoices in store.execute(
+                "SELECT created_date, COUNT(*), SUM(total_amount), SUM(invoice_count)"
+                " FROM invoices.venue_daily_totals WHERE created_date BETWEEN %s AND %s"
+                " GROUP BY created_date",
+                (first, last),
+            ).fetchall()
+        }
         top = store.execute(
             "SELECT venue_id, created_date, total_amount, invoice_count"
             " FROM invoices.venue_daily_totals WHERE created_date BETWEEN %s AND %s"
@@ -55,26 +65,24 @@ def venue_daily_totals(
         ).fetchall()
     if corrected:
         context.log.warning(f"{corrected} aggregate rows differed from the raw table; fixed")
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": int(rows),
-            "total_amount": float(amount),
-            "rows_corrected": corrected,
-            "dates": f"{first}..{last}",
-            "preview": dg.MetadataValue.md(
-                md_table(["venue_id", "created_date", "total_amount", "invoice_count"], top)
-            ),
-        },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="totals_equal_group_by_over_raw",
-                passed=not mismatched,
-                metadata={"mismatches": len(mismatched), "examples": str(mismatched[:5])},
-            ),
-            dg.AssetCheckResult(
-                check_name="no_duplicate_invoice_ids",
-                passed=duplicates == 0,
-                metadata={"duplicates": int(duplicates)},
-            ),
-        ],
-    )
+    figures = {}
+    for key in context.partition_keys:
+        rows, amount, invoices = per_date.get(key, (0, 0, 0))
+        figures[key] = {"dagster/row_count": int(rows), "total_amount": float(amount),
+                        "invoices": int(invoices)}
+    if len(figures) == 1:
+        figures[first.isoformat()]["preview"] = md(
+            md_table(["venue_id", "created_date", "total_amount", "invoice_count"], top)
+        )
+    yield from partition_results(context, figures, [
+        dg.AssetCheckResult(
+            check_name="totals_equal_group_by_over_raw",
+            passed=not mismatched,
+            metadata={"mismatches": len(mismatched), "examples": str(mismatched[:5])},
+        ),
+        dg.AssetCheckResult(
+            check_name="no_duplicate_invoice_ids",
+            passed=duplicates == 0,
+            metadata={"duplicates": int(duplicates)},
+        ),
+    ], run_figures={"rows_corrected": corrected, "dates": f"{first}..{last}"})

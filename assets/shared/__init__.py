@@ -1,7 +1,7 @@
 """What every domain's assets share: asset keys, the warehouse pool, the retry policy,
 Markdown tables for metadata and contiguous ranges of partition keys."""
 
-from assets.shared.conventions import POOL, RETRY, asset_key
+from assets.shared.conventions import POOL, RETRY, asset_key, history_start
 from assets.shared.markdown import md, md_table
 from assets.shared.ranges import contiguous, date_ranges, describe_ranges
 
@@ -11,6 +11,7 @@ __all__ = [
     "asset_key",
     "contiguous",
     "date_ranges",
+    "history_start",
     "describe_ranges",
     "md",
     "md_table",

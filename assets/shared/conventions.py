@@ -4,6 +4,9 @@
   so key and table name say the same thing and domains cannot collide.
 - Every asset that writes the DuckDB warehouse is in pool `POOL`: `dagster.yaml` allows one
   op of that pool at a time, because DuckDB allows one writing process.
+- A domain's partitions start at its history start, `<DOMAIN>_HISTORY_START` (a date;
+  the domain gives the default): partition views begin where data can begin, and data
+  older than that is rejected with that reason.
 - A step that talks to a server retries with `RETRY` (exponential backoff with jitter:
   about 3, 6, 12 and 24 s), so a database or broker that restarts within ~45 s does not
   leave a file or a batch unloaded. A failure retrying cannot fix (a bad file) raises
@@ -12,6 +15,9 @@
 
 from __future__ import annotations
 
+import os
+from datetime import date
+
 import dagster as dg
 
 POOL = "warehouse"
@@ -19,6 +25,18 @@ POOL = "warehouse"
 RETRY = dg.RetryPolicy(
     max_retries=4, delay=3, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+
+
+def history_start(domain: str, default: str) -> str:
+    """The first day (YYYY-MM-DD) of `domain`'s partitions: `<DOMAIN>_HISTORY_START` or
+    `default`. Read when the definitions load."""
+    name = f"{domain.upper()}_HISTORY_START"
+    value = os.environ.get(name) or default
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{name}={value!r}: expected a date, YYYY-MM-DD") from None
+    return value
 
 
 def asset_key(domain: str, *names: str) -> dg.AssetKey:

@@ -9,12 +9,12 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 
 
-def contiguous(keys: Iterable[K], following: Callable[[K], K]) -> list[tuple[K, K]]:
-    """Sorted unique keys grouped into (first, last) runs, `following(k)` being the key
-    after k: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+def contiguous(keys: Iterable[K], joins: Callable[[K, K], bool]) -> list[tuple[K, K]]:
+    """Sorted unique keys grouped into (first, last) runs, a key joining the run before it
+    when `joins(last of that run, key)`: [1, 2, 3, 7] -> [(1, 3), (7, 7)] for "next"."""
     ranges: list[tuple[K, K]] = []
     for key in sorted(set(keys)):  # type: ignore[type-var]
-        if ranges and key == following(ranges[-1][1]):
+        if ranges and joins(ranges[-1][1], key):
             ranges[-1] = (ranges[-1][0], key)
         else:
             ranges.append((key, key))
@@ -23,7 +23,7 @@ def contiguous(keys: Iterable[K], following: Callable[[K], K]) -> list[tuple[K, 
 
 def date_ranges(dates: Iterable[date]) -> list[tuple[date, date]]:
     """Contiguous runs of dates, e.g. [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    return contiguous(dates, lambda d: d + timedelta(days=1))
+    return contiguous(dates, lambda last, d: d == last + timedelta(days=1))
 
 
 def describe_ranges(dates: Iterable[date]) -> str:

@@ -11,9 +11,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from assets.industries.batches import order_batches
 from assets.industries.common import DOMAIN, HOUR_FMT
 from assets.industries.customers import customers
-from assets.industries.orders import order_batches, rebuild_orders, rebuild_rollup
+from assets.industries.orders import rebuild_orders, rebuild_rollup
 from assets.industries.schema import SCHEMA
 from assets.industries.scores import industry_change_scores
 from resources import KafkaResource, PlatformPaths, Warehouse

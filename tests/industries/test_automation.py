@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
+from assets.industries.batches import order_batches
 from assets.industries.common import SCORES
 from assets.industries.customers import customers
-from assets.industries.orders import customer_hourly, order_batches, orders
+from assets.industries.orders import customer_hourly, orders
 from assets.industries.scores import industry_change_scores
 from tests.industries.conftest import load_customers, write_customers
 

@@ -7,6 +7,7 @@ import pytest
 
 from assets.industries.common import canonical_industry
 from cli.runner import tick_sensor
+from definitions import domain_defs
 from tests.industries.conftest import load_customers, query, write_customers
 
 
@@ -54,10 +55,7 @@ def test_bad_batch_is_moved_aside_and_fails(res, tmp_path):
 
 
 def test_customers_sensor_requests_on_new_content(res, tmp_path, instance):
-    from assets.industries.customers import customers
-    from sensors.industries import customers_sensor
-
-    defs = dg.Definitions(assets=[customers], sensors=[customers_sensor], resources=res)
+    defs = domain_defs("industries", res)
     assert tick_sensor(defs, "industries_customers_sensor", instance, None)[0] == []
     write_customers(tmp_path / "landing/customers/a.csv", "specialized_industries",
                     [("C1", "One", "Food")])

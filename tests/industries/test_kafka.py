@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
+from assets.industries.batches import order_batches
 from assets.industries.common import DOMAIN, KAFKA_GROUP_ID
-from assets.industries.orders import order_batches
 from assets.industries.stream import batch_files, load_state
 from cli.runner import drain_sensor, tick_sensor
 from resources import KafkaResource

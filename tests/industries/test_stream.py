@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pytest
 
-from assets.industries.common import DOMAIN, HOUR_FMT, ORDERS, contiguous_ranges, hour_key
+from assets.industries.batches import order_batches
+from assets.industries.common import DOMAIN, HOUR_FMT, ORDERS, hour_key, hour_ranges
 from assets.industries.customers import customers
-from assets.industries.orders import customer_hourly, order_batches, orders
+from assets.industries.orders import customer_hourly, orders
 from assets.industries.scores import industry_change_scores
 from assets.industries.stream import batch_files, load_state
 from cli.runner import drain_sensor, tick_sensor
@@ -94,7 +95,8 @@ def test_sensors_late_order_rematerializes_only_its_hour(res, tmp_path, instance
     drain_sensor(defs, "industries_order_stream_sensor", instance, cursor)
     reqs, _ = tick_sensor(defs, "industries_order_hours_sensor", instance, hcur)
     late_key = hour_key(late)
-    assert [r.partition_key for r in reqs] == [late_key]
+    assert [(r.tags["dagster/asset_partition_range_start"],
+             r.tags["dagster/asset_partition_range_end"]) for r in reqs] == [(late_key, late_key)]
     runs, _ = drain_sensor(defs, "industries_order_hours_sensor", instance, hcur)
     assert runs == 1
     mat = instance.get_latest_materialization_event(ORDERS).asset_materialization
@@ -103,7 +105,12 @@ def test_sensors_late_order_rematerializes_only_its_hour(res, tmp_path, instance
     assert query(res, "SELECT count(*) FROM industries.orders")[0][0] == 4
 
 
-def test_contiguous_ranges():
+def test_hour_ranges():
     keys = ["2025-01-01-03:00", "2025-01-01-01:00", "2025-01-01-02:00", "2025-01-01-07:00"]
-    assert contiguous_ranges(keys) == [
+    assert hour_ranges(keys) == [
         ("2025-01-01-01:00", "2025-01-01-03:00"), ("2025-01-01-07:00", "2025-01-01-07:00")]
+    # quiet hours in between join runs up to the gap (a history with quiet nights: one run)
+    assert hour_ranges(keys + ["2025-01-02-07:00"], timedelta(hours=24)) == [
+        ("2025-01-01-01:00", "2025-01-02-07:00")]
+    assert hour_ranges(keys + ["2025-01-02-07:00"], timedelta(hours=4)) == [
+        ("2025-01-01-01:00", "2025-01-01-07:00"), ("2025-01-02-07:00", "2025-01-02-07:00")]

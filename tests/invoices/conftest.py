@@ -46,6 +46,19 @@ def invoices_env(request, tmp_path, monkeypatch) -> InvoicesEnv:
     return InvoicesEnv(request.param, data_dir, resources, defs)
 
 
+def materialization(result: dg.ExecuteInProcessResult, node: str, key: dg.AssetKey):
+    """The last materialization of `key` the run's step `node` recorded."""
+    return [m for m in result.asset_materializations_for_node(node) if m.asset_key == key][-1]
+
+
+def latest_metadata(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> dict:
+    """The metadata of a partition's latest materialization (what the UI shows for it)."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+    ).records
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
 def uid(n: int) -> str:
     """A stable UUID per small integer, so tests can name invoices."""
     return str(uuid.UUID(int=n, version=4))

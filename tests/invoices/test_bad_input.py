@@ -8,10 +8,10 @@ from decimal import Decimal
 import dagster as dg
 import pytest
 
-from assets.invoices.raw import RAW_KEY
+from assets.invoices.partitions import RAW_KEY, TOTALS_KEY
 from cli.generators.invoices import write_invoice_file
 from cli.runner import RANGE_END_TAG, RANGE_START_TAG, execute_run_request, tick_sensor
-from tests.invoices.conftest import uid
+from tests.invoices.conftest import latest_metadata, materialization, uid
 
 
 def load(env, partition: str, files: list[str] | None = None) -> dg.ExecuteInProcessResult:
@@ -45,8 +45,8 @@ def test_malformed_rows_are_rejected_with_line_and_reason_and_the_rest_loads(inv
     assert reasons[4] == "venue_id: empty"
     assert reasons[5] == "datetime_created: after the file's sync date 2024-03-01"
     assert invoices_env.rows("SELECT COUNT(*) FROM invoices.raw_invoices") == [(2,)]
-    materialization = result.asset_materializations_for_node("invoices__raw_invoices")[0]
-    assert materialization.metadata["rows_rejected"].value == 6
+    raw = materialization(result, "invoices__raw_invoices", RAW_KEY)
+    assert raw.metadata["rows_rejected"].value == 6
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks == {"totals_match_raw_for_touched_dates": True, "no_rejected_rows": False}
 
@@ -82,7 +82,7 @@ def test_same_content_twice_is_a_no_op(invoices_env):
     assert result.success
     assert invoices_env.rows("SELECT * FROM invoices.raw_invoices") == before
     assert invoices_env.rows("SELECT COUNT(*) FROM invoices.file_ledger") == [(1,)]
-    metadata = result.asset_materializations_for_node("invoices__raw_invoices")[0].metadata
+    metadata = materialization(result, "invoices__raw_invoices", RAW_KEY).metadata
     assert metadata["rows_loaded"].value == 0
 
 
@@ -101,8 +101,14 @@ def test_backfill_recomputes_a_date_range_from_the_raw_table(invoices_env):
     )
     with dg.instance_for_test() as instance:
         result = execute_run_request(invoices_env.defs, request, instance)
-    metadata = result.asset_materializations_for_node("invoices__venue_daily_totals")[0].metadata
-    assert metadata["rows_corrected"].value == 2
+        run = [m.metadata for m in result.asset_materializations_for_node(
+            "invoices__venue_daily_totals") if "run_range" in m.metadata]
+        assert run[0]["run_rows_corrected"].value == 2  # the run's figure, labelled so
+        assert "dagster/row_count" not in run[0]
+        # each date of the range shows its own figures, not the range's
+        assert latest_metadata(instance, TOTALS_KEY, "2024-02-28") == {
+            "dagster/row_count": 1, "total_amount": 20.0, "invoices": 1}
+        assert latest_metadata(instance, TOTALS_KEY, "2024-02-10")["dagster/row_count"] == 0
     assert invoices_env.rows(
         "SELECT venue_id, created_date, total_amount FROM invoices.venue_daily_totals ORDER BY 2"
     ) == [("v1", date(2024, 2, 27), Decimal("10.00")), ("v1", date(2024, 2, 28), Decimal("20.00"))]
@@ -110,8 +116,8 @@ def test_backfill_recomputes_a_date_range_from_the_raw_table(invoices_env):
 
 def test_a_bad_file_in_a_run_still_records_the_files_committed_before_it(invoices_env):
     """A backfill of a sync date with a good and a bad file: the good one is committed (its
-    own transaction), the run fails naming the bad one, and the good file's creation dates
-    are still recorded, so the sensor brings exactly those totals partitions up to date."""
+    own transaction), the run fails naming the bad one, and the good file's sync date and
+    the creation dates it updated are still recorded, with their own figures."""
     land = invoices_env.landing
     write_invoice_file(land / "invoices_2024-03-01.csv", [
         ["v1", uid(1), "2024-02-27 09:00:00", "10.00"],
@@ -132,9 +138,6 @@ def test_a_bad_file_in_a_run_still_records_the_files_committed_before_it(invoice
         assert metadata["created_dates_touched"].value == ["2024-02-27", "2024-02-28"]
         assert metadata["rows_loaded"].value == 2
 
-        requests, _ = tick_sensor(invoices_env.defs, "invoice_files_sensor", instance, None)
-        totals = [r for r in requests if r.partition_key_range is not None]
-        assert [(r.partition_key_range.start, r.partition_key_range.end) for r in totals] == [
-            ("2024-02-27", "2024-02-28")]
-        assert all(execute_run_request(invoices_env.defs, r, instance).success for r in totals)
+        assert instance.get_materialized_partitions(TOTALS_KEY) == {"2024-02-27", "2024-02-28"}
+        assert latest_metadata(instance, TOTALS_KEY, "2024-02-28")["total_amount"] == 5.0
     assert (land / "_rejected" / "invoices_2024-03-01_z.csv").exists()

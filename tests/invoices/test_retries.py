@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 import pytest
 
-from assets.invoices.raw import RAW_KEY
+from assets.invoices.partitions import RAW_KEY
 from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request
 from definitions import domain_defs
