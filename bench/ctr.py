@@ -79,7 +79,8 @@ def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
     over `products` (Zipf-like popularity) aggregated per minute."""
     import duckdb
 
-    from assets.ctr.rollups import SCHEMA, publish_slice, publish_tier
+    from assets.ctr.publish import publish_slice, publish_tier
+    from assets.ctr.rollups import SCHEMA
     from assets.ctr.serving import serving_root
     from resources.sql import ensure_schemas
 

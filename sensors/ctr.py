@@ -19,22 +19,27 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from assets.ctr.ingest import TOUCHED, VIEW_EVENTS, views_folder
+from assets.ctr.ingest import TOUCHED, views_folder
 from assets.ctr.lake import file_id, platform_of, read_manifest, source_name
 from assets.ctr.partitions import (
     DOMAIN,
     PLATFORMS,
+    PURCHASES,
+    PURCHASES_PER_MINUTE,
     START_DATE,
     TIMEZONE,
+    VIEW_EVENTS,
+    VIEWS_PER_MINUTE,
     date_partitions,
     partition_key,
 )
-from assets.ctr.purchases import PURCHASES, PURCHASES_PER_MINUTE
-from assets.ctr.views import VIEWS_PER_MINUTE
+from assets.shared import date_ranges
 from resources import PlatformPaths
 from sensors.events import materializations_after
 
 MAX_RETRIES = 3
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
 RECENT_DAYS = 3
 
 ingest_views_job = dg.define_asset_job(
@@ -108,7 +113,9 @@ def _ingest_requests(
 def _refresh_requests(
     context: dg.SensorEvaluationContext, after: int | None
 ) -> tuple[list[dg.RunRequest], int | None]:
-    """One refresh per (date, platform) that ingests materialized after `after` touched."""
+    """The (date, platform) partitions that ingests materialized after `after` touched, as
+    one refresh run per platform and run of consecutive dates (a file spanning midnight
+    is one run, not two)."""
     events, after = materializations_after(context, VIEW_EVENTS, after)
     touched: dict[str, str] = {}
     for metadata in events:
@@ -116,22 +123,37 @@ def _refresh_requests(
         if value is not None and isinstance(value.value, dict):
             touched.update(value.value)
     latest = date_partitions.get_last_partition_key() or ""
-    requests = []
+    by_platform: dict[str, dict[date, str]] = {}
     for key, digest in sorted(touched.items()):
         day, platform = key.split("|")
         if day > latest:
             context.log.warning(f"{key}: date after the last partition ({latest}); skipped")
             continue
-        base = f"ctr-refresh:{key}:{digest}"
-        requests.append(
-            dg.RunRequest(
-                job_name=refresh_partition_job.name,
-                partition_key=partition_key(day, platform),
-                run_key=_run_key(context, base),
-                tags={"ctr/run_key_base": base},
-            )
-        )
+        by_platform.setdefault(platform, {})[date.fromisoformat(day)] = digest
+    requests = []
+    for platform, days in sorted(by_platform.items()):
+        for first, last in date_ranges(days):
+            digests = [days[d] for d in sorted(days) if first <= d <= last]
+            base = f"ctr-refresh:{platform}:{first}..{last}:{_digest(digests)}"
+            requests.append(_refresh_request(context, platform, first, last, base))
     return requests, after
+
+
+def _refresh_request(
+    context: dg.SensorEvaluationContext, platform: str, first: date, last: date, base: str
+) -> dg.RunRequest:
+    """A refresh run of one platform's dates `first`..`last` (one partition, or a range)."""
+    tags = {"ctr/run_key_base": base}
+    if first == last:
+        return dg.RunRequest(
+            job_name=refresh_partition_job.name, run_key=_run_key(context, base),
+            partition_key=partition_key(str(first), platform), tags=tags,
+        )
+    tags[RANGE_START_TAG] = partition_key(str(first), platform)
+    tags[RANGE_END_TAG] = partition_key(str(last), platform)
+    return dg.RunRequest(
+        job_name=refresh_partition_job.name, run_key=_run_key(context, base), tags=tags
+    )
 
 
 @dg.sensor(

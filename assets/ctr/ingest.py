@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from assets.ctr.lake import file_id, ingest_file, platform_of, read_ledger, rejected_path
-from assets.ctr.partitions import DOMAIN, VIEWS_LANDING
+from assets.ctr.partitions import DOMAIN, VIEW_EVENTS, VIEWS_LANDING
 from assets.ctr.rollups import SCHEMA
 from assets.ctr.views_parse import NotJsonError
 from assets.shared import POOL, asset_key, md, md_table
@@ -18,7 +18,6 @@ from resources import PlatformPaths, Warehouse
 from resources.landing import LandingFolder
 from resources.sql import transaction
 
-VIEW_EVENTS = asset_key(DOMAIN, "view_events")
 TOUCHED = "partitions_touched"
 
 view_files = dg.AssetSpec(

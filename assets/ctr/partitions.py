@@ -11,12 +11,19 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.ctr.serving import PLATFORMS
+from assets.shared import asset_key, history_start
 
 DOMAIN = "ctr"
 VIEWS_LANDING = "product_views"  # landing/product_views/<Platform>/*.json
 TIMEZONE = "Etc/GMT+3"
 OFFSET_MS = -3 * 3600 * 1000  # add to a UTC epoch in ms to get GMT-03:00 wall-clock ms
-START_DATE = "2016-01-01"
+# CTR_HISTORY_START (default 2016-01-01): the first date partition; older views are rejected
+START_DATE = history_start(DOMAIN, "2016-01-01")
+
+VIEW_EVENTS = asset_key(DOMAIN, "view_events")
+VIEWS_PER_MINUTE = asset_key(DOMAIN, "views_per_minute")
+PURCHASES = asset_key(DOMAIN, "purchases")
+PURCHASES_PER_MINUTE = asset_key(DOMAIN, "purchases_per_minute")
 
 date_partitions = dg.DailyPartitionsDefinition(
     start_date=START_DATE, timezone=TIMEZONE, end_offset=1

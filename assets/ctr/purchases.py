@@ -7,16 +7,21 @@ from datetime import UTC, datetime
 import dagster as dg
 import polars as pl
 
-from assets.ctr.partitions import DOMAIN, partitions_def, slice_of
-from assets.ctr.rollups import SCHEMA, day_bounds, publish_and_describe, replace_rollup
+from assets.ctr.partitions import (
+    DOMAIN,
+    PURCHASES,
+    PURCHASES_PER_MINUTE,
+    VIEWS_PER_MINUTE,
+    partitions_def,
+    slice_of,
+)
+from assets.ctr.publish import publish_and_describe, publishes
+from assets.ctr.rollups import SCHEMA, day_bounds, replace_rollup
 from assets.ctr.serving import serving_root
 from assets.shared import POOL, RETRY, asset_key, md, md_table
 from assets.shared.partitions import each_partition
 from resources import PlatformPaths, SqlSource, Warehouse
 from resources.sql import transaction
-
-PURCHASES = asset_key(DOMAIN, "purchases")
-PURCHASES_PER_MINUTE = asset_key(DOMAIN, "purchases_per_minute")
 
 purchases_source = dg.AssetSpec(
     key=asset_key(DOMAIN, "purchases_source"),
@@ -194,14 +199,15 @@ def purchases_per_minute(
 ) -> Iterator[dg.MaterializeResult]:
     """Purchases per (platform, product, GMT-03:00 minute) for one day and platform,
     replaced in one transaction and published to `lake/ctr/serving/` for the API."""
+    publish_now = publishes(context, VIEWS_PER_MINUTE)
     yield from each_partition(
         context, context.partition_keys,
-        lambda key: _purchases_per_minute_slice(paths, warehouse, *slice_of(key)),
+        lambda key: _purchases_per_minute_slice(paths, warehouse, *slice_of(key), publish_now),
     )
 
 
 def _purchases_per_minute_slice(
-    paths: PlatformPaths, warehouse: Warehouse, day: str, platform: str
+    paths: PlatformPaths, warehouse: Warehouse, day: str, platform: str, publish_now: bool
 ) -> dg.MaterializeResult:
     with warehouse.get_connection(SCHEMA) as conn:
         with transaction(conn):
@@ -219,7 +225,7 @@ def _purchases_per_minute_slice(
                 [platform, day],
             ).fetchall()[0]
         published = publish_and_describe(
-            conn, serving_root(paths.root), "purchases_per_minute", platform, day
+            conn, serving_root(paths.root), "purchases_per_minute", platform, day, publish_now
         )
     return dg.MaterializeResult(
         metadata={

@@ -6,20 +6,26 @@ import dagster as dg
 
 from assets.ctr.ingest import view_events
 from assets.ctr.lake import partition_files
-from assets.ctr.partitions import DOMAIN, partitions_def, slice_of
-from assets.ctr.rollups import SCHEMA, publish_and_describe, replace_rollup
+from assets.ctr.partitions import (
+    DOMAIN,
+    PURCHASES_PER_MINUTE,
+    VIEWS_PER_MINUTE,
+    partitions_def,
+    slice_of,
+)
+from assets.ctr.publish import publish_and_describe
+from assets.ctr.rollups import SCHEMA, replace_rollup
 from assets.ctr.serving import serving_root
-from assets.shared import POOL, asset_key, md
+from assets.shared import POOL, md
 from assets.shared.partitions import each_partition
 from resources import PlatformPaths, Warehouse
 from resources.sql import transaction
 
-VIEWS_PER_MINUTE = asset_key(DOMAIN, "views_per_minute")
-
 
 @dg.asset(
     key=VIEWS_PER_MINUTE,
-    deps=[view_events],
+    # after the purchases rollup of the same slice, so that it publishes both (publish.py)
+    deps=[view_events, PURCHASES_PER_MINUTE],
     partitions_def=partitions_def,
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name=DOMAIN,

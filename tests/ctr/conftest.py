@@ -76,7 +76,8 @@ def write_serving(data_dir: Path, views: list, purchases: list, tier: bool = Tru
     a slice published before the tier existed."""
     import duckdb
 
-    from assets.ctr.rollups import SCHEMA, publish_slice, publish_tier
+    from assets.ctr.publish import publish_slice, publish_tier
+    from assets.ctr.rollups import SCHEMA
     from resources.sql import ensure_schemas
 
     root = serving_root(data_dir)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,19 @@ def run_all(defs: dg.Definitions, instance: dg.DagsterInstance, requests: list) 
 
 
 def keys_of(requests: list[dg.RunRequest]) -> list[str]:
-    return sorted(str(r.partition_key) for r in requests if r.partition_key)
+    """The partitions the requests cover (one partition, or a range of one platform)."""
+    keys = []
+    for r in requests:
+        if r.partition_key:
+            keys.append(str(r.partition_key))
+        elif RANGE_START_TAG in r.tags:
+            (first, platform), (last, _) = (
+                r.tags[t].split("|") for t in (RANGE_START_TAG, RANGE_END_TAG))
+            day = datetime.fromisoformat(first)
+            while day <= datetime.fromisoformat(last):
+                keys.append(f"{day:%Y-%m-%d}|{platform}")
+                day += timedelta(days=1)
+    return sorted(keys)
 
 
 def test_sensor_refreshes_only_touched_partitions(env: dict[str, Any]) -> None:
@@ -328,8 +340,7 @@ def test_single_run_backfill_of_a_date_range(env: dict[str, Any]) -> None:
     """A backfill runs as one run per platform over a date range (BackfillPolicy.single_run):
     every partition of the range is materialized, each in its own transaction, with its
     serving files, and the checks hold for all of them."""
-    from assets.ctr.purchases import PURCHASES, PURCHASES_PER_MINUTE
-    from assets.ctr.views import VIEWS_PER_MINUTE
+    from assets.ctr.partitions import PURCHASES, PURCHASES_PER_MINUTE, VIEWS_PER_MINUTE
 
     root = env["paths"].root
     defs = ctr_defs(env)
@@ -385,3 +396,41 @@ def test_single_run_backfill_of_a_date_range(env: dict[str, Any]) -> None:
         ("2016-02-01", "A"): (1, 2), ("2016-02-01", "B"): (1, 1),
         ("2016-02-02", "A"): (1, 1),
     }
+
+
+def test_a_refresh_publishes_views_and_purchases_together(
+    env: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API never joins new purchases with old views: in a refresh run the purchases
+    rollup leaves publishing to the views rollup, so a run that fails in between changes
+    nothing the API serves; a purchases-only refresh publishes at once."""
+    import assets.ctr.views
+
+    root = env["paths"].root
+    defs = ctr_defs(env)
+    instance = dg.DagsterInstance.ephemeral()
+    orders, items = orders_fixture()
+    write_views(root, "iOS", "a.json", [{"events": [view("A", "2016-02-01 00:00:10")]}])
+    dg.materialize([view_events], resources=env, instance=instance)
+    refresh = dg.RunRequest(job_name="ctr_refresh_partition",
+                            partition_key=partition_key("2016-02-01", "iOS"))
+    assert execute_run_request(defs, refresh, instance).success
+    served = serving_file(serving_root(root), "ctr_10min", "iOS", "2016-02-01")
+    before = pq.read_table(served).to_pylist()
+    assert [(r["product"], r["views"], r["purchases"]) for r in before] == [("A", 1, 0)]
+
+    load_purchases(resolve(env["purchases_db"].url), orders, items)  # new orders arrive
+    def broken(*args):
+        raise RuntimeError("views step fails")
+    monkeypatch.setattr(assets.ctr.views, "partition_files", broken)
+    failed = execute_run_request(defs, refresh, instance, raise_on_error=False)
+    assert not failed.success
+    assert pq.read_table(served).to_pylist() == before  # nothing half-published
+    purchases_meta = failed.asset_materializations_for_node("ctr__purchases_per_minute")[0]
+    assert "published with the views rollup" in purchases_meta.metadata["serving_file"].value
+
+    purchases_only = dg.RunRequest(job_name="ctr_refresh_purchases",
+                                   partition_key=partition_key("2016-02-01", "iOS"))
+    assert execute_run_request(defs, purchases_only, instance).success
+    after = {r["product"]: (r["views"], r["purchases"]) for r in pq.read_table(served).to_pylist()}
+    assert after == {"A": (1, 2), "B": (0, 1)}
