@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PLATFORM_DATA_DIR ?= $(CURDIR)/data/local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv demo test run up lint bench clean
+.PHONY: venv home demo test run up lint bench clean
 
 # setuptools warns on every editable install that a folder named like a package may shadow
 # it: here the folders ARE the packages
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-demo: venv
+demo: venv home
 	$(PY) -m cli.demo
 
 test: venv
@@ -27,12 +27,15 @@ test: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
-run: venv
+# DAGSTER_HOME with the platform's instance settings; `make demo` and `make run` share it
+home:
 	@mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	@cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	@if [ -n "$$DAGSTER_PG_URL" ]; then \
 	  printf 'storage:\n  postgres:\n    postgres_url:\n      env: DAGSTER_PG_URL\n' \
 	    >> $(DAGSTER_HOME)/dagster.yaml; echo "Dagster storage: PostgreSQL (DAGSTER_PG_URL)"; fi
+
+run: venv home
 	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000 & api=$$!; \
 	$(VENV)/bin/dagster-daemon run -m definitions & daemon=$$!; \
 	trap 'kill $$api $$daemon 2>/dev/null' EXIT INT TERM; \

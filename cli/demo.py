@@ -25,16 +25,24 @@ def main() -> None:
 
     from definitions import defs  # after PLATFORM_DATA_DIR is settled
 
-    # An in-memory instance: thousands of hourly-partition events are written far faster
-    # than to SQLite, and the demo needs no history. Sensors under `make run` keep their own
-    # cursors; the loads are idempotent, so re-seeing the demo's files changes nothing.
-    with dg.DagsterInstance.ephemeral() as instance:
+    # The instance `make run` will use (DAGSTER_HOME): the UI shows what the demo made, and
+    # the demo's runs carry their sensors' run keys, so the daemon launches none of them
+    # again. Without DAGSTER_HOME, an in-memory instance.
+    with instance_for_demo() as instance:
         for domain in args.domains:
             started = time.perf_counter()
             demo = importlib.import_module(f"cli.demos.{domain}")
             answer = demo.run(defs, instance)
             elapsed = time.perf_counter() - started
             print(f"\n=== {demo.TITLE}  ({elapsed:.1f} s)\n{answer}")
+
+
+def instance_for_demo() -> dg.DagsterInstance:
+    if os.environ.get("DAGSTER_HOME"):
+        print(f"Dagster instance: {os.environ['DAGSTER_HOME']}")
+        return dg.DagsterInstance.get()
+    print("Dagster instance: in memory (set DAGSTER_HOME to keep the demo's runs)")
+    return dg.DagsterInstance.ephemeral()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,9 @@
-"""Run what a sensor or schedule asks for, in this process: used by `make demo` and tests."""
+"""Run what a sensor or schedule asks for, in this process: used by `make demo` and tests.
+
+A run made for a sensor's request carries the tags the daemon gives it (`dagster/run_key`,
+`dagster/sensor_name`): when the daemon later evaluates that sensor from scratch and asks
+for the same content again, it finds the run already done and launches nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,12 @@ import os
 
 import dagster as dg
 
-# Dagster's run tags for a single run over a partition range (BackfillPolicy.single_run).
+# Dagster's run tags for a single run over a partition range (BackfillPolicy.single_run),
+# and for the run a sensor's request became.
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+RUN_KEY_TAG = "dagster/run_key"
+SENSOR_NAME_TAG = "dagster/sensor_name"
 
 
 def execute_run_request(
@@ -16,13 +24,17 @@ def execute_run_request(
     request: dg.RunRequest,
     instance: dg.DagsterInstance,
     raise_on_error: bool = True,
+    sensor_name: str | None = None,
 ) -> dg.ExecuteInProcessResult:
-    """Execute one RunRequest (single partition or partition range) in-process."""
+    """Execute one RunRequest (single partition or partition range) in-process; with
+    `sensor_name`, tagged as that sensor's run of the request's run key."""
     if request.job_name:
         job = defs.resolve_job_def(request.job_name)
     else:
         job = defs.resolve_implicit_global_asset_job_def()
     tags = dict(request.tags or {})
+    if sensor_name and request.run_key:
+        tags.update({RUN_KEY_TAG: request.run_key, SENSOR_NAME_TAG: sensor_name})
     partition_key = request.partition_key
     key_range = request.partition_key_range
     if key_range is not None:
@@ -74,6 +86,6 @@ def drain_sensor(
         for request in fresh:
             if request.run_key:
                 seen.add(request.run_key)
-            execute_run_request(defs, request, instance)
+            execute_run_request(defs, request, instance, sensor_name=sensor_name)
             runs += 1
     return runs, cursor

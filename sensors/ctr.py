@@ -35,6 +35,7 @@ from assets.ctr.partitions import (
 )
 from assets.shared import date_ranges
 from resources import PlatformPaths
+from sensors import TICK_SECONDS
 from sensors.events import materializations_after
 
 MAX_RETRIES = 3
@@ -69,8 +70,10 @@ def _run_key(context: dg.SensorEvaluationContext, key: str) -> str:
     runs = context.instance.get_runs(
         filters=dg.RunsFilter(tags={"ctr/run_key_base": key}), limit=MAX_RETRIES + 1
     )
-    if runs and len(runs) <= MAX_RETRIES and all(
-        r.status == dg.DagsterRunStatus.FAILURE for r in runs
+    if (
+        runs
+        and len(runs) <= MAX_RETRIES
+        and all(r.status == dg.DagsterRunStatus.FAILURE for r in runs)
     ):
         return f"{key}:retry{len(runs)}"
     return key
@@ -99,9 +102,11 @@ def _ingest_requests(
     request = dg.RunRequest(
         job_name=ingest_views_job.name,
         run_key=_run_key(context, base),
-        run_config={"ops": {"ctr__view_events": {"config": {
-            "files": [landed.rel for landed, _ in pending]
-        }}}},
+        run_config={
+            "ops": {
+                "ctr__view_events": {"config": {"files": [landed.rel for landed, _ in pending]}}
+            }
+        },
         tags={
             "ctr/files": ", ".join(sorted(fid for _, fid in pending))[:1000],
             "ctr/run_key_base": base,
@@ -146,8 +151,10 @@ def _refresh_request(
     tags = {"ctr/run_key_base": base}
     if first == last:
         return dg.RunRequest(
-            job_name=refresh_partition_job.name, run_key=_run_key(context, base),
-            partition_key=partition_key(str(first), platform), tags=tags,
+            job_name=refresh_partition_job.name,
+            run_key=_run_key(context, base),
+            partition_key=partition_key(str(first), platform),
+            tags=tags,
         )
     tags[RANGE_START_TAG] = partition_key(str(first), platform)
     tags[RANGE_END_TAG] = partition_key(str(last), platform)
@@ -159,7 +166,7 @@ def _refresh_request(
 @dg.sensor(
     name="ctr_product_views_sensor",
     jobs=[ingest_views_job, refresh_partition_job],
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="New product-view files -> parse into the lake -> refresh only the "
     "(date, platform) partitions they touched, purchases included.",

@@ -5,7 +5,6 @@ file: it needs neither the DuckDB warehouse (whose write lock another run may ho
 document store (which may be the very system that failed).
 """
 
-
 import datetime as dt
 import json
 from pathlib import Path
@@ -69,9 +68,7 @@ def _already_recorded(path: Path, run_id: str) -> bool:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Appends every failed customers run (job, steps, error) to a JSON-lines file.",
 )
-def customers_run_failure_sensor(
-    context: dg.RunFailureSensorContext, paths: PlatformPaths
-) -> None:
+def customers_run_failure_sensor(context: dg.RunFailureSensorContext, paths: PlatformPaths) -> None:
     run = context.dagster_run
     step_events = context.get_step_failure_events()
     if not _is_ours(run, [event.step_key or "" for event in step_events]):

@@ -35,6 +35,7 @@ from assets.industries.stream import (
     read_batch_meta,
 )
 from resources import KafkaResource, PlatformPaths
+from sensors import TICK_SECONDS
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -45,8 +46,6 @@ MAX_GAP = timedelta(hours=24)
 # The scores are rescored in the same run as the data they read: one hop less than waiting
 # for the automation sensor (which still covers materializations made by hand).
 SCORED = [SCORES, HISTORY]
-
-
 
 
 def _digest(obj: object) -> str:
@@ -65,16 +64,14 @@ def _cursor_seq(cursor: str | None) -> int:
     name="industries_order_stream_sensor",
     asset_selection=[ORDER_BATCHES],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=TICK_SECONDS,
 )
 def order_stream_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths, kafka: KafkaResource
 ) -> dg.SensorResult | dg.SkipReason:
     """Ask for a micro-batch run when the stream has records beyond the stored offsets."""
     state = load_state(paths.lake(DOMAIN), known=_cursor_seq(context.cursor))
-    lag: dict[str, tuple[int, int]] = dict(
-        file_lag(paths.landing_folder(ORDERS_LANDING), state)
-    )
+    lag: dict[str, tuple[int, int]] = dict(file_lag(paths.landing_folder(ORDERS_LANDING), state))
     what = "landing/orders"
     if kafka.enabled:
         consumer = kafka.consumer(KAFKA_GROUP_ID)
@@ -99,7 +96,7 @@ def order_stream_sensor(
     name="industries_order_hours_sensor",
     asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=15,
+    minimum_interval_seconds=TICK_SECONDS,
 )
 def order_hours_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
@@ -119,11 +116,13 @@ def order_hours_sensor(
     first, last = new[0][0], new[-1][0]
     requests = []
     for start, end in hour_ranges(sorted(hours), MAX_GAP):
-        requests.append(dg.RunRequest(
-            run_key=f"order-hours-{start}..{end}-batches-{first}-{last}",
-            asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
-            tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
-        ))
+        requests.append(
+            dg.RunRequest(
+                run_key=f"order-hours-{start}..{end}-batches-{first}-{last}",
+                asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
+                tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+            )
+        )
     return dg.SensorResult(run_requests=requests, cursor=str(last))
 
 
@@ -131,7 +130,7 @@ def order_hours_sensor(
     name="industries_customers_sensor",
     asset_selection=[CUSTOMERS, *SCORED],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=TICK_SECONDS,
 )
 def customers_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
@@ -148,9 +147,9 @@ def customers_sensor(
         )
     digest = _digest([(f.rel, f.sha256) for f in folder.files() if is_batch(f.rel)])
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(
-            run_key=f"customers-{digest}", asset_selection=[CUSTOMERS, *SCORED]
-        )],
+        run_requests=[
+            dg.RunRequest(run_key=f"customers-{digest}", asset_selection=[CUSTOMERS, *SCORED])
+        ],
         cursor=str(changes.seq),
     )
 
@@ -161,7 +160,7 @@ industries_automation_sensor = dg.AutomationConditionSensorDefinition(
     "industries_automation_sensor",
     target=dg.AssetSelection.groups("industries"),
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=TICK_SECONDS,
 )
 
 sensors = [order_stream_sensor, order_hours_sensor, customers_sensor, industries_automation_sensor]

@@ -17,9 +17,9 @@ from assets.invoices.files import DOMAIN, BadInvoiceFile, is_invoice_file, sync_
 from assets.invoices.partitions import RAW_KEY, START_DATE, sync_date_partitions
 from assets.invoices.raw import raw_invoices
 from resources import PlatformPaths
+from sensors import TICK_SECONDS
 
 RAW_OP = "invoices__raw_invoices"
-SENSOR_INTERVAL = 5  # an idle tick stats no file (resources.landing): cheap to look often
 
 
 def _sync_partition(name: str) -> str:
@@ -63,7 +63,7 @@ def _file_requests(
     name="invoice_files_sensor",
     target=[raw_invoices],
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=SENSOR_INTERVAL,
+    minimum_interval_seconds=TICK_SECONDS,
 )
 def invoice_files_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths

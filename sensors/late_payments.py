@@ -14,6 +14,7 @@ import dagster as dg
 from assets.late_payments.common import GROUP
 from assets.late_payments.extracts import EXTRACT_FILES, LANDING, set_fingerprint
 from resources import PlatformPaths
+from sensors import TICK_SECONDS
 
 JOB_NAME = "late_payments_job"
 SENSOR_NAME = "late_payments_extracts_sensor"
@@ -28,7 +29,7 @@ late_payments_job = dg.define_asset_job(
 @dg.sensor(
     name=SENSOR_NAME,
     job=late_payments_job,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="A complete new set of the four retail extracts landed: rebuild the features.",
 )

@@ -16,7 +16,7 @@ from assets.ctr.partitions import (
     slice_of,
 )
 from assets.ctr.publish import publish_and_describe, publishes
-from assets.ctr.rollups import SCHEMA, day_bounds, replace_rollup
+from assets.ctr.rollups import SCHEMA, day_bounds, replace_rollup, run_coverage
 from assets.ctr.serving import serving_root
 from assets.shared import POOL, RETRY, asset_key, md, md_table
 from assets.shared.partitions import each_partition
@@ -112,6 +112,7 @@ def purchases(
     yield from each_partition(
         context, context.partition_keys,
         lambda key: _purchases_slice(context, purchases_db, warehouse, *slice_of(key)),
+        lambda: run_coverage(context, warehouse, "purchases"),
     )
 
 
@@ -203,6 +204,7 @@ def purchases_per_minute(
     yield from each_partition(
         context, context.partition_keys,
         lambda key: _purchases_per_minute_slice(paths, warehouse, *slice_of(key), publish_now),
+        lambda: run_coverage(context, warehouse, "purchases_per_minute"),
     )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import dagster as dg
 import duckdb
 
+from assets.shared import coverage_table, next_day
 from resources.sql import Schema
 
 SCHEMA = Schema("ctr", (
@@ -38,6 +40,30 @@ def day_bounds(day: str) -> tuple[datetime, datetime]:
     """[D 00:00, D+1 00:00) as naive GMT-03:00 wall-clock datetimes."""
     start = datetime.combine(date.fromisoformat(day), datetime.min.time())
     return start, start + timedelta(days=1)
+
+
+def coverage(conn: duckdb.DuckDBPyConnection, table: str, platforms: set[str]) -> str:
+    """Which days of `ctr.<table>` hold data, per platform of `platforms`."""
+    day, amount = ("date", "count(*)") if table == "purchases" else (
+        "CAST(minute AS DATE)", "sum(count)")
+    counts: dict[str, dict] = {p: {} for p in sorted(platforms)}
+    for platform, d, n in conn.execute(
+        f"SELECT platform, {day}, {amount} FROM ctr.{table} WHERE list_contains(?, platform)"
+        " GROUP BY ALL",
+        [sorted(platforms)],
+    ).fetchall():
+        counts[platform][d] = int(n)
+    return "\n\n".join(
+        f"**{platform}**: {coverage_table(days, next_day)}" for platform, days in counts.items()
+    )
+
+
+def run_coverage(context: Any, warehouse: Any, table: str) -> dict[str, Any]:
+    """The run's figures every ctr partition run adds: where `table` holds data for the
+    platforms of the run."""
+    platforms = {key.split("|")[1] for key in context.partition_keys}
+    with warehouse.get_connection(SCHEMA) as conn:
+        return {"coverage": dg.MetadataValue.md(coverage(conn, table, platforms))}
 
 
 def replace_rollup(

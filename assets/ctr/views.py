@@ -14,7 +14,7 @@ from assets.ctr.partitions import (
     slice_of,
 )
 from assets.ctr.publish import publish_and_describe
-from assets.ctr.rollups import SCHEMA, replace_rollup
+from assets.ctr.rollups import SCHEMA, replace_rollup, run_coverage
 from assets.ctr.serving import serving_root
 from assets.shared import POOL, md
 from assets.shared.partitions import each_partition
@@ -52,6 +52,7 @@ def views_per_minute(
     yield from each_partition(
         context, context.partition_keys,
         lambda key: _views_slice(paths, warehouse, *slice_of(key)),
+        lambda: run_coverage(context, warehouse, "views_per_minute"),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets.shared import asset_key, contiguous
+from assets.shared import asset_key, contiguous, history_start
 
 DOMAIN = "industries"
 SCHEMA = "industries"
@@ -31,7 +31,8 @@ _CANONICAL = {re.sub(r"\s+", "", name).casefold(): name for name in INDUSTRIES}
 # Hourly partitions by order time (UTC). The start is the earliest order the platform
 # accepts (older orders are rejected with a reason); end_offset=1 keeps the current,
 # still-open hour addressable so live orders land in their own partition.
-PARTITION_START = datetime(2024, 1, 1, tzinfo=UTC)
+# INDUSTRIES_HISTORY_START (default 2024-01-01): the first hourly partition
+PARTITION_START = datetime.fromisoformat(history_start(DOMAIN, "2024-01-01")).replace(tzinfo=UTC)
 HOUR_FMT = "%Y-%m-%d-%H:%M"
 hourly_partitions = dg.HourlyPartitionsDefinition(
     start_date=PARTITION_START.strftime(HOUR_FMT), end_offset=1, timezone="UTC"

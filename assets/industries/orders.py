@@ -19,7 +19,7 @@ from assets.industries.common import (
 )
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.stream import batch_files
-from assets.shared import POOL
+from assets.shared import POOL, coverage_table, next_day
 from assets.shared.partitions import partition_results
 from resources import PlatformPaths, Warehouse
 from resources.sql import transaction
@@ -92,6 +92,15 @@ def _window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
     return window.start, window.end
 
 
+def days_with_orders(conn: duckdb.DuckDBPyConnection, table: str, amount: str) -> dict:
+    """The run's figures every hourly run adds: which days of `industries.<table>` hold
+    orders (hours grouped by day, so a month reads at a glance)."""
+    counts = dict(conn.execute(
+        f"SELECT CAST(hour AS DATE), {amount} FROM {SCHEMA}.{table} GROUP BY 1"
+    ).fetchall())
+    return {"coverage": dg.MetadataValue.md(coverage_table(counts, next_day, unit="days"))}
+
+
 def hour_figures(
     conn: duckdb.DuckDBPyConnection, context: dg.AssetExecutionContext, table: str, sql: str
 ) -> dict[str, dict[str, Any]]:
@@ -137,6 +146,7 @@ def orders(
     with warehouse.get_connection(TABLES) as conn:
         stats = rebuild_orders(conn, paths.lake(DOMAIN), start, end)
         figures = hour_figures(conn, context, "orders", "count(*), count(*), sum(amount)")
+        coverage = days_with_orders(conn, "orders", "count(*)")
     context.log.info(
         f"{stats['rows']} orders in {len(figures)} hours; {stats['rows_read']} rows read, "
         f"{stats['conflicts']} order_id conflicts"
@@ -145,6 +155,7 @@ def orders(
         "rows_read": stats["rows_read"],
         "duplicates_dropped": stats["rows_read"] - stats["rows"] - stats["conflicts"],
         "order_id_conflicts": stats["conflicts"],
+        **coverage,
     })
 
 
@@ -171,4 +182,5 @@ def customer_hourly(
         figures = hour_figures(
             conn, context, "customer_hourly", "count(*), sum(order_count), sum(amount)"
         )
-    yield from partition_results(context, figures)
+        coverage = days_with_orders(conn, "customer_hourly", "sum(order_count)")
+    yield from partition_results(context, figures, run_figures=coverage)

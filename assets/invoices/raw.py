@@ -18,7 +18,16 @@ from assets.invoices.files import DOMAIN, BadInvoiceFile, InvoiceFile, files_for
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import RAW_KEY, TOTALS_KEY, sync_date_partitions
 from assets.invoices.store import FileOutcome, InvoiceStore, open_store
-from assets.shared import POOL, RETRY, date_ranges, describe_ranges, md, md_table
+from assets.shared import (
+    POOL,
+    RETRY,
+    coverage_table,
+    date_ranges,
+    describe_ranges,
+    md,
+    md_table,
+    next_day,
+)
 from assets.shared.partitions import partition_results, record_partitions
 from resources import InvoicesDb, PlatformPaths
 from resources.landing import LandingFolder
@@ -76,7 +85,14 @@ def raw_invoices(
         touched = sorted({d for _, o in outcomes for d in o.dates_touched})
         mismatched = [m for a, b in date_ranges(touched) for m in store.mismatches(a, b)]
         figures = sync_date_figures(store, outcomes, context.partition_keys)
-        record_partitions(context, totals_figures(store, touched), asset_key=TOTALS_KEY,
+        coverage = md(coverage_table(dict(store.execute(
+            "SELECT sync_date, SUM(rows_loaded) FROM invoices.file_ledger GROUP BY sync_date"
+        ).fetchall()), next_day))
+        totals = totals_figures(store, touched)
+        totals_coverage = md(totals_coverage_table(store))
+        record_partitions(context, {k: {**v, "coverage": totals_coverage}
+                                    for k, v in totals.items()},
+                          asset_key=TOTALS_KEY,
                           description="updated incrementally with the files of this run")
     if bad:
         committed = {f.sync_date.isoformat() for f, o in outcomes if not o.already_loaded}
@@ -100,7 +116,7 @@ def raw_invoices(
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"rows_rejected": rejected, "table": "invoices.rejected_invoice_rows"},
         ),
-    ])
+    ], run_figures={"coverage": coverage})
 
 
 def load_files(
@@ -173,6 +189,14 @@ def totals_figures(store: InvoiceStore, dates: list[date]) -> dict[str, dict[str
             figures[day.isoformat()] = {"dagster/row_count": int(rows),
                                         "total_amount": float(amount), "invoices": int(invoices)}
     return figures
+
+
+def totals_coverage_table(store: InvoiceStore) -> str:
+    """Which creation dates of `venue_daily_totals` hold invoices (from the aggregate)."""
+    return coverage_table(dict(store.execute(
+        "SELECT created_date, SUM(invoice_count) FROM invoices.venue_daily_totals"
+        " GROUP BY created_date"
+    ).fetchall()), next_day)
 
 
 def files_table(outcomes: Outcomes) -> str:

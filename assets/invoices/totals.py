@@ -11,7 +11,7 @@ import dagster as dg
 
 from assets.invoices.files import DOMAIN
 from assets.invoices.partitions import TOTALS_KEY, creation_date_partitions
-from assets.invoices.raw import partition_dates, raw_invoices
+from assets.invoices.raw import partition_dates, raw_invoices, totals_coverage_table
 from assets.invoices.store import open_store
 from assets.shared import POOL, RETRY, md, md_table
 from assets.shared.partitions import partition_results
@@ -57,6 +57,7 @@ def venue_daily_totals(
                 (first, last),
             ).fetchall()
         }
+        coverage = totals_coverage_table(store)
         top = store.execute(
             "SELECT venue_id, created_date, total_amount, invoice_count"
             " FROM invoices.venue_daily_totals WHERE created_date BETWEEN %s AND %s"
@@ -85,4 +86,5 @@ def venue_daily_totals(
             passed=duplicates == 0,
             metadata={"duplicates": int(duplicates)},
         ),
-    ], run_figures={"rows_corrected": corrected, "dates": f"{first}..{last}"})
+    ], run_figures={"rows_corrected": corrected, "dates": f"{first}..{last}",
+                    "coverage": md(coverage)})

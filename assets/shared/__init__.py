@@ -3,16 +3,24 @@ Markdown tables for metadata and contiguous ranges of partition keys."""
 
 from assets.shared.conventions import POOL, RETRY, asset_key, history_start
 from assets.shared.markdown import md, md_table
-from assets.shared.ranges import contiguous, date_ranges, describe_ranges
+from assets.shared.ranges import (
+    contiguous,
+    coverage_table,
+    date_ranges,
+    describe_ranges,
+    next_day,
+)
 
 __all__ = [
     "POOL",
     "RETRY",
     "asset_key",
     "contiguous",
+    "coverage_table",
     "date_ranges",
     "history_start",
     "describe_ranges",
     "md",
     "md_table",
+    "next_day",
 ]

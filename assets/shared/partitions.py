@@ -91,9 +91,11 @@ def each_partition(
     context: dg.AssetExecutionContext,
     keys: Sequence[str],
     one: Callable[[str], dg.MaterializeResult],
+    run_figures: Callable[[], Figures] | None = None,
 ) -> Iterator[dg.MaterializeResult]:
     """`one(key)` for every partition of the run, each committing its own work; then the
-    results, the checks folded over the partitions."""
+    results, the checks folded over the partitions, and `run_figures()` (the run's own,
+    computed once the partitions are done)."""
     done: dict[str, dg.MaterializeResult] = {}
     try:
         for key in keys:
@@ -109,7 +111,8 @@ def each_partition(
         for check in result.check_results or []:
             checks.setdefault(check.check_name, []).append((key, check))
     folded = [fold_check(name, results) for name, results in checks.items()]
-    yield from partition_results(context, {k: r.metadata or {} for k, r in done.items()}, folded)
+    yield from partition_results(context, {k: r.metadata or {} for k, r in done.items()},
+                                 folded, run_figures() if run_figures else None)
 
 
 def fold_check(name: str, results: list[tuple[str, dg.AssetCheckResult]]) -> dg.AssetCheckResult:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import TypeVar
+
+from assets.shared.markdown import md_table
 
 K = TypeVar("K", bound=Hashable)
 
@@ -21,9 +23,34 @@ def contiguous(keys: Iterable[K], joins: Callable[[K, K], bool]) -> list[tuple[K
     return ranges
 
 
+def next_day(last: date, day: date) -> bool:
+    return day == last + timedelta(days=1)
+
+
 def date_ranges(dates: Iterable[date]) -> list[tuple[date, date]]:
     """Contiguous runs of dates, e.g. [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
-    return contiguous(dates, lambda last, d: d == last + timedelta(days=1))
+    return contiguous(dates, next_day)
+
+
+def coverage_table(
+    counts: Mapping[K, int], joins: Callable[[K, K], bool], limit: int = 12,
+    unit: str = "partitions",
+) -> str:
+    """Where an asset holds data, at a glance: the runs of neighbouring `unit`s (partitions,
+    or days of hourly partitions) holding rows (`joins` says which keys neighbour), newest
+    first, with their row counts."""
+    held = {k: n for k, n in counts.items() if n}
+    if not held:
+        return "no partition holds data yet"
+    runs = contiguous(held, joins)
+    keys = sorted(held)  # type: ignore[type-var]
+    rows = []
+    for first, last in reversed(runs[-limit:]):
+        inside = [k for k in keys if first <= k <= last]  # type: ignore[operator]
+        rows.append((first, last, len(inside), sum(held[k] for k in inside)))
+    title = (f"{len(held)} {unit} hold data in {len(runs)} stretch(es), "
+             f"{keys[0]} .. {keys[-1]}" + (f" (newest {limit} shown)" if len(runs) > limit else ""))
+    return title + "\n\n" + md_table(["from", "to", unit, "rows"], rows)
 
 
 def describe_ranges(dates: Iterable[date]) -> str:

@@ -1,9 +1,10 @@
-"""`make demo` step for industries: ingest customers and orders, score, print the top 3."""
+"""`make demo` step for industries: ingest customers and orders (scored in the same runs),
+print the top 3."""
 
 import dagster as dg
 
-from assets.industries.common import HISTORY, SCHEMA, SCORES
-from cli.runner import drain_sensor, execute_run_request
+from assets.industries.common import SCHEMA
+from cli.runner import drain_sensor
 
 TITLE = "3. Industry change: top 3 industries"
 
@@ -15,9 +16,8 @@ SENSORS = (
 
 
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
-    """Drive the domain's sensors to quiet, score once, and return the top 3 as text."""
+    """Drive the domain's sensors to quiet and return the top 3 as text."""
     runs = {name: drain_sensor(defs, name, instance)[0] for name in SENSORS}
-    execute_run_request(defs, dg.RunRequest(asset_selection=[SCORES, HISTORY]), instance)
     warehouse = (defs.resources or {})["warehouse"]
     with warehouse.get_connection() as conn:
         rows = conn.execute(
