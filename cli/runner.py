@@ -11,10 +11,9 @@ import os
 
 import dagster as dg
 
-# Dagster's run tags for a single run over a partition range (BackfillPolicy.single_run),
-# and for the run a sensor's request became.
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from sensors import RANGE_END_TAG, RANGE_START_TAG
+
+# Dagster's run tags for the run a sensor's request became.
 RUN_KEY_TAG = "dagster/run_key"
 SENSOR_NAME_TAG = "dagster/sensor_name"
 

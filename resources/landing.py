@@ -10,7 +10,8 @@ platform). For every such folder this module is the one place that decides:
   the same content twice is one file and new bytes under an old name are a new one;
 - **move-aside**: a file that cannot be loaded goes to `_rejected/` (same relative path)
   with `<name>.reason.txt` beside it;
-- **lineage**: `Landed.tags()` names the file and its hash on every run it causes.
+- **lineage**: `run_tags()` names the file(s) (and a single file's hash) on every run they
+  cause.
 
 Cost. Files stay where they landed (a sync tool may mirror the folder). An index
 (`state/landing.sqlite`, see `landing_index`) remembers each file's stat signature (size,
@@ -59,6 +60,13 @@ class Landed:
     def tags(self) -> dict[str, str]:
         """Run tags that tie a run to the file it was made for."""
         return {"landing/file": self.rel[:200], "landing/sha256": self.sha256[:16]}
+
+
+def run_tags(files: list[Landed]) -> dict[str, str]:
+    """Run tags that tie a run to the file(s) it was made for (first .. last when many)."""
+    if len(files) == 1:
+        return files[0].tags()
+    return {"landing/files": f"{len(files)} files: {files[0].rel} .. {files[-1].rel}"[:200]}
 
 
 @dataclass(frozen=True)

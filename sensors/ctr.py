@@ -35,12 +35,10 @@ from assets.ctr.partitions import (
 )
 from assets.shared import date_ranges
 from resources import PlatformPaths
-from sensors import TICK_SECONDS
+from sensors import TICK_SECONDS, partitions_of_run
 from sensors.events import materializations_after
 
 MAX_RETRIES = 3
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 RECENT_DAYS = 3
 
 ingest_views_job = dg.define_asset_job(
@@ -148,18 +146,11 @@ def _refresh_request(
     context: dg.SensorEvaluationContext, platform: str, first: date, last: date, base: str
 ) -> dg.RunRequest:
     """A refresh run of one platform's dates `first`..`last` (one partition, or a range)."""
-    tags = {"ctr/run_key_base": base}
-    if first == last:
-        return dg.RunRequest(
-            job_name=refresh_partition_job.name,
-            run_key=_run_key(context, base),
-            partition_key=partition_key(str(first), platform),
-            tags=tags,
-        )
-    tags[RANGE_START_TAG] = partition_key(str(first), platform)
-    tags[RANGE_END_TAG] = partition_key(str(last), platform)
     return dg.RunRequest(
-        job_name=refresh_partition_job.name, run_key=_run_key(context, base), tags=tags
+        job_name=refresh_partition_job.name,
+        run_key=_run_key(context, base),
+        **partitions_of_run(partition_key(str(first), platform),
+                            partition_key(str(last), platform), {"ctr/run_key_base": base}),
     )
 
 

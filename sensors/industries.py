@@ -35,10 +35,8 @@ from assets.industries.stream import (
     read_batch_meta,
 )
 from resources import KafkaResource, PlatformPaths
-from sensors import TICK_SECONDS
+from sensors import TICK_SECONDS, partitions_of_run
 
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
 # Touched hours closer than this share one run: rebuilding the hours between (empty, or
 # holding earlier orders) is cheap and correct, and a month of history with quiet nights is
 # one run; a late order far from the others gets a run of its own hour.
@@ -120,7 +118,7 @@ def order_hours_sensor(
             dg.RunRequest(
                 run_key=f"order-hours-{start}..{end}-batches-{first}-{last}",
                 asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
-                tags={RANGE_START_TAG: start, RANGE_END_TAG: end},
+                **partitions_of_run(start, end),
             )
         )
     return dg.SensorResult(run_requests=requests, cursor=str(last))

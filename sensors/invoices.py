@@ -1,25 +1,32 @@
 """Sensors of the invoices domain.
 
-`invoice_files_sensor`: a new invoice file (by content) → one run of its sync-date partition
-of `raw_invoices`. That run also brings the creation-date partitions of `venue_daily_totals`
-the file touched up to date (in the same transaction as the rows) and records them, so the
-right totals are there when the run ends: no second run. Its cursor is the landing sequence
-it acted on.
+`invoice_files_sensor`: new invoice files (by content) → one run of `raw_invoices` over the
+sync dates they carry, consecutive dates in one run (at most MAX_FILES files: each sync date
+then still gets its own materialization event); dates with no new file between them split
+the runs, so no partition is shown as materialized without a file. That run also brings the
+creation-date partitions of `venue_daily_totals` the files touched up to date (in the same
+transaction as each file's rows) and records them, so the right totals are there when the
+run ends: no second run. Its cursor is the landing sequence it acted on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import date, timedelta
 
 import dagster as dg
 
 from assets.invoices.files import DOMAIN, BadInvoiceFile, is_invoice_file, sync_date_of
 from assets.invoices.partitions import RAW_KEY, START_DATE, sync_date_partitions
 from assets.invoices.raw import raw_invoices
+from assets.shared.partitions import OWN_EVENTS_MAX
 from resources import PlatformPaths
-from sensors import TICK_SECONDS
+from resources.landing import Landed, LandingFolder, run_tags
+from sensors import TICK_SECONDS, partitions_of_run
 
 RAW_OP = "invoices__raw_invoices"
+MAX_FILES = OWN_EVENTS_MAX
 
 
 def _sync_partition(name: str) -> str:
@@ -32,31 +39,49 @@ def _sync_partition(name: str) -> str:
     return key
 
 
-def _file_requests(
-    context: dg.SensorEvaluationContext, paths: PlatformPaths, after: int
-) -> tuple[list[dg.RunRequest], int]:
-    folder = paths.landing_folder(DOMAIN)
+def _new_files(
+    context: dg.SensorEvaluationContext, folder: LandingFolder, after: int
+) -> tuple[list[tuple[date, Landed]], int]:
+    """The new invoice files with their sync dates (oldest first); a file whose date has no
+    partition is moved aside with the reason."""
     changes = folder.changes(after)
-    requests = []
+    found = []
     for landed in changes.files:
         if not is_invoice_file(landed.rel):
             continue
         try:
-            partition = _sync_partition(landed.name)
+            found.append((date.fromisoformat(_sync_partition(landed.name)), landed))
         except BadInvoiceFile as exc:
             folder.reject(landed.path, str(exc))
             context.log.error(f"{exc}; moved to _rejected/")
-            continue
-        requests.append(
-            dg.RunRequest(
-                run_key=f"invoice-file:{landed.sha256}",
-                partition_key=partition,
-                asset_selection=[RAW_KEY],
-                run_config={"ops": {RAW_OP: {"config": {"files": [landed.name]}}}},
-                tags=landed.tags(),
-            )
-        )
-    return requests, changes.seq
+    return sorted(found, key=lambda f: (f[0], f[1].rel)), changes.seq
+
+
+def _groups(found: list[tuple[date, Landed]]) -> list[list[tuple[date, Landed]]]:
+    """Files of consecutive sync dates together, at most MAX_FILES per group."""
+    groups: list[list[tuple[date, Landed]]] = []
+    for day, landed in found:
+        last = groups[-1][-1][0] if groups else None
+        if last is None or day - last > timedelta(days=1) or len(groups[-1]) >= MAX_FILES:
+            groups.append([])
+        groups[-1].append((day, landed))
+    return groups
+
+
+def _request(group: list[tuple[date, Landed]]) -> dg.RunRequest:
+    """One run over the group's sync dates, loading exactly its files; the key names their
+    content (one file: its hash, as `invoice-file:<sha256>`)."""
+    files = [landed for _, landed in group]
+    hashes = sorted({f.sha256 for f in files})
+    key = (f"invoice-file:{hashes[0]}" if len(hashes) == 1 else
+           "invoice-files:" + hashlib.sha256("\n".join(hashes).encode()).hexdigest())
+    first, last = group[0][0].isoformat(), group[-1][0].isoformat()
+    return dg.RunRequest(
+        run_key=key,
+        asset_selection=[RAW_KEY],
+        run_config={"ops": {RAW_OP: {"config": {"files": [f.name for f in files]}}}},
+        **partitions_of_run(first, last, run_tags(files)),
+    )
 
 
 @dg.sensor(
@@ -68,11 +93,12 @@ def _file_requests(
 def invoice_files_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult:
-    """Requests one run per new file (run key = its content hash) for its sync date; the
-    run records the creation dates of the totals the file touched."""
+    """Requests one run per group of new files of consecutive sync dates (run key = their
+    content); the run records the creation dates of the totals the files touched."""
     cursor = json.loads(context.cursor) if context.cursor else {}
-    files, landing = _file_requests(context, paths, cursor.get("landing", 0))
-    return dg.SensorResult(run_requests=files, cursor=json.dumps({"landing": landing}))
+    found, landing = _new_files(context, paths.landing_folder(DOMAIN), cursor.get("landing", 0))
+    requests = [_request(group) for group in _groups(found)]
+    return dg.SensorResult(run_requests=requests, cursor=json.dumps({"landing": landing}))
 
 
 defs = dg.Definitions(sensors=[invoice_files_sensor])

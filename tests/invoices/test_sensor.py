@@ -17,7 +17,7 @@ from tests.invoices.conftest import latest_metadata, uid
 SENSOR = "invoice_files_sensor"
 
 
-def test_one_run_per_file_brings_its_sync_date_and_exactly_the_touched_creation_dates(
+def test_one_run_per_stretch_of_sync_dates_brings_exactly_the_touched_creation_dates(
     invoices_env
 ):
     # a file is read once nobody has written it for 30 s
@@ -40,10 +40,12 @@ def test_one_run_per_file_brings_its_sync_date_and_exactly_the_touched_creation_
 
     with dg.instance_for_test() as instance:
         requests, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, None)
-        assert sorted(r.partition_key for r in requests) == ["2024-03-01", "2024-03-02"]
-        assert all(r.run_key.startswith("invoice-file:") for r in requests)
-        assert {r.tags["landing/file"] for r in requests} == {
-            "invoices_2024-03-01.csv", "invoices_20240302.csv"}
+        # two files of consecutive sync dates: one run over both dates, loading both
+        [request] = requests
+        assert request.partition_key_range == dg.PartitionKeyRange("2024-03-01", "2024-03-02")
+        assert request.run_key.startswith("invoice-files:")
+        assert request.tags["landing/files"] == (
+            "2 files: invoices_2024-03-01.csv .. invoices_20240302.csv")
         again, cursor = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
         assert again == []
 
@@ -86,3 +88,24 @@ def test_rewritten_file_gets_a_new_run_key(invoices_env):
         second, _ = tick_sensor(invoices_env.defs, SENSOR, instance, cursor)
     assert len(first) == len(second) == 1
     assert first[0].run_key != second[0].run_key
+
+
+def test_a_day_without_a_file_splits_the_runs_and_a_long_backlog_is_capped(invoices_env):
+    from sensors.invoices import MAX_FILES
+
+    from datetime import date, timedelta
+
+    days = [(date(2024, 1, 1) + timedelta(days=d)).isoformat() for d in range(MAX_FILES + 2)]
+    days.append("2024-03-01")
+    for i, day in enumerate(days):
+        write_invoice_file(invoices_env.landing / f"invoices_{day}.csv",
+                           [["v1", uid(100 + i), f"{day} 09:00:00", "1.00"]])
+    with dg.instance_for_test() as instance:
+        requests, _ = tick_sensor(invoices_env.defs, SENSOR, instance, None)
+    spans = [(r.partition_key_range.start, r.partition_key_range.end) if r.partition_key_range
+             else (r.partition_key, r.partition_key) for r in requests]
+    # no partition in a run without its file; at most MAX_FILES files (own events) per run
+    assert spans == [("2024-01-01", days[MAX_FILES - 1]), (days[MAX_FILES], days[MAX_FILES + 1]),
+                     ("2024-03-01", "2024-03-01")]
+    assert [len(r.run_config["ops"]["invoices__raw_invoices"]["config"]["files"])
+            for r in requests] == [MAX_FILES, 2, 1]
