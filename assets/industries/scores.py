@@ -69,7 +69,7 @@ def industry_change_scores(
     with warehouse.get_connection(TABLES) as conn:
         window = scoring_window(conn, config.as_of)
         if window.as_of is None:
-            context.log.warning(f"scores not published: {window.reason}")
+            context.log.info(f"scores not published: {window.reason}")
             yield dg.AssetObservation(asset_key=SCORES, metadata={
                 "skipped": window.reason, "orders_loaded": window.history})
             return

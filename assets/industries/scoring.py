@@ -68,7 +68,7 @@ def scoring_window(
 ) -> Window:
     """T, by default the end of the latest complete hour of loaded orders (the newest order's
     hour once the clock has left it, else the hour before): never the wall clock when the
-    history ends earlier, and nothing at all before an order is loaded."""
+    history ends earlier, and nothing at all before an order and a customer are loaded."""
     first, last = conn.execute(
         f"SELECT min(hour), max(hour) FROM {SCHEMA}.customer_hourly"
     ).fetchone()
@@ -76,6 +76,9 @@ def scoring_window(
         return Window(None, False, "none", "no order is loaded yet: nothing to score")
     first, last = first.astimezone(UTC), last.astimezone(UTC) + timedelta(hours=1)
     history = f"{first:%Y-%m-%d %H:00} .. {last:%Y-%m-%d %H:00} UTC"
+    if not conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchone()[0]:
+        return Window(None, False, history, "no customer batch is loaded yet: no order can be "
+                      "attributed to an industry (every score would read 0)")
     now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     t = parse_as_of(as_of) if as_of else min(last, now)
     start = t - LAST - BASELINE

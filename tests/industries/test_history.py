@@ -61,6 +61,21 @@ def test_scoring_before_any_order_publishes_nothing_then_a_month_loads_in_one_ru
     assert as_of == newest + timedelta(hours=1)  # the end of the history, not the clock
 
 
+def test_orders_before_any_customer_batch_publish_no_score(res, tmp_path, instance):
+    defs = domain_defs("industries", res)
+    write_lines(tmp_path / "landing/orders/history.jsonl", month(days=3))
+    assert drain_sensor(defs, STREAM, instance)[0] == 1
+    assert drain_sensor(defs, HOURS, instance)[0] == 1  # orders and rollup loaded, scored...
+    assert scores(res) == []  # ...but every order's industry is unknown: nothing published
+    observed = instance.fetch_observations(SCORES, limit=1).records[0]
+    assert "no customer batch is loaded yet" in observed.asset_observation.metadata[
+        "skipped"].value
+    write_customers(tmp_path / "landing/customers/c1.csv", "specialized_industries",
+                    [("C1", "One", "Food"), ("C2", "Two", "Polymer")])
+    assert drain_sensor(defs, CUSTOMERS, instance)[0] == 1
+    assert {industry for industry, last, _ in scores(res) if last > 0} == {"Food", "Polymer"}
+
+
 def test_each_hour_of_a_range_run_shows_its_own_figures_never_the_range(res, tmp_path, instance):
     """A short range (< a day of hours): every hour's latest materialization is its own."""
     defs = domain_defs("industries", res)
