@@ -91,9 +91,9 @@ def test_rewritten_file_gets_a_new_run_key(invoices_env):
 
 
 def test_a_day_without_a_file_splits_the_runs_and_a_long_backlog_is_capped(invoices_env):
-    from sensors.invoices import MAX_FILES
-
     from datetime import date, timedelta
+
+    from sensors.invoices import MAX_FILES
 
     days = [(date(2024, 1, 1) + timedelta(days=d)).isoformat() for d in range(MAX_FILES + 2)]
     days.append("2024-03-01")
