@@ -42,11 +42,11 @@ def publish_slice(
     return rows.num_rows, str(path) if path else None
 
 
-def tier_frame(conn: duckdb.DuckDBPyConnection, platform: str, day: str) -> pl.DataFrame:
-    """The 10-minute tier of (platform, day) from both committed rollups, each row also
-    rendered as the API's answer row for its bucket."""
+def tier_cells(conn: duckdb.DuckDBPyConnection, platform: str, day: str) -> pl.DataFrame:
+    """The 10-minute cells of (platform, day) from both committed rollups: bucket, its
+    number `k` in the day, product, views, purchases."""
     start, end = day_bounds(day)
-    rows = pl.DataFrame(conn.sql(
+    return pl.DataFrame(conn.sql(
         """SELECT time_bucket(to_minutes($width), minute) AS bucket,
                   datediff('minute', $start, bucket) // $width AS k, $p AS platform, product,
                   sum(views)::BIGINT AS views, sum(purchases)::BIGINT AS purchases
@@ -59,7 +59,13 @@ def tier_frame(conn: duckdb.DuckDBPyConnection, platform: str, day: str) -> pl.D
            GROUP BY ALL ORDER BY bucket, product""",
         params={"p": platform, "start": start, "end": end, "width": TIER_MINUTES},
     ).to_arrow_table())
-    rendered = row_json(answer_rows(rows, start, TIER_MINUTES))
+
+
+def tier_frame(conn: duckdb.DuckDBPyConnection, platform: str, day: str) -> pl.DataFrame:
+    """The 10-minute tier of (platform, day), each row also rendered as the API's answer row
+    for its bucket."""
+    rows = tier_cells(conn, platform, day)
+    rendered = row_json(answer_rows(rows, day_bounds(day)[0], TIER_MINUTES))
     return rows.select("bucket", "product", "views", "purchases").with_columns(rendered)
 
 
@@ -120,8 +126,8 @@ def publish_and_describe(
         served = {t: publish_slice(conn, serving, t, platform, day) for t in TABLES}
         tier_rows, tier_views, tier_purchases = publish_tier(conn, serving, platform, day)
         rows, path = served[table]
-    else:
-        tier = tier_frame(conn, platform, day)
+    else:  # the same figures, without rendering the rows the views step will publish
+        tier = tier_cells(conn, platform, day)
         tier_rows = tier.height
         tier_views, tier_purchases = (int(tier.get_column(c).sum()) for c in ("views", "purchases"))
         rows = conn.execute(
