@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PLATFORM_DATA_DIR ?= $(CURDIR)/data/local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv home demo test run up lint bench clean
+.PHONY: venv home demo test run up lint bench clean spark-up spark-down
 
 # setuptools warns on every editable install that a folder named like a package may shadow
 # it: here the folders ARE the packages
@@ -40,6 +40,14 @@ run: venv home
 	$(VENV)/bin/dagster-daemon run -m definitions & daemon=$$!; \
 	trap 'kill $$api $$daemon 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/dagster-webserver -m definitions -h 127.0.0.1 -p 3000
+
+# A local Spark cluster (standalone master + worker + Spark Connect, from the pyspark
+# package's jars plus Delta Lake and the Kafka source); prints the SPARK_REMOTE to export
+spark-up: venv
+	$(PY) -m cli.spark_cluster up
+
+spark-down: venv
+	$(PY) -m cli.spark_cluster down
 
 up:
 	docker compose -f docker/docker-compose.yml --env-file docker/.env up -d --build

@@ -21,6 +21,7 @@ _EXPORTS = {
     "InvoicesDb": "resources.invoices_db",
     "KafkaResource": "resources.kafka",
     "PlatformPaths": "resources.paths",
+    "SparkResource": "resources.spark",
     "SqlSource": "resources.sql_source",
     "Warehouse": "resources.warehouse",
     "build_resources": "resources.bindings",

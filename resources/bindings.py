@@ -11,6 +11,7 @@ from resources.invoices_db import InvoicesDb
 from resources.kafka import KafkaResource
 from resources.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS
 from resources.paths import PlatformPaths
+from resources.spark import SparkResource
 from resources.sql_source import SqlSource
 from resources.warehouse import Warehouse
 
@@ -41,6 +42,7 @@ def build_resources() -> dict[str, Any]:
             bootstrap_servers=from_env("KAFKA_BOOTSTRAP_SERVERS"),
             topic=os.environ.get("ORDERS_TOPIC") or "orders",
         ),
+        "spark": SparkResource(remote=from_env("SPARK_REMOTE")),
         "docstore": DocumentStore(
             uri=from_env("MONGODB_URI"),
             database=os.environ.get("MONGODB_DATABASE") or "commerce",

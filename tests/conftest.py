@@ -3,6 +3,8 @@
 - `pg_server` (session) / `pg_url` (function: a fresh empty database on that server)
 - `mongo_server` (function view of one session server, with .stop()/.start()) / `mongodb_uri`
 - `kafka_server` (session) / `kafka_bootstrap` ("127.0.0.1:PORT")
+- `spark_cluster` (session: standalone master + worker + Spark Connect) / `spark` (a
+  `SparkResource` bound to it)
 
 All listen on free loopback ports and stop at the end of the session. Without the tooling a
 fixture skips with the reason; with CI=true the same problem fails the test instead.
@@ -115,3 +117,26 @@ def kafka_server() -> Iterator[object]:
 def kafka_bootstrap(kafka_server) -> str:
     """"127.0.0.1:PORT" of the session's Kafka broker (topics auto-created, 1 partition)."""
     return kafka_server.bootstrap
+
+
+# --- Apache Spark (standalone + Spark Connect) ------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def spark_cluster() -> Iterator[object]:
+    """One Spark cluster for the session: `.remote` ("sc://127.0.0.1:PORT")."""
+    from tests.servers.spark import start_spark
+
+    server = _start_or_skip(start_spark)
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def spark(spark_cluster) -> Iterator[object]:
+    """A `SparkResource` on the session's cluster."""
+    from resources.spark import SparkResource
+
+    resource = SparkResource(remote=spark_cluster.remote)
+    yield resource
+    resource.close()

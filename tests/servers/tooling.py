@@ -1,6 +1,6 @@
 """Install (and cache) what the test servers need, before the tests run.
 
-    python3 -m tests.servers.tooling install   # build FerretDB, resolve the Kafka jars
+    python3 -m tests.servers.tooling install   # build FerretDB, resolve the Kafka and Spark jars
     python3 -m tests.servers.tooling check     # say what is there, change nothing
 
 Standard library only, so `.ci/run` can call it before the virtualenv exists. PostgreSQL
@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import time
 
+from cli import spark_cluster
 from tests.servers import ServerUnavailable
 from tests.servers.kafka import install_jars, kafka_version, libs_dir
 from tests.servers.mongo import binary_path, ferretdb_version, install_ferretdb
@@ -28,6 +29,7 @@ def check() -> int:
     for name, path in (
         (f"ferretdb {ferretdb_version()}", binary_path()),
         (f"kafka {kafka_version()}", libs_dir() / ".complete"),
+        ("spark extra jars (delta, kafka source)", spark_cluster.jars_dir() / ".complete"),
     ):
         ok = path.exists()
         missing += not ok
@@ -36,11 +38,12 @@ def check() -> int:
 
 
 def install() -> int:
-    for name, step in (("ferretdb", install_ferretdb), ("kafka jars", install_jars)):
+    for name, step in (("ferretdb", install_ferretdb), ("kafka jars", install_jars),
+                       ("spark extra jars", spark_cluster.install_jars)):
         t0 = time.monotonic()
         try:
             where = step()
-        except ServerUnavailable as exc:
+        except (ServerUnavailable, RuntimeError) as exc:
             print(f"{name}: FAILED: {exc}", file=sys.stderr)
             return 1
         print(f"{name}: {where} ({time.monotonic() - t0:.1f}s)")
