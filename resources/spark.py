@@ -33,7 +33,11 @@ class SparkResource(dg.ConfigurableResource):
             raise RuntimeError("Spark is not configured: set SPARK_REMOTE=sc://host:port")
         from pyspark.sql.connect.session import SparkSession
 
-        return SparkSession.builder.remote(resolve(self.remote)).getOrCreate()
+        session = SparkSession.builder.remote(resolve(self.remote)).getOrCreate()
+        # wall-clock columns (TIMESTAMP_NTZ) and epoch conversions must not depend on the
+        # cluster's zone: the platform computes in UTC, as DuckDB does here
+        session.conf.set("spark.sql.session.timeZone", "UTC")
+        return session
 
     def close(self) -> None:
         """Release this process' session: a client left open asks the server again at

@@ -9,12 +9,21 @@ from typing import Any
 
 import dagster as dg
 
-from assets.ctr.lake import file_id, ingest_file, platform_of, read_ledger, rejected_path
+from assets.ctr.lake import (
+    Parser,
+    file_id,
+    ingest_file,
+    parse_embedded,
+    platform_of,
+    read_ledger,
+    rejected_path,
+)
 from assets.ctr.partitions import DOMAIN, VIEW_EVENTS, VIEWS_LANDING
 from assets.ctr.rollups import SCHEMA
+from assets.ctr.spark_engine import SparkViewsParser
 from assets.ctr.views_parse import NotJsonError
 from assets.shared import POOL, asset_key, md, md_table
-from resources import PlatformPaths, Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 from resources.landing import LandingFolder
 from resources.sql import transaction
 
@@ -106,9 +115,10 @@ class Ingested:
 
 
 def ingest(
-    context: dg.AssetExecutionContext, folder: LandingFolder, lake: Path, only: list[str]
+    context: dg.AssetExecutionContext, folder: LandingFolder, lake: Path, only: list[str],
+    parse: Parser = parse_embedded,
 ) -> Ingested:
-    """Parse the landed files (all, or `only`) into the lake."""
+    """Parse the landed files (all, or `only`) into the lake with `parse`."""
     done = Ingested()
     present = dict(folder.present())
     for rel in sorted(set(only) - set(present)):
@@ -122,7 +132,7 @@ def ingest(
             done.ignored += 1
             continue
         try:
-            manifest, parsed = ingest_file(path, platform, lake)
+            manifest, parsed = ingest_file(path, platform, lake, parse)
         except NotJsonError as exc:
             target = folder.reject(path, f"{rel}: {exc}")
             context.log.error(f"{rel}: {exc}; moved to {target}")
@@ -158,8 +168,10 @@ def view_events(
     config: ViewEventsConfig,
     paths: PlatformPaths,
     warehouse: Warehouse,
+    spark: SparkResource,
 ) -> dg.MaterializeResult:
-    """Every product view, parsed ONCE from the landing JSON into Parquet.
+    """Every product view, parsed ONCE from the landing JSON into Parquet (on the Spark
+    cluster when SPARK_REMOTE is set, same lake layout and rows: `spark_engine`).
 
     Writes `lake/ctr/views/platform=<P>/date=<GMT-03:00 date>/<file>.parquet`, one part per
     source file and date, plus a per-file manifest (sha256, dates, counts) that makes the
@@ -171,7 +183,8 @@ def view_events(
     columnar Parquet of one day and platform.
     """
     lake = paths.lake(DOMAIN)
-    done = ingest(context, views_folder(paths), lake, config.files)
+    parse = SparkViewsParser(spark.session()) if spark.enabled else parse_embedded
+    done = ingest(context, views_folder(paths), lake, config.files, parse)
     sync_warehouse(warehouse, lake)
     loaded, bad = done.loaded, done.bad
     touched = partitions_touched(loaded)
@@ -187,7 +200,7 @@ def view_events(
             metadata={"rejected_files": bad, "files_loaded": len(loaded)},
         )
     return dg.MaterializeResult(
-        metadata=ingest_metadata(done, touched),
+        metadata={**ingest_metadata(done, touched), "engine": spark.describe()},
         check_results=[
             dg.AssetCheckResult(
                 check_name="no_malformed_batches",

@@ -14,13 +14,16 @@ The manifest is written last (atomic rename), so it is the commit point of an in
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
+
+import polars as pl
 
 from assets.ctr.serving import canonical_platform
-from assets.ctr.views_parse import ParsedViews, content_hash, parse_views
-from resources.files import atomic_write, atomic_write_text
+from assets.ctr.views_parse import ParsedViews, parse_views
+from resources.files import atomic_write, atomic_write_text, file_sha256
 
 
 def platform_of(rel: str) -> str | None:
@@ -81,9 +84,37 @@ def read_ledger(lake: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+class Parsed(Protocol):
+    """What a parser made of one file (its view parts are already in the lake)."""
+
+    dates: list[str]
+    view_count: int
+    rejected: pl.DataFrame
+    batches: int
+    events: int
+    malformed_batches: int
+    other_events: dict[str, int]
+    parser: str
+
+
+# (landed file, lake, platform, source name) -> what it parsed; writes the file's view parts
+Parser = Callable[[Path, Path, str, str], Parsed]
+
+
+def parse_embedded(path: Path, lake: Path, platform: str, name: str) -> ParsedViews:
+    """Parse in this process (Polars, or the tolerant parser) and write one part per date."""
+    parsed = parse_views(path.read_bytes())
+    for (day,), frame in parsed.views.partition_by("date", as_dict=True).items():
+        atomic_write(
+            part_path(lake, platform, str(day), name),
+            lambda tmp, frame=frame: frame.drop("date").write_parquet(tmp, statistics=True),
+        )
+    return parsed
+
+
 def ingest_file(
-    path: Path, platform: str, lake: Path
-) -> tuple[dict[str, Any], ParsedViews | None]:
+    path: Path, platform: str, lake: Path, parse: Parser = parse_embedded
+) -> tuple[dict[str, Any], Parsed | None]:
     """Parse one landing file into the lake unless this content is already there.
 
     Returns (manifest, parsed) — parsed is None when the file was unchanged.
@@ -95,19 +126,12 @@ def ingest_file(
     st = path.stat()
     if old and (old.get("size_bytes"), old.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
         return old, None  # same file as last time: not even read again
-    data = path.read_bytes()
-    sha = content_hash(data)
+    sha = file_sha256(path)
     if old and old["sha256"] == sha:  # touched, not changed: remember the new mtime
         old.update(size_bytes=st.st_size, mtime_ns=st.st_mtime_ns)
         atomic_write_text(mpath, json.dumps(old, indent=1))
         return old, None
-    parsed = parse_views(data)
-    del data
-    for (day,), frame in parsed.views.partition_by("date", as_dict=True).items():
-        atomic_write(
-            part_path(lake, platform, str(day), name),
-            lambda tmp, frame=frame: frame.drop("date").write_parquet(tmp, statistics=True),
-        )
+    parsed = parse(path, lake, platform, name)
     new_dates = parsed.dates
     old_dates = old["dates"] if old else []
     for day in set(old_dates) - set(new_dates):
@@ -123,7 +147,7 @@ def ingest_file(
         "dates_touched": sorted(set(old_dates) | set(new_dates)),
         "batches": parsed.batches,
         "events": parsed.events,
-        "views": parsed.views.height,
+        "views": parsed.view_count,
         "rejected_rows": parsed.rejected.height,
         "malformed_batches": parsed.malformed_batches,
         "other_events": parsed.other_events,

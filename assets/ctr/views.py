@@ -16,9 +16,10 @@ from assets.ctr.partitions import (
 from assets.ctr.publish import publish_and_describe
 from assets.ctr.rollups import SCHEMA, replace_rollup, run_coverage
 from assets.ctr.serving import serving_root
+from assets.ctr.spark_engine import rollup_views
 from assets.shared import POOL, md
 from assets.shared.partitions import each_partition
-from resources import PlatformPaths, Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
 
@@ -41,41 +42,43 @@ from resources.sql import transaction
     ],
 )
 def views_per_minute(
-    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse,
+    spark: SparkResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Product views per (platform, product, GMT-03:00 minute) for one day and platform.
 
-    Rolled up from the lake Parquet of the partition, replaced in one transaction, then
-    published to `lake/ctr/serving/` for the API. Why: the API's cost then depends on the
-    number of (product, minute) cells of the requested days, not on raw event volume.
+    Rolled up from the lake Parquet of the partition (on the Spark cluster when SPARK_REMOTE
+    is set), replaced in one transaction, then published to `lake/ctr/serving/` for the API.
+    Why: the API's cost then depends on the number of (product, minute) cells of the
+    requested days, not on raw event volume.
     """
     yield from each_partition(
         context, context.partition_keys,
-        lambda key: _views_slice(paths, warehouse, *slice_of(key)),
+        lambda key: _views_slice(paths, warehouse, spark, *slice_of(key)),
         lambda: run_coverage(context, warehouse, "views_per_minute"),
     )
 
 
 def _views_slice(
-    paths: PlatformPaths, warehouse: Warehouse, day: str, platform: str
+    paths: PlatformPaths, warehouse: Warehouse, spark: SparkResource, day: str, platform: str
 ) -> dg.MaterializeResult:
     files = partition_files(paths.lake(DOMAIN), platform, day)
+    rolled = rollup_views(spark.session(), files) if spark.enabled and files else None
+    if rolled is not None:  # rolled up on the cluster: insert its rows
+        select, params = "SELECT ?, product, minute, count FROM views_rolled_up", [platform]
+    elif files:
+        select = """SELECT ?, product, date_trunc('minute', event_time), count(*)
+                    FROM read_parquet(?) GROUP BY ALL"""
+        params = [platform, files]
+    else:
+        select, params = "SELECT * FROM ctr.views_per_minute WHERE false", []
     with warehouse.get_connection(SCHEMA) as conn:
+        if rolled is not None:
+            conn.register("views_rolled_up", rolled)
         with transaction(conn):
-            if files:
-                select = """SELECT ?, product, date_trunc('minute', event_time), count(*)
-                            FROM read_parquet(?) GROUP BY ALL"""
-                rows = replace_rollup(
-                    conn, "views_per_minute", platform, day, select, [platform, files]
-                )
-                sql = "SELECT count(*) FROM read_parquet(?)"
-                (lake_rows,) = conn.execute(sql, [files]).fetchall()[0]
-            else:
-                rows = replace_rollup(
-                    conn, "views_per_minute", platform, day,
-                    "SELECT * FROM ctr.views_per_minute WHERE false", [],
-                )
-                lake_rows = 0
+            rows = replace_rollup(conn, "views_per_minute", platform, day, select, params)
+            lake_rows = conn.execute(
+                "SELECT count(*) FROM read_parquet(?)", [files]).fetchone()[0] if files else 0
         published = publish_and_describe(
             conn, serving_root(paths.root), "views_per_minute", platform, day
         )
@@ -85,6 +88,7 @@ def _views_slice(
             "views": published.total,
             "products": published.products,
             "lake_files": len(files),
+            "engine": spark.describe(),
             "serving_file": published.path or "(none: no views)",
             "serving_10min_rows": published.tier_rows,
             "preview": md(published.preview),

@@ -12,13 +12,11 @@ path can read as JSON raises `NotJsonError` (the caller moves it to `_rejected/`
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -73,9 +71,9 @@ class ParsedViews:
     def dates(self) -> list[str]:
         return sorted(str(d) for d in self.views.get_column("date").unique().to_list())
 
-
-def content_hash(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    @property
+    def view_count(self) -> int:
+        return self.views.height
 
 
 def sniff_format(data: bytes) -> str:
@@ -146,18 +144,7 @@ def _classify(
         .when(is_view & (ts.is_nan() | (ts < MIN_MS) | (ts >= MAX_MS)))
         .then(pl.lit(f"timestamp outside the partitioned range (from {START_DATE} GMT-03:00)"))
     )
-    bad = ev.filter(pl.col("reason").is_not_null())
-    rejected.append(
-        bad.select(
-            "batch_no",
-            "reason",
-            detail=pl.format(
-                "product={} timestamp_unixtime_ms={}",
-                pl.col("product").fill_null("null"),
-                ts.cast(pl.String).fill_null("null"),
-            ),
-        )
-    )
+    rejected.append(rejected_events(ev.filter(pl.col("reason").is_not_null())))
     good = ev.filter(pl.col("reason").is_null())
     others = (
         good.filter(~is_view)
@@ -184,6 +171,20 @@ def _classify(
         malformed_batches=malformed,
         other_events=dict(sorted(zip(others["label"], others["len"], strict=True))),
         parser=parser,
+    )
+
+
+def rejected_events(bad: pl.DataFrame) -> pl.DataFrame:
+    """Rejected events (`batch_no`, `reason`, `product`, `timestamp_unixtime_ms`) as rows of
+    the rejected table, the detail naming the values: one format for every parser."""
+    return bad.select(
+        "batch_no",
+        "reason",
+        detail=pl.format(
+            "product={} timestamp_unixtime_ms={}",
+            pl.col("product").fill_null("null"),
+            pl.col("timestamp_unixtime_ms").cast(pl.String).fill_null("null"),
+        ),
     )
 
 
@@ -266,9 +267,3 @@ def _tolerant(data: bytes, fmt: str) -> ParsedViews:
     )
     bad = pl.DataFrame(rejected, schema=REJECTED_COLUMNS, orient="row")
     return _classify(ev, [bad], len(batches) + invalid_lines, malformed, "tolerant", unusable)
-
-
-def read_and_parse(path: Path) -> tuple[str, int, ParsedViews]:
-    """(sha256, size, parsed) of a file read once."""
-    data = path.read_bytes()
-    return content_hash(data), len(data), parse_views(data)
