@@ -4,16 +4,20 @@ All set-based in DuckDB: one hash aggregate of the line fact per invoice, one jo
 account, and two window counts per account ordered by `date_issued` with RANGE frames
 (a RANGE frame counts peers, so same-day invoices count each other in `cum_tot_inv_acct`,
 and `[d - 120 days, d)` is `RANGE BETWEEN 120 PRECEDING AND 1 PRECEDING` on a DATE key).
+With Spark configured, `SPARK_FEATURES_SQL` computes the table on the cluster (the same
+query; the window orders by the day number, as Spark's RANGE frames need a number).
 """
 
 from datetime import date
 
 import dagster as dg
 
+from assets.late_payments import spark_models
 from assets.late_payments.common import GROUP, TABLES, key, md_preview
-from assets.late_payments.extracts import SCHEMA
+from assets.late_payments.extracts import DOMAIN, SCHEMA
+from assets.late_payments.lake import load_table
 from assets.shared import POOL
-from resources import Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
 FEATURES = f"{SCHEMA}.invoice_features"
@@ -50,6 +54,38 @@ FROM {SCHEMA}.stg_invoices i
 LEFT JOIN {SCHEMA}.stg_accounts a ON a.account_id = i.account_id
 LEFT JOIN lines l ON l.invoice_id = i.invoice_id
 """  # no ORDER BY: a 10M-row sort for nothing (tables are sets; readers order as they need)
+
+_BY_DAY = "PARTITION BY i.account_id ORDER BY i.day"
+SPARK_FEATURES_SQL = f"""
+WITH lines AS (
+    SELECT invoice_id, sum(line_total) AS total, sum(quantity) AS items
+    FROM {{fct_invoice_lines}} WHERE invoice_known GROUP BY invoice_id
+), inv AS (
+    SELECT *, datediff(date_issued, DATE'1970-01-01') AS day FROM {{stg_invoices}}
+)
+SELECT
+    i.invoice_id AS inv_id,
+    i.account_id AS acct_id,
+    CAST(round(coalesce(l.total, 0), 2) AS DECIMAL(18, 2)) AS inv_total,
+    CAST(coalesce(l.items, 0) AS BIGINT) AS inv_items,
+    CAST(datediff(i.date_issued, a.joining_date) AS INT) AS acct_age,
+    count(*) OVER ({_BY_DAY} RANGE BETWEEN {WINDOW_DAYS} PRECEDING AND 1 PRECEDING)
+        AS num_inv_120d,
+    count(*) OVER ({_BY_DAY} RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+        AS cum_tot_inv_acct,
+    CAST(CASE
+        WHEN i.paid_on IS NOT NULL
+            THEN datediff(i.paid_on, i.date_issued) > {LATE_AFTER_DAYS}
+        WHEN datediff((SELECT as_of FROM {{params}}), i.date_issued) > {LATE_AFTER_DAYS}
+            THEN true
+    END AS INT) AS is_late
+FROM inv i
+LEFT JOIN {{stg_accounts}} a ON a.account_id = i.account_id
+LEFT JOIN lines l ON l.invoice_id = i.invoice_id
+"""
+FEATURE_TYPES = dict(zip(FEATURE_COLUMNS, (  # the embedded table's DuckDB types
+    "BIGINT", "BIGINT", "DECIMAL(18,2)", "BIGINT", "INTEGER", "BIGINT", "BIGINT", "INTEGER",
+), strict=True))  # fmt: skip
 
 CHECK_UNIQUE = "unique_inv_id"
 CHECK_LATE = "is_late_not_null_for_paid"
@@ -134,13 +170,24 @@ def feature_checks(conn) -> list[dg.AssetCheckResult]:
     ],
 )
 def invoice_features(
-    context: dg.AssetExecutionContext, config: FeaturesConfig, warehouse: Warehouse
+    context: dg.AssetExecutionContext,
+    config: FeaturesConfig,
+    paths: PlatformPaths,
+    warehouse: Warehouse,
+    spark: SparkResource,
 ) -> dg.MaterializeResult:
     """Late-payment features per invoice (spec §4): the model's training/scoring table."""
     with warehouse.get_connection(TABLES) as conn:
         as_of = date.fromisoformat(config.as_of) if config.as_of else default_as_of(conn)
-        with transaction(conn):
-            conn.execute(FEATURES_SQL, {"as_of": as_of})
+    target = paths.lake(DOMAIN) / "invoice_features"
+    if spark.enabled:  # the cluster computes (no warehouse lock held meanwhile)
+        spark_models.run(spark.session(), SPARK_FEATURES_SQL, target.parent, target, as_of)
+    with warehouse.get_connection(TABLES) as conn:
+        if spark.enabled:
+            load_table(conn, FEATURES, FEATURE_TYPES, target)
+        else:
+            with transaction(conn):
+                conn.execute(FEATURES_SQL, {"as_of": as_of})
         rows, late_share = conn.execute(f"SELECT count(*), avg(is_late) FROM {FEATURES}").fetchone()
         checks = feature_checks(conn)
         preview = md_preview(conn, f"SELECT * FROM {FEATURES} LIMIT 5")
@@ -148,6 +195,7 @@ def invoice_features(
         metadata={
             "dagster/row_count": rows,
             "as_of": str(as_of),
+            "engine": spark.describe(),
             "late_share": float(late_share or 0.0),
             "preview": dg.MetadataValue.md(preview),
         },

@@ -4,15 +4,21 @@ Why a staging layer: every later model can rely on types (DATE, BIGINT, DECIMAL)
 text and unique keys, and every row that did not make it is in `late_payments.rejected_rows`
 with its file, physical line and reason. A file that cannot be loaded at all is moved to
 `landing/retail/_rejected/` with `<name>.reason.txt` beside it and the run fails naming it.
+With Spark configured the cluster parses, types and judges the file (`spark_engine.py`, the
+same contract) into Parquet under the lake, and the step loads that into the same tables.
 """
+
+from pathlib import Path
 
 import dagster as dg
 
+from assets.late_payments import spark_models
 from assets.late_payments.common import GROUP, TABLES, key, md_preview
-from assets.late_payments.extracts import EXTRACTS, LANDING, SCHEMA, BadExtractFile, Extract
-from assets.late_payments.load import load_extract
+from assets.late_payments.extracts import DOMAIN, EXTRACTS, LANDING, SCHEMA, BadExtractFile, Extract
+from assets.late_payments.lake import load_staging, staging_paths
+from assets.late_payments.load import LoadStats, load_extract
 from assets.shared import POOL
-from resources import PlatformPaths, Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 
 
 def _unique_key_check(conn, extract: Extract) -> dg.AssetCheckResult:
@@ -31,6 +37,24 @@ def _unique_key_check(conn, extract: Extract) -> dg.AssetCheckResult:
         metadata={"rows": total, "distinct_ids": distinct, "duplicates_rejected": dups_in_file},
         description=f"{k} is unique in the extract (later duplicates go to rejected_rows)",
     )
+
+
+def _stage(
+    extract: Extract, path: Path, paths: PlatformPaths, warehouse: Warehouse, spark: SparkResource
+) -> tuple[LoadStats, str, list[dg.AssetCheckResult]]:
+    """Stage the file on the cluster (CSV -> lake Parquet -> warehouse) or embedded (DuckDB
+    reads the CSV); then the preview and the key check, the same for both engines."""
+    lake = paths.lake(DOMAIN)
+    if spark.enabled:  # the cluster's work first: no warehouse lock held meanwhile
+        spark_models.stage(spark.session(), extract, path, *staging_paths(lake, extract))
+    with warehouse.get_connection(TABLES) as conn:
+        if spark.enabled:
+            stats = load_staging(conn, extract, path.name, lake)
+        else:
+            stats = load_extract(conn, extract, path)
+        preview = md_preview(conn, f"SELECT * FROM {extract.table} LIMIT 5")
+        checks = [_unique_key_check(conn, extract)] if extract.key else []
+    return stats, preview, checks
 
 
 def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
@@ -52,7 +76,10 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
         ),
     )
     def _staging(
-        context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+        context: dg.AssetExecutionContext,
+        paths: PlatformPaths,
+        warehouse: Warehouse,
+        spark: SparkResource,
     ) -> dg.MaterializeResult:
         folder = paths.landing_folder(LANDING)
         path = folder.path / extract.file_name
@@ -61,17 +88,14 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
                 description=f"landing/{LANDING}/{extract.file_name} is missing: "
                 "the set of four extracts is incomplete"
             )
-        with warehouse.get_connection(TABLES) as conn:
-            try:
-                stats = load_extract(conn, extract, path)
-            except BadExtractFile as exc:
-                target = folder.reject(path, str(exc))
-                raise dg.Failure(
-                    description=f"bad file {extract.file_name}: {exc} (moved to {target})",
-                    metadata={"file": extract.file_name, "moved_to": str(target)},
-                ) from exc
-            preview = md_preview(conn, f"SELECT * FROM {extract.table} LIMIT 5")
-            checks = [_unique_key_check(conn, extract)] if extract.key else []
+        try:
+            stats, preview, checks = _stage(extract, path, paths, warehouse, spark)
+        except BadExtractFile as exc:
+            target = folder.reject(path, str(exc))
+            raise dg.Failure(
+                description=f"bad file {extract.file_name}: {exc} (moved to {target})",
+                metadata={"file": extract.file_name, "moved_to": str(target)},
+            ) from exc
         context.log.info(f"{stats.file}: {stats.loaded} rows staged, {stats.rejected} rejected")
         return dg.MaterializeResult(
             metadata={
@@ -79,6 +103,7 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
                 "rejected_rows": stats.rejected,
                 "file": stats.file,
                 "file_bytes": path.stat().st_size,
+                "engine": spark.describe(),
                 "preview": dg.MetadataValue.md(preview),
             },
             check_results=checks,

@@ -1,4 +1,6 @@
-"""Fixtures for the late_payments tests: a tmp data root, its resources and a CSV writer."""
+"""Fixtures for the late_payments tests: a tmp data root, its resources and a CSV writer.
+
+`materialize` runs the embedded engine (`SparkResource()` unset) unless given `spark=`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 
 from assets import domain_assets
 from assets.late_payments.extracts import EXTRACT_FILES
-from resources import PlatformPaths, Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 
 REAL_EXTRACTS = Path(__file__).resolve().parents[3] / "shared" / "data" / "retail-extracts"
 
@@ -53,8 +55,10 @@ def write_csv(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def materialize(paths: PlatformPaths, warehouse: Warehouse, **kwargs) -> dg.ExecuteInProcessResult:
-    resources = {"paths": paths, "warehouse": warehouse}
+def materialize(
+    paths: PlatformPaths, warehouse: Warehouse, spark: SparkResource | None = None, **kwargs
+) -> dg.ExecuteInProcessResult:
+    resources = {"paths": paths, "warehouse": warehouse, "spark": spark or SparkResource()}
     return dg.materialize(domain_assets("late_payments"), resources=resources, **kwargs)
 
 

@@ -13,12 +13,14 @@ from cli.demos import late_payments as demo
 from cli.generators.late_payments import generate
 from cli.runner import execute_run_request, tick_sensor
 from definitions import domain_defs
+from resources import SparkResource
 from sensors.late_payments import JOB_NAME, SENSOR_NAME
 
 
 @pytest.fixture
 def defs(paths, warehouse) -> dg.Definitions:
-    return domain_defs("late_payments", {"paths": paths, "warehouse": warehouse})
+    resources = {"paths": paths, "warehouse": warehouse, "spark": SparkResource()}
+    return domain_defs("late_payments", resources)
 
 
 @pytest.fixture

@@ -1,0 +1,60 @@
+"""Running the late_payments models on Spark: each result is written as Parquet under
+`lake/late_payments/<table>/` (overwritten whole); `lake.py` then loads it into DuckDB.
+
+The Spark SQL itself sits beside the DuckDB SQL it translates (`fact.SPARK_FACT_SQL`,
+`features.SPARK_FEATURES_SQL`); the staging scan is generated from the extract contract by
+`spark_engine.py`. Inputs are the staging Parquet of the same run, referenced in the SQL as
+`{name}` (pyspark substitutes the frames; no value is ever formatted into the SQL).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assets.late_payments.extracts import Extract
+from assets.late_payments.spark_engine import cooked
+
+if TYPE_CHECKING:
+    from pyspark.sql.connect.dataframe import DataFrame
+    from pyspark.sql.connect.session import SparkSession
+
+
+def write(df: DataFrame, target: Path) -> None:
+    """Replace the Parquet dataset at `target` (a folder of part files) with `df`."""
+    df.write.mode("overwrite").parquet(str(target.resolve()))
+
+
+def stage(session: SparkSession, extract: Extract, path: Path, stg: Path, rejects: Path) -> None:
+    """Stage one extract on the cluster: its rows to `stg`, its rejected rows to `rejects`
+    (`line`, `reason`, `record`). Raises `BadExtractFile` for a file that cannot be read."""
+    df = cooked(session, extract, path).persist()  # both writes from one parse of the CSV
+    try:
+        staged = df.where("reason IS NULL")
+        if extract.key:  # the duplicates window shuffled by key: back to file order
+            staged = staged.repartition(1).sortWithinPartitions("rec")
+        write(staged.select(*[c.name for c in extract.columns], *extract.extra), stg)
+        write(df.where("reason IS NOT NULL").select("line", "reason", "record"), rejects)
+    finally:
+        df.unpersist()
+
+
+def run(
+    session: SparkSession, sql: str, lake: Path, target: Path, as_of: date | None = None
+) -> None:
+    """Run one model's Spark SQL over the lake's Parquet tables it names (`{stg_skus}`,
+    `{fct_invoice_lines}`, ...) and write its result to `target`. `as_of`, when given, is
+    a literal in the one-row frame `{params}` (a bound value, not SQL text)."""
+    from string import Formatter
+
+    names = {field for _, field, _, _ in Formatter().parse(sql) if field}
+    frames = {
+        name: session.read.parquet(str((lake / name).resolve()))
+        for name in names - {"params"}
+    }
+    if "params" in names:
+        from pyspark.sql.connect import functions as F
+
+        frames["params"] = session.range(1).select(F.lit(as_of).alias("as_of"))
+    write(session.sql(sql, **frames), target)
