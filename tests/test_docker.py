@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import dagster as dg
@@ -28,6 +29,10 @@ PLATFORM = {"user-code", "dagster-webserver", "dagster-daemon", "ctr-api", "orde
 NO_HEALTHCHECK = {"order-generator", "seed"}
 # Variables the platform needs beyond what resources/ reads (Dagster's own storage).
 EXTRA_ENV = {"DAGSTER_PG_URL"}
+# The Spark cluster the heavy steps run on (Spark Connect), in start order.
+SPARK = ("spark-master", "spark-worker", "spark-connect")
+# Delta Lake and the Kafka source, as the local cluster (cli/spark_cluster.py) resolves them.
+SPARK_POM = ROOT / "cli" / "spark_jars.xml"
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +64,71 @@ def env_vars_read_by_resources() -> set[str]:
 def command_text(service: dict) -> str:
     cmd = service.get("command", "")
     return " ".join(cmd) if isinstance(cmd, list) else str(cmd)
+
+
+# `source:target[:mode]`, where the source may be `${VAR:-default}` (colons inside).
+VOLUME = re.compile(r"(?P<source>\$\{[^}]*\}[^:]*|[^:]+):(?P<target>/[^:]*)(?::(?P<mode>\w+))?")
+
+
+def mounts(service: dict) -> dict[str, tuple[str, str | None]]:
+    """target -> (source, mode) of a service's short-syntax volumes."""
+    found = {}
+    for spec in service.get("volumes") or []:
+        m = VOLUME.fullmatch(spec)
+        assert m, f"cannot read volume {spec!r}"
+        found[m["target"]] = (m["source"], m["mode"])
+    return found
+
+
+def option(command: list[str], name: str) -> str:
+    """The value after the only `name` in a command list."""
+    at = [i for i, arg in enumerate(command) if arg == name]
+    assert len(at) == 1, f"{name} given {len(at)} times"
+    return command[at[0] + 1]
+
+
+def spark_conf(command: list[str]) -> dict[str, str]:
+    pairs = [command[i + 1] for i, arg in enumerate(command) if arg == "--conf"]
+    assert all("=" in p for p in pairs), pairs
+    conf = dict(p.split("=", 1) for p in pairs)
+    assert len(conf) == len(pairs), "a --conf key given twice"
+    return conf
+
+
+def variable_default(value: str) -> str:
+    """`${VAR:-default}` -> default (what the compose file uses without docker/.env)."""
+    m = re.fullmatch(r"\$\{[A-Z][A-Z0-9_]*:-([^}]+)\}", value)
+    assert m, f"{value!r} is not a variable with a default"
+    return m[1]
+
+
+def size_bytes(size: str) -> int:
+    m = re.fullmatch(r"(\d+)([kmgt])", size.lower())
+    assert m, size
+    return int(m[1]) * 1024 ** "kmgt".index(m[2]) * 1024
+
+
+def seconds(duration: str) -> int:
+    parts = re.findall(r"(\d+)([hms])", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in parts)
+
+
+def spark_pom() -> tuple[str, set[str]]:
+    """The Spark version and the extra packages (group:artifact:version) of the local
+    cluster's cli/spark_jars.xml."""
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.fromstring(SPARK_POM.read_text())
+    props = {el.tag.split("}")[1]: el.text for el in root.find("m:properties", ns)}
+
+    def text(dep: ET.Element, key: str) -> str:
+        return re.sub(r"\$\{([^}]+)\}", lambda m: props[m[1]], dep.find(f"m:{key}", ns).text)
+
+    packages = {
+        ":".join(text(dep, key) for key in ("groupId", "artifactId", "version"))
+        for dep in root.iterfind("m:dependencies/m:dependency", ns)
+    }
+    return props["spark.version"], packages
 
 
 def test_every_service_the_platform_needs_is_present(compose: dict) -> None:
@@ -160,6 +230,136 @@ def test_dagster_instance_and_workspace_config(compose: dict) -> None:
     grpc = workspace["load_from"][0]["grpc_server"]
     assert grpc["host"] in compose["services"]
     assert f"-p {grpc['port']}" in " ".join(compose["services"]["user-code"]["command"])
+
+
+# --- The Spark cluster (Spark Connect) ------------------------------------------------------
+
+
+def test_spark_cluster_on_the_official_image(compose: dict) -> None:
+    services = compose["services"]
+    assert set(SPARK) <= set(services), sorted(set(SPARK) - set(services))
+    spark_version, _ = spark_pom()
+    # The server is the same Spark as the pinned pyspark client and the local cluster.
+    assert f'"pyspark[connect]=={spark_version}"' in (ROOT / "pyproject.toml").read_text()
+    for name in SPARK:
+        assert services[name]["image"] == f"apache/spark:{spark_version}", name
+        assert "build" not in services[name], f"{name}: the official image, not a build"
+
+    master = services["spark-master"]["command"]
+    assert "org.apache.spark.deploy.master.Master" in master
+    master_url = f"spark://spark-master:{option(master, '--port')}"
+    assert master_url == "spark://spark-master:7077"
+
+    worker = services["spark-worker"]["command"]
+    assert "org.apache.spark.deploy.worker.Worker" in worker
+    assert master_url in worker
+    assert int(variable_default(option(worker, "--cores"))) >= 1
+    worker_memory = size_bytes(variable_default(option(worker, "--memory")))
+
+    connect = services["spark-connect"]["command"]
+    assert connect[0].endswith("/bin/spark-submit")
+    assert option(connect, "--master") == master_url
+    assert option(connect, "--class") == "org.apache.spark.sql.connect.service.SparkConnectServer"
+    # An executor must fit on the worker, or no query ever runs.
+    executor_memory = variable_default(spark_conf(connect)["spark.executor.memory"])
+    assert size_bytes(executor_memory) <= worker_memory
+
+
+def test_spark_connect_has_delta_and_the_extra_packages(compose: dict) -> None:
+    from cli.spark_cluster import connect_conf
+
+    service = compose["services"]["spark-connect"]
+    command = service["command"]
+    _, pom_packages = spark_pom()
+    artifacts = {package.split(":")[1].rsplit("_", 1)[0] for package in pom_packages}
+    assert artifacts == {"delta-spark_4.2", "spark-sql-kafka-0-10"}, pom_packages
+    assert set(option(command, "--packages").split(",")) == pom_packages
+    conf = spark_conf(command)
+    assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert conf["spark.sql.catalog.spark_catalog"] == (
+        "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+    )
+    # Every session setting of the local cluster (spark.jars is --packages here).
+    for key, value in connect_conf([]).items():
+        if key != "spark.jars":
+            assert conf.get(key) == value, (key, conf.get(key), value)
+    # The downloaded packages are kept in a named volume (only the first start downloads).
+    source, _ = mounts(service)[conf["spark.jars.ivy"]]
+    assert source in compose["volumes"]
+    # Executors reach the driver by the service's name.
+    assert conf["spark.driver.host"] == "spark-connect"
+
+
+def test_spark_health_checks_and_start_order(compose: dict) -> None:
+    services = compose["services"]
+    connect_port = spark_conf(services["spark-connect"]["command"])[
+        "spark.connect.grpc.binding.port"
+    ]
+    probes = {name: " ".join(services[name]["healthcheck"]["test"]) for name in SPARK}
+    assert "7077" in probes["spark-master"]
+    assert connect_port in probes["spark-connect"]
+    assert probes["spark-worker"]
+    # The first start downloads the packages before the port opens.
+    assert seconds(services["spark-connect"]["healthcheck"]["start_period"]) >= 300
+    for name in ("spark-worker", "spark-connect"):
+        assert services[name]["depends_on"] == {
+            "spark-master": {"condition": "service_healthy"}
+        }, name
+    # Runs are launched in user-code (DefaultRunLauncher): its steps open the sessions.
+    launcher = yaml.safe_load((DOCKER / "dagster.yaml").read_text())["run_launcher"]
+    assert launcher["class"] == "DefaultRunLauncher"
+    assert services["user-code"]["depends_on"]["spark-connect"] == {
+        "condition": "service_healthy"
+    }
+
+
+def test_platform_containers_point_at_spark_connect(compose: dict) -> None:
+    services = compose["services"]
+    assert "SPARK_REMOTE" in env_vars_read_by_resources()
+    port = spark_conf(services["spark-connect"]["command"])["spark.connect.grpc.binding.port"]
+    for name in sorted(PLATFORM | {"seed"}):
+        assert services[name]["environment"]["SPARK_REMOTE"] == f"sc://spark-connect:{port}"
+
+
+def test_spark_sees_the_data_root_where_the_platform_does(compose: dict) -> None:
+    """Steps hand the cluster their own paths under PLATFORM_DATA_DIR: the worker
+    (executors) and the Connect server (driver: listings, Delta commits) must mount the same
+    volumes at the same paths, writable."""
+    services = compose["services"]
+    data_dir = services["user-code"]["environment"]["PLATFORM_DATA_DIR"]
+    assert data_dir == "/data"
+
+    def data_mounts(name: str) -> dict[str, tuple[str, str | None]]:
+        return {
+            target: spec for target, spec in mounts(services[name]).items()
+            if target == data_dir or target.startswith(f"{data_dir}/")
+        }
+
+    platform = data_mounts("user-code")
+    assert data_dir in platform and f"{data_dir}/landing" in platform
+    assert all(mode is None for _, mode in platform.values())
+    for name in ("dagster-daemon", "order-generator"):
+        assert data_mounts(name) == platform, name
+    for name in ("spark-worker", "spark-connect"):
+        assert data_mounts(name) == platform, name
+    assert "volumes" not in services["spark-master"]  # the master touches no data
+
+    # ... and write there as the platform's user, so each side can write in the folders
+    # the other created (the image's own user is uid 185).
+    uid = re.search(r"useradd[^\n]*--uid (\d+)", (DOCKER / "Dockerfile").read_text())[1]
+    for name in SPARK:
+        service = services[name]
+        assert service["user"] == "root", name  # only to add the passwd entry, then gosu
+        script = " ".join(service["entrypoint"])
+        assert f"useradd --uid {uid} " in script, name
+        assert re.search(rf"exec gosu {uid}(:\d+)? \"\$\$@\"", script), name
+
+
+def test_every_variable_of_the_compose_file_is_in_the_env_example() -> None:
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE.read_text()))
+    example = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (DOCKER / ".env.example").read_text(), re.M))
+    assert {"SPARK_WORKER_CORES", "SPARK_WORKER_MEMORY", "SPARK_EXECUTOR_MEMORY"} <= used
+    assert not used - example, f"not in docker/.env.example: {sorted(used - example)}"
 
 
 # --- Dagster on PostgreSQL storage (integration) -------------------------------------------
