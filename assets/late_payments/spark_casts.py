@@ -94,6 +94,11 @@ def decimal(value: str, sql_type: str) -> str:
     )
 
 
+def is_iso_date(value: str) -> str:
+    """SQL: `value` is exactly `yyyy-mm-dd`, which Spark's own cast reads as DuckDB does."""
+    return _matches(value, _ISO)
+
+
 def date(value: str) -> str:
     """`try_cast(value AS DATE)` as DuckDB does it: ISO dates by Spark's own cast (the fast
     path), others through the grammar, rebuilt as `[-]yyyy-m-d` (a lambda binds the parts:
@@ -113,7 +118,7 @@ def date(value: str) -> str:
         f"format_string('%04d', abs({signed})), '-', p[2], '-', p[3]) AS DATE)"
     )
     return (
-        f"CASE WHEN {_matches(value, _ISO)} THEN try_cast({value} AS DATE) "
+        f"CASE WHEN {is_iso_date(value)} THEN try_cast({value} AS DATE) "
         f"WHEN {_matches(value, _EPOCH)} THEN DATE'1970-01-01' "
         f"WHEN regexp({value}, {_lit(_DATE)}) THEN transform(array({parts}), "
         f"p -> CASE WHEN {time_ok} AND {bc_ok} THEN {rebuilt} END)[0] END"

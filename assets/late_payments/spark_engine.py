@@ -3,10 +3,8 @@
 `load.py` turns an `Extract` into DuckDB SQL; this module turns it into Spark SQL with the
 same rules, so both engines stage and reject exactly the same rows:
 
-- the CSV is read by Spark with `multiLine` (quoted fields hold line breaks), every column as
-  a string, in PERMISSIVE mode: a record with the wrong number of fields is kept (its raw text
-  in `_corrupt_record`) and rejected with DuckDB's reason ("Expected Number of Columns: 7
-  Found: 3"; one more than expected for too many, as DuckDB reports its first extra field);
+- the CSV is read by Spark as DuckDB's reader sees it (`spark_csv`): every column a string,
+  a record with the wrong number of fields kept and rejected with DuckDB's reason;
 - text columns trimmed of ' \\t\\r\\n', casts by DuckDB's grammar (`spark_casts`), the same
   reject reasons in the same order of severity, `payment_dates` as a DATE list;
 - physical line numbers: with `multiLine` a file is one partition read in record order, so
@@ -23,18 +21,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assets.late_payments import spark_casts
+from assets.late_payments import spark_casts, spark_csv
 from assets.late_payments.extracts import BadExtractFile, Column, Extract
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.dataframe import DataFrame
     from pyspark.sql.connect.session import SparkSession
 
-BAD = "_corrupt_record"
-READ_OPTIONS = {
-    "header": "true", "multiLine": "true", "quote": '"', "escape": '"', "sep": ",",
-    "mode": "PERMISSIVE", "columnNameOfCorruptRecord": BAD, "encoding": "UTF-8",
-}  # fmt: skip
 _WS = r"' \t\r\n'"  # the characters load.py trims (Spark unescapes \t \r \n in literals)
 _TO_SPARK = {"list_max": "array_max"}  # DuckDB functions in contract expressions
 
@@ -42,16 +35,6 @@ _TO_SPARK = {"list_max": "array_max"}  # DuckDB functions in contract expression
 def spark_sql(expression: str) -> str:
     """A contract expression (`extra`, `check`) in Spark's spelling of its functions."""
     return re.sub(r"\b(\w+)\(", lambda m: _TO_SPARK.get(m[1], m[1]) + "(", expression)
-
-
-def header_of(session: SparkSession, path: Path) -> dict[str, str]:
-    """Normalised (trimmed, lower-case) header names -> their position, as Spark reads them."""
-    try:
-        names = session.read.options(**READ_OPTIONS).csv(str(path.resolve())).columns
-    except Exception as exc:  # noqa: BLE001 - any reader error makes the file unreadable
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise BadExtractFile(f"{path.name}: not a readable CSV ({first})") from exc
-    return {name.strip().lower(): name for name in names}
 
 
 def _raw(col: Column, source: str) -> str:
@@ -74,11 +57,13 @@ def _cast(sql_type: str, value: str) -> str:
 def _typed(col: Column) -> str:
     raw = f"r_{col.name}"
     if col.sql_type == "DATE[]":
-        tokens = rf"regexp_extract_all({raw}, r'[^\s;|,\[\]\x27\x22]+', 0)"
+        # load.py's token pattern; its \s is RE2's [\t\n\f\r ] (Java's \s adds \v)
+        tokens = rf"regexp_extract_all({raw}, r'[^\t\n\f\r ;|,\[\]\x27\x22]+', 0)"
         many = f"transform({tokens}, t -> {spark_casts.date('t')})"
         one = spark_casts.date(raw)
-        return (
-            f"CASE WHEN ({one}) IS NOT NULL THEN array({one}) "
+        return (  # the usual one ISO date first: a cheap check instead of the grammar
+            f"CASE WHEN {spark_casts.is_iso_date(raw)} THEN array(try_cast({raw} AS DATE)) "
+            f"WHEN ({one}) IS NOT NULL THEN array({one}) "
             f"WHEN size({many}) > 0 THEN {many} END"
         )
     if col.sql_type == "VARCHAR":
@@ -105,65 +90,30 @@ def _problems(col: Column) -> list[str]:
     return out
 
 
-def _count(text: str, char: str) -> str:
-    """How often `char` (a line break or a quote) occurs in `text`."""
-    literal = {"\n": "'\\n'", '"': "'\"'"}[char]
-    return f"(length({text}) - length(replace({text}, {literal}, '')))"
-
-
-def _broken(width: int, ends_with_newline: bool) -> tuple[str, str]:
-    """(reason, record) as DuckDB gives them for a record that does not split into `width`
-    fields: the fields counted outside quotes, too many reported at the first extra one
-    (width + 1); an odd number of quotes is a quote left open, which swallows the rest of the
-    file (DuckDB keeps the file's final line break in that record, Spark drops it)."""
-    fields = f"size(split(regexp_replace({BAD}, '\"[^\"]*\"', ''), ',', -1))"
-    open_quote = f"{_count(BAD, chr(34))} % 2 = 1"
-    reason = (
-        f"CASE WHEN {open_quote} THEN 'Value with unterminated quote found.' "
-        f"ELSE 'Expected Number of Columns: {width} Found: ' || "
-        f"CAST(least({fields}, {width + 1}) AS STRING) END"
-    )
-    tail = "'\\n'" if ends_with_newline else "''"
-    return reason, f"CASE WHEN {open_quote} THEN concat({BAD}, {tail}) ELSE {BAD} END"
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as f:
-        f.seek(0, 2)
-        if f.tell() == 0:
-            return False
-        f.seek(-1, 2)
-        return f.read(1) == b"\n"
-
-
 def cooked(session: SparkSession, extract: Extract, path: Path) -> DataFrame:
     """Every record of the file, typed and judged: the contract columns, `line`, `rec`,
     `reason` (NULL = staged) and `record` (the raw values of a rejected row)."""
-    header = header_of(session, path)
+    names = spark_csv.header_of(session, path)
+    header = {name.strip().lower(): name for name in names}  # matched as load.py does
     missing = [c.name for c in extract.columns if c.name not in header]
     if missing:
         raise BadExtractFile(
             f"{path.name}: missing column(s) {', '.join(missing)} "
             f"(header has: {', '.join(header.values())})"
         )
-    from pyspark.sql.types import StringType, StructField, StructType
-
-    position = {name: i for i, name in enumerate(header.values())}
-    schema = StructType(
-        [StructField(f"_c{i}", StringType()) for i in range(len(header))]
-        + [StructField(BAD, StringType())]
-    )
+    position = {name: i for i, name in enumerate(names)}
     src = {c.name: f"_c{position[header[c.name]]}" for c in extract.columns}
     cols = extract.columns
-    concat = "concat_ws('', " + ", ".join(src[c.name] for c in cols) + ")"
-    df = session.read.schema(schema).options(**READ_OPTIONS).csv(str(path.resolve()))
-    reason, record = _broken(len(header), _ends_with_newline(path))
-    df = df.selectExpr(
+    bad, newlines = spark_csv.BAD, spark_csv.count_of
+    contract = "concat_ws('', " + ", ".join(src[c.name] for c in cols) + ")"
+    every = "concat_ws('', " + ", ".join(f"_c{i}" for i in range(len(names))) + ")"
+    reason, record = spark_csv.broken(path, len(names))
+    df = spark_csv.read(session, path, len(names)).selectExpr(
         "monotonically_increasing_id() AS _mid",
-        f"{BAD} IS NOT NULL AS _is_broken",
+        f"{bad} IS NOT NULL AS _is_broken",
         *[f"{_raw(c, src[c.name])} AS r_{c.name}" for c in cols],
-        f"CASE WHEN {BAD} IS NULL THEN {_count(concat, chr(10))} "
-        f"ELSE {_count(BAD, chr(10))} END AS _nl",
+        f"coalesce({newlines(bad, chr(10))}, {newlines(contract, chr(10))}) AS _nl",
+        f"coalesce({newlines(bad, chr(10))}, {newlines(every, chr(10))}) AS _nl_all",
         f"{reason} AS _broken",
         f"{record} AS _broken_record",
     )
@@ -176,11 +126,14 @@ def _judge(df: DataFrame, extract: Extract) -> DataFrame:
     names = [c.name for c in cols]
     whens = " ".join(w for c in cols for w in _problems(c))
     record = "concat_ws(',', " + ", ".join(f"coalesce(r_{n}, '')" for n in names) + ")"
+    before = "OVER (ORDER BY _mid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
     df = df.selectExpr(
         "*",
         "row_number() OVER (ORDER BY _mid) AS rec",
-        "1 + row_number() OVER (ORDER BY _mid) "
-        "+ sum(_nl) OVER (ORDER BY _mid ROWS UNBOUNDED PRECEDING) - _nl AS line",
+        # load.py: a parsed record's line counts the breaks in the contract's columns of the
+        # records before it; a record DuckDB cannot split is placed from its byte offset
+        "1 + row_number() OVER (ORDER BY _mid) + coalesce(CASE WHEN _is_broken "
+        f"THEN sum(_nl_all) {before} ELSE sum(_nl) {before} END, 0) AS line",
         *[f"{_typed(c)} AS {c.name}" for c in cols],
     )
     df = df.selectExpr(

@@ -71,7 +71,8 @@ LINES = (  # appended to invoice_line_items.csv
 
 def _edge_cases(landing: Path) -> None:
     """Append the hand-written rows; rewrite skus.csv with a reordered, differently spelled
-    header and an extra column (matched trimmed and case-insensitively, extra ignored)."""
+    header and an extra column (matched trimmed and case-insensitively, extra ignored; one
+    of its values spans two lines, which only the physical line of a broken record sees)."""
     for name, text in (("accounts", ACCOUNTS), ("invoices", INVOICES),
                        ("invoice_line_items", LINES)):  # fmt: skip
         with (landing / f"{name}.csv").open("a") as f:
@@ -83,7 +84,9 @@ def _edge_cases(landing: Path) -> None:
         out = csv.writer(f, lineterminator="\n")
         out.writerow(["item_retail_price", " Item_ID ", "item_name", "note",
                       "item_description", "ITEM_COST_PRICE"])  # fmt: skip
-        out.writerows([r[4], r[0], r[1], "n", r[2], r[3]] for r in rows)
+        notes = ["n"] * (len(rows) - len(SKUS)) + ["two\nlines"] + ["n"] * (len(SKUS) - 1)
+        out.writerows([r[4], r[0], r[1], n, r[2], r[3]] for r, n in zip(rows, notes, strict=True))
+        f.write("9,Z,Zed,n\n")  # too few fields, after a line break in a column not staged
 
 
 def _run(root: Path, spark: SparkResource) -> tuple[PlatformPaths, object]:
@@ -111,15 +114,16 @@ def test_both_engines_give_the_same_tables_types_and_rejected_lines(tmp_path, sp
     assert lines(on_spark) == lines(embedded)
     assert _schema(on_spark.warehouse) == _schema(embedded.warehouse)
     with duckdb.connect(str(on_spark.warehouse), read_only=True) as conn:
-        rejected = dict(conn.execute(
-            "SELECT line, reason FROM late_payments.rejected_rows WHERE file = 'accounts.csv'"
-        ).fetchall())  # fmt: skip
-    total = len((on_spark.landing("retail") / "accounts.csv").read_text().splitlines())
-    first = total - ACCOUNTS.count("\n") + 4  # 'three': after the generator's and 3 lines
-    assert rejected[first] == "account_id is not bigint: three"
-    assert rejected[first + 3] == "Expected Number of Columns: 7 Found: 3"
-    assert rejected[first + 4] == "Expected Number of Columns: 7 Found: 8"
-    assert rejected[first + 6] == "duplicate account_id 1 (first at line 2)"
+        rejected = {(f, line): reason for f, line, reason in conn.execute(
+            "SELECT file, line, reason FROM late_payments.rejected_rows").fetchall()}  # fmt: skip
+    landing = on_spark.landing("retail")
+    first = len((landing / "accounts.csv").read_text().splitlines()) - ACCOUNTS.count("\n") + 4
+    assert rejected["accounts.csv", first] == "account_id is not bigint: three"
+    assert rejected["accounts.csv", first + 3] == "Expected Number of Columns: 7 Found: 3"
+    assert rejected["accounts.csv", first + 4] == "Expected Number of Columns: 7 Found: 8"
+    assert rejected["accounts.csv", first + 6] == "duplicate account_id 1 (first at line 2)"
+    last = len((landing / "skus.csv").read_text().splitlines())
+    assert rejected["skus.csv", last] == "Expected Number of Columns: 6 Found: 4"
     for table in TABLES[:-1]:
         assert any(on_spark.lake("late_payments").joinpath(table).glob("*.parquet")), table
     events = result.get_asset_materialization_events()
