@@ -49,6 +49,12 @@ def run(
     from string import Formatter
 
     names = {field for _, field, _, _ in Formatter().parse(sql) if field}
+    for name in sorted(names - {"params"}):
+        if not any((lake / name).glob("*.parquet")):
+            raise FileNotFoundError(
+                f"{lake / name} holds no Parquet: materialize the staging assets (and the "
+                "fact) with Spark configured first"
+            )
     frames = {
         name: session.read.parquet(str((lake / name).resolve()))
         for name in names - {"params"}
