@@ -28,17 +28,18 @@ from assets.industries.batches import order_batches
 from assets.industries.common import DOMAIN, INDUSTRIES, SCHEMA
 from assets.industries.orders import rebuild_orders, rebuild_rollup
 from assets.industries.schema import SCHEMA as TABLES
-from assets.industries.scores import compute_scores
+from assets.industries.scoring import compute_scores
 from assets.industries.stream import BATCH_SCHEMA, load_state, write_tables
 from cli.generators.industries import make_order
-from resources import KafkaResource, PlatformPaths, Warehouse
+from resources import KafkaResource, PlatformPaths, SparkResource, Warehouse
 
 END = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def _resources(root: Path, kafka: KafkaResource) -> dict:
     return {"paths": PlatformPaths(data_dir=str(root)),
-            "warehouse": Warehouse(database=str(root / "warehouse.duckdb")), "kafka": kafka}
+            "warehouse": Warehouse(database=str(root / "warehouse.duckdb")), "kafka": kafka,
+            "spark": SparkResource()}
 
 
 def bench_stream(root: Path, n: int, bootstrap: str | None) -> tuple[str, float, float]:

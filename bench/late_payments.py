@@ -20,7 +20,7 @@ import dagster as dg
 
 from assets import domain_assets
 from cli.generators.late_payments import write_extracts
-from resources import PlatformPaths, Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 
 
 def run_once(root: Path, invoices: int) -> dict[str, float]:
@@ -33,7 +33,7 @@ def run_once(root: Path, invoices: int) -> dict[str, float]:
     started = time.perf_counter()
     (root / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
-        resources = {"paths": paths, "warehouse": warehouse}
+        resources = {"paths": paths, "warehouse": warehouse, "spark": SparkResource()}
         result = dg.materialize(
             domain_assets("late_payments"), resources=resources, instance=instance
         )

@@ -8,6 +8,7 @@ import duckdb
 from assets.industries import kafka_stream
 from assets.industries.common import DOMAIN, GROUP, KAFKA_GROUP_ID, ORDER_BATCHES, SCHEMA
 from assets.industries.schema import SCHEMA as TABLES
+from assets.industries.spark_engine import consume_kafka
 from assets.industries.stream import (
     ORDERS_LANDING,
     batch_files,
@@ -18,7 +19,8 @@ from assets.industries.stream import (
     write_batch,
 )
 from assets.shared import POOL, RETRY, md_table
-from resources import KafkaResource, PlatformPaths, Warehouse
+from resources import KafkaResource, PlatformPaths, SparkResource, Warehouse
+from resources.env import resolve
 from resources.sql import transaction
 
 
@@ -69,6 +71,7 @@ def order_batches(
     paths: PlatformPaths,
     kafka: KafkaResource,
     warehouse: Warehouse,
+    spark: SparkResource,
 ) -> dg.MaterializeResult:
     """One micro-batch of the order stream, landed as one Parquet file in the lake.
 
@@ -76,7 +79,9 @@ def order_batches(
     Kafka the stream itself; byte offsets per file) and, with Kafka configured, the topic
     (partitions assigned at the offsets stored in the newest batch file). The batch file
     holds the rows and the offsets it ends at, so the two are durable together;
-    Kafka's group offsets are committed only afterwards.
+    Kafka's group offsets are committed only afterwards. With SPARK_REMOTE the topic is
+    consumed by a Structured Streaming query into the lake (`spark_engine`): the batch file
+    then holds its offsets, hours and rejected records.
     """
     lake = paths.lake(DOMAIN)
     state = load_state(lake)
@@ -87,18 +92,27 @@ def order_batches(
         # History files in landing/orders/ are always read; with Kafka the topic as well.
         folder = paths.landing_folder(ORDERS_LANDING)
         records = list(read_files(folder, state, config.max_records))
-        if consumer is not None and len(records) < config.max_records:
+        streamed = None
+        if consumer is not None and spark.enabled:  # Structured Streaming into the lake
+            streamed = consume_kafka(spark.session(), str(resolve(kafka.bootstrap_servers)),
+                                     kafka.topic, lake, state.seq + 1, now)
+            state.kafka.setdefault(kafka.topic, {}).update(streamed["offsets"])
+        elif consumer is not None and len(records) < config.max_records:
             records += kafka_stream.consume(
                 consumer, kafka.topic, state, config.max_records - len(records),
                 config.idle_seconds,
             )
+        elsewhere = (streamed["hours"], streamed["rejected"]) if streamed else ([], None)
+        consumed = len(records) + (
+            streamed["good"] + streamed["rejected"].num_rows if streamed else 0)
         seq, hours, rejected = None, [], 0
-        if records or state.to_json() != before:
+        if records or elsewhere[0] or state.to_json() != before:
             rows = [parse(r, now) for r in records]
             seq = state.seq + 1
-            path = write_batch(lake, seq, rows, state)
+            path = write_batch(lake, seq, rows, state, elsewhere)
             hours = read_batch_meta(path)[1]
-            rejected = sum(1 for r in rows if r.get("reject_reason"))
+            rejected = sum(1 for r in rows if r.get("reject_reason")) + (
+                streamed["rejected"].num_rows if streamed else 0)
             context.log.info(f"batch {seq}: {len(rows)} records, {len(hours)} hours -> {path}")
             if config.crash_after_write:
                 raise dg.Failure(
@@ -116,7 +130,8 @@ def order_batches(
     preview = md_table(["hours touched (first 10)"], [(h,) for h in hours[:10]])
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(records),
+            "dagster/row_count": consumed,
+            "engine": spark.describe(),
             "batch_seq": seq if seq is not None else "no new records",
             "source": source,
             "rows_rejected": rejected,

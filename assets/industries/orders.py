@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from assets.industries import spark_engine as on_spark
 from assets.industries.common import (
     CUSTOMER_HOURLY,
     DOMAIN,
@@ -21,7 +22,7 @@ from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.stream import batch_files
 from assets.shared import POOL, coverage_table, next_day
 from assets.shared.partitions import partition_results
-from resources import PlatformPaths, Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
 
@@ -95,9 +96,13 @@ def _window(context: dg.AssetExecutionContext) -> tuple[datetime, datetime]:
 def days_with_orders(conn: duckdb.DuckDBPyConnection, table: str, amount: str) -> dict:
     """The run's figures every hourly run adds: which days of `industries.<table>` hold
     orders (hours grouped by day, so a month reads at a glance)."""
-    counts = dict(conn.execute(
+    return coverage_figure(dict(conn.execute(
         f"SELECT CAST(hour AS DATE), {amount} FROM {SCHEMA}.{table} GROUP BY 1"
-    ).fetchall())
+    ).fetchall()))
+
+
+def coverage_figure(counts: dict) -> dict:
+    """`coverage`: the days holding orders, from (day -> count)."""
     return {"coverage": dg.MetadataValue.md(coverage_table(counts, next_day, unit="days"))}
 
 
@@ -107,19 +112,21 @@ def hour_figures(
     """Each hour of the run with its own figures from `sql` over `industries.<table>`
     (`key, rows, orders, amount` per hour); hours without orders get zeros."""
     start, end = _window(context)
-    found = {
-        key: (rows, orders, amount)
-        for key, rows, orders, amount in conn.execute(
-            f"SELECT strftime(hour, '%Y-%m-%d-%H:00') AS key, {sql} FROM {SCHEMA}.{table} "
-            "WHERE hour >= ? AND hour < ? GROUP BY 1",
-            [start, end],
-        ).fetchall()
-    }
+    return figures_of(conn.execute(
+        f"SELECT strftime(hour, '%Y-%m-%d-%H:00') AS key, {sql} FROM {SCHEMA}.{table} "
+        "WHERE hour >= ? AND hour < ? GROUP BY 1",
+        [start, end],
+    ).fetchall(), context.partition_keys)
+
+
+def figures_of(found: list[tuple], keys: list[str]) -> dict[str, dict[str, Any]]:
+    """Per hour key of the run: its (key, rows, orders, amount) row, or zeros."""
+    by_key = {key: (rows, orders, amount) for key, rows, orders, amount in found}
     return {
-        key: {"dagster/row_count": found.get(key, (0, 0, 0))[0],
-              "orders": int(found.get(key, (0, 0, 0))[1]),
-              "amount": float(found.get(key, (0, 0, 0))[2])}
-        for key in context.partition_keys
+        key: {"dagster/row_count": int(by_key.get(key, (0, 0, 0))[0]),
+              "orders": int(by_key.get(key, (0, 0, 0))[1]),
+              "amount": float(by_key.get(key, (0, 0, 0))[2])}
+        for key in keys
     }
 
 
@@ -133,7 +140,8 @@ def hour_figures(
     pool=POOL,
 )
 def orders(
-    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse,
+    spark: SparkResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Deduplicated orders of the partition's hours, rebuilt from the lake batch files.
 
@@ -143,10 +151,19 @@ def orders(
     each hour is recorded with its own figures.
     """
     start, end = _window(context)
-    with warehouse.get_connection(TABLES) as conn:
-        stats = rebuild_orders(conn, paths.lake(DOMAIN), start, end)
-        figures = hour_figures(conn, context, "orders", "count(*), count(*), sum(amount)")
-        coverage = days_with_orders(conn, "orders", "count(*)")
+    lake = paths.lake(DOMAIN)
+    if spark.enabled:  # the lake's Delta table, on the cluster (spark_engine)
+        session = spark.session()
+        stats = on_spark.rebuild_orders(session, lake, start, end)
+        figures = figures_of(on_spark.hour_rows(session, lake, on_spark.ORDERS_TABLE,
+                                                start, end, None), context.partition_keys)
+        coverage = coverage_figure(on_spark.day_counts(session, lake, on_spark.ORDERS_TABLE,
+                                                       None))
+    else:
+        with warehouse.get_connection(TABLES) as conn:
+            stats = rebuild_orders(conn, lake, start, end)
+            figures = hour_figures(conn, context, "orders", "count(*), count(*), sum(amount)")
+            coverage = days_with_orders(conn, "orders", "count(*)")
     context.log.info(
         f"{stats['rows']} orders in {len(figures)} hours; {stats['rows_read']} rows read, "
         f"{stats['conflicts']} order_id conflicts"
@@ -156,6 +173,7 @@ def orders(
         "duplicates_dropped": stats["rows_read"] - stats["rows"] - stats["conflicts"],
         "order_id_conflicts": stats["conflicts"],
         **coverage,
+        "engine": spark.describe(),
     })
 
 
@@ -169,7 +187,8 @@ def orders(
     pool=POOL,
 )
 def customer_hourly(
-    context: dg.AssetExecutionContext, warehouse: Warehouse
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse,
+    spark: SparkResource,
 ) -> Iterator[dg.MaterializeResult]:
     """Order amount and count per customer and hour: what scoring reads instead of orders.
 
@@ -177,10 +196,20 @@ def customer_hourly(
     customer batch rescores from this rollup without touching order history.
     """
     start, end = _window(context)
-    with warehouse.get_connection(TABLES) as conn:
-        rebuild_rollup(conn, start, end)
-        figures = hour_figures(
-            conn, context, "customer_hourly", "count(*), sum(order_count), sum(amount)"
-        )
-        coverage = days_with_orders(conn, "customer_hourly", "sum(order_count)")
-    yield from partition_results(context, figures, run_figures=coverage)
+    if spark.enabled:  # the lake's Delta table, on the cluster (spark_engine)
+        session, lake = spark.session(), paths.lake(DOMAIN)
+        on_spark.rebuild_rollup(session, lake, start, end)
+        figures = figures_of(on_spark.hour_rows(session, lake, on_spark.HOURLY_TABLE,
+                                                start, end, "order_count"),
+                             context.partition_keys)
+        coverage = coverage_figure(on_spark.day_counts(session, lake, on_spark.HOURLY_TABLE,
+                                                       "order_count"))
+    else:
+        with warehouse.get_connection(TABLES) as conn:
+            rebuild_rollup(conn, start, end)
+            figures = hour_figures(
+                conn, context, "customer_hourly", "count(*), sum(order_count), sum(amount)"
+            )
+            coverage = days_with_orders(conn, "customer_hourly", "sum(order_count)")
+    yield from partition_results(context, figures,
+                                 run_figures={**coverage, "engine": spark.describe()})

@@ -5,11 +5,20 @@ from datetime import UTC, datetime
 import dagster as dg
 import duckdb
 
-from assets.industries.common import CUSTOMER_HOURLY, CUSTOMERS, GROUP, HISTORY, SCHEMA, SCORES
+from assets.industries.common import (
+    CUSTOMER_HOURLY,
+    CUSTOMERS,
+    DOMAIN,
+    GROUP,
+    HISTORY,
+    SCHEMA,
+    SCORES,
+)
 from assets.industries.schema import SCHEMA as TABLES
-from assets.industries.scoring import Window, compute_scores, rollup_totals, scoring_window
+from assets.industries.scoring import WarehouseScoring, Window
+from assets.industries.spark_scoring import SparkScoring
 from assets.shared import POOL, md_table
-from resources import Warehouse
+from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
 SUM_CHECK = "scores_sum_to_rollup"
@@ -53,7 +62,8 @@ AUTOMATION = (
     can_subset=True,
 )
 def industry_change_scores(
-    context: dg.AssetExecutionContext, config: ScoreConfig, warehouse: Warehouse
+    context: dg.AssetExecutionContext, config: ScoreConfig, warehouse: Warehouse,
+    paths: PlatformPaths, spark: SparkResource,
 ):
     """Score every industry as of T from the per-customer hourly rollup and the customers.
 
@@ -63,17 +73,20 @@ def industry_change_scores(
     (an identical rerun for the same T adds nothing: idempotent). With no loaded order in
     the window nothing is published (the previous answer stays, the reason is recorded);
     a window the loaded orders only partly cover is published with `complete` false.
-    Either asset can be materialized alone.
+    Either asset can be materialized alone. With SPARK_REMOTE the facts (window, scores,
+    check figures) come from the lake's rollup on the cluster; the tables are the same.
     """
     selected = context.selected_asset_keys
     with warehouse.get_connection(TABLES) as conn:
-        window = scoring_window(conn, config.as_of)
+        source = (SparkScoring(spark.session(), paths.lake(DOMAIN), conn) if spark.enabled
+                  else WarehouseScoring(conn))
+        window = source.window(config.as_of)
         if window.as_of is None:
             context.log.info(f"scores not published: {window.reason}")
             yield dg.AssetObservation(asset_key=SCORES, metadata={
                 "skipped": window.reason, "orders_loaded": window.history})
             return
-        rows = [(*r, window.complete) for r in compute_scores(conn, window.as_of)]
+        rows = [(*r, window.complete) for r in source.scores(window.as_of)]
         with transaction(conn):
             if SCORES in selected:
                 conn.execute(f"DELETE FROM {SCHEMA}.industry_change_scores")
@@ -85,7 +98,7 @@ def industry_change_scores(
             ).fetchone()[0]
         if SCORES in selected:
             checks = context.selected_asset_check_keys
-            for result in score_results(conn, rows, window):
+            for result in score_results(source, rows, window, spark.describe()):
                 if isinstance(result, dg.AssetCheckResult) and (
                     dg.AssetCheckKey(SCORES, result.check_name) not in checks
                 ):
@@ -118,14 +131,13 @@ def append_history(conn: duckdb.DuckDBPyConnection, rows: list[tuple], run_id: s
     return True
 
 
-def score_results(conn: duckdb.DuckDBPyConnection, rows: list[tuple], window: Window):
+def score_results(
+    source: WarehouseScoring | SparkScoring, rows: list[tuple], window: Window, engine: str
+):
     """The scores' materialization (top 3, the ten rows, how complete) and its two checks."""
     as_of = window.as_of
-    want_last, want_base = rollup_totals(conn, as_of)
-    unknown = conn.execute(
-        f"SELECT count(DISTINCT h.customer_id), coalesce(sum(h.order_count), 0) "
-        f"FROM {SCHEMA}.customer_hourly h ANTI JOIN {SCHEMA}.customers c USING (customer_id)"
-    ).fetchone()
+    want_last, want_base = source.totals(as_of)
+    unknown = source.unknown()
     got_last = float(sum(r[1] for r in rows))
     got_base = float(sum(r[2] for r in rows)) * 30
     sum_ok = abs(got_last - want_last) < 0.01 and abs(got_base - want_base) < 0.05
@@ -141,6 +153,7 @@ def score_results(conn: duckdb.DuckDBPyConnection, rows: list[tuple], window: Wi
             "as_of": as_of.isoformat(),
             "complete": window.complete,
             "orders_loaded": window.history,
+            "engine": engine,
             **({"partial_because": window.reason} if window.reason else {}),
             "top_1": top3[0],
             "top_2": top3[1],

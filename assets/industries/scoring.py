@@ -6,6 +6,7 @@ the tests and the benchmark call them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -72,21 +73,38 @@ def scoring_window(
     first, last = conn.execute(
         f"SELECT min(hour), max(hour) FROM {SCHEMA}.customer_hourly"
     ).fetchone()
-    if last is None:
+    return decide_window(
+        first, last, has_customers(conn),
+        lambda start, t: conn.execute(
+            f"SELECT count(*) FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?",
+            [start, t],
+        ).fetchone()[0],
+        as_of, now,
+    )
+
+
+def has_customers(conn: duckdb.DuckDBPyConnection) -> bool:
+    return bool(conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchone()[0])
+
+
+def decide_window(
+    first: datetime | None, last: datetime | None, customers: bool,
+    rows_between: Callable[[datetime, datetime], int],
+    as_of: str | None = None, now: datetime | None = None,
+) -> Window:
+    """The window from the rollup's first and last hour, whether customers are loaded and
+    how many rollup rows a span holds: the one rule for both engines (`scoring_window`)."""
+    if last is None or first is None:
         return Window(None, False, "none", "no order is loaded yet: nothing to score")
     first, last = first.astimezone(UTC), last.astimezone(UTC) + timedelta(hours=1)
     history = f"{first:%Y-%m-%d %H:00} .. {last:%Y-%m-%d %H:00} UTC"
-    if not conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchone()[0]:
+    if not customers:
         return Window(None, False, history, "no customer batch is loaded yet: no order can be "
                       "attributed to an industry (every score would read 0)")
     now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     t = parse_as_of(as_of) if as_of else min(last, now)
     start = t - LAST - BASELINE
-    in_window = conn.execute(
-        f"SELECT count(*) FROM {SCHEMA}.customer_hourly WHERE hour >= ? AND hour < ?",
-        [start, t],
-    ).fetchone()[0]
-    if not in_window:
+    if not rows_between(start, t):
         return Window(None, False, history, f"no loaded order between {start:%Y-%m-%d %H:00} "
                       f"and {t:%Y-%m-%d %H:00} UTC (orders loaded: {history})")
     gaps = [why for why, missing in (
@@ -113,3 +131,29 @@ def rollup_totals(conn: duckdb.DuckDBPyConnection, as_of: datetime) -> tuple[flo
         {"t": as_of},
     ).fetchone()
     return float(row[0]), float(row[1])
+
+
+class WarehouseScoring:
+    """The facts scoring needs, from the warehouse (the embedded engine); `SparkScoring`
+    answers the same questions from the lake on the cluster."""
+
+    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+        self.conn = conn
+
+    def window(self, as_of: str | None = None, now: datetime | None = None) -> Window:
+        return scoring_window(self.conn, as_of, now)
+
+    def scores(self, as_of: datetime) -> list[tuple]:
+        return compute_scores(self.conn, as_of)
+
+    def totals(self, as_of: datetime) -> tuple[float, float]:
+        return rollup_totals(self.conn, as_of)
+
+    def unknown(self) -> tuple[int, int]:
+        """Distinct customers of the rollup missing from the snapshot, and their orders."""
+        customers, orders = self.conn.execute(
+            f"SELECT count(DISTINCT h.customer_id), coalesce(sum(h.order_count), 0) "
+            f"FROM {SCHEMA}.customer_hourly h ANTI JOIN {SCHEMA}.customers c "
+            "USING (customer_id)"
+        ).fetchone()
+        return int(customers), int(orders)

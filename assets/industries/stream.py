@@ -153,17 +153,24 @@ def parse(record: RawRecord, now: datetime) -> dict[str, Any]:
     return row
 
 
-def write_batch(lake: Path, seq: int, rows: list[dict[str, Any]], state: StreamState) -> Path:
-    """Write batch `seq` atomically: rows (one row group per hour) + offsets in the footer."""
+def write_batch(
+    lake: Path, seq: int, rows: list[dict[str, Any]], state: StreamState,
+    elsewhere: tuple[list[str], pa.Table | None] = ([], None),
+) -> Path:
+    """Write batch `seq` atomically: rows (one row group per hour) + offsets in the footer.
+    `elsewhere`: the hours touched and the rejected rows of records the batch stored
+    elsewhere (Kafka records in the lake's stream table, when Spark consumed them)."""
     good = sorted((r for r in rows if not r.get("reject_reason")), key=lambda r: r["order_ts"])
     bad = [r for r in rows if r.get("reject_reason")]
-    hours = sorted({r["hour"] for r in good})
+    hours = sorted({r["hour"] for r in good} | set(elsewhere[0]))
     meta = {OFFSETS_KEY: json.dumps({"kafka": state.kafka, "files": state.files}).encode(),
             HOURS_KEY: json.dumps(hours).encode()}
     schema = BATCH_SCHEMA.with_metadata(meta)
     for row in rows:
         row["batch_seq"] = seq
     tables = [pa.Table.from_pylist(group, schema=schema) for group in _groups(good, bad)]
+    if elsewhere[1] is not None and elsewhere[1].num_rows:
+        tables.append(elsewhere[1].cast(BATCH_SCHEMA).replace_schema_metadata(meta))
     return write_tables(lake, seq, schema, tables)
 
 

@@ -17,7 +17,7 @@ from assets.industries.customers import customers
 from assets.industries.orders import rebuild_orders, rebuild_rollup
 from assets.industries.schema import SCHEMA
 from assets.industries.scores import industry_change_scores
-from resources import KafkaResource, PlatformPaths, Warehouse
+from resources import KafkaResource, PlatformPaths, SparkResource, Warehouse
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -30,6 +30,7 @@ def res(tmp_path: Path) -> dict:
         ),
         "warehouse": Warehouse(database=str(tmp_path / "warehouse.duckdb")),
         "kafka": KafkaResource(bootstrap_servers=None),
+        "spark": SparkResource(),  # embedded; tests/industries/test_spark_engine.py: Spark
     }
 
 
