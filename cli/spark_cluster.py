@@ -101,9 +101,11 @@ class Ports:
 
 
 def commands(
-    ports: Ports, workdir: Path, cores: int = 2, memory: str = "4g"
+    ports: Ports, workdir: Path, cores: int | None = None, memory: str = "4g"
 ) -> dict[str, list[str]]:
-    """The three processes, in start order: master, worker, Connect server."""
+    """The three processes, in start order: master, worker (every core of the machine by
+    default), Connect server."""
+    cores = cores or os.cpu_count() or 1
     home = spark_home()
     master = f"spark://127.0.0.1:{ports.master}"
     conf = {
@@ -149,11 +151,11 @@ def wait_for_port(port: int, timeout: float, what: str, procs: list[subprocess.P
         time.sleep(0.2)
 
 
-def up(workdir: Path = STATE, connect_port: int = CONNECT_PORT) -> str:
+def up(workdir: Path = STATE, connect_port: int = CONNECT_PORT, master_port: int = 7077) -> str:
     """Start the cluster detached (logs and pids under `workdir`); the SPARK_REMOTE."""
     workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    ports = Ports(master=7077, connect=connect_port)
+    ports = Ports(master=master_port, connect=connect_port)
     procs = []
     for name, command in commands(ports, workdir).items():
         log = (workdir / f"{name}.log").open("w")

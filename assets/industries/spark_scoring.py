@@ -79,10 +79,10 @@ class SparkScoring:
 
     def _views(self) -> dict[str, str]:
         """Temp views of this session: the rollup, the customer snapshot, its industries."""
-        customers = self.conn.execute(
+        customers = self.conn.sql(
             f"SELECT customer_id, len(industries) AS n FROM {SCHEMA}.customers"
         ).to_arrow_table()
-        industries = self.conn.execute(
+        industries = self.conn.sql(
             f"SELECT customer_id, industry FROM {SCHEMA}.customer_industries"
         ).to_arrow_table()
         names = {"hourly": "industries_hourly", "customers": "industries_customers",

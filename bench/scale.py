@@ -1,0 +1,151 @@
+"""Both engines on the same inputs, in one run: CTR ingest + rollup and the late-payment
+features, embedded (DuckDB/Polars in this process) and on Spark (Spark Connect).
+
+    .venv/bin/python -m bench.scale [--gb 1 2 4 8] [--invoices 1000000 10000000]
+
+CTR: the real MobileWeb day's batches repeated into array files of ~256 MB (a day of an
+exporter that writes a file every few hours), parsed into the lake by the `ctr/view_events`
+parser of each engine, then the per-minute rollup of the dates they touch. Late payments:
+the generator's extracts, every asset of the domain materialized. Spark: `SPARK_REMOTE` if
+set, else a local cluster (`cli.spark_cluster`: master, one worker with every core, Connect)
+started for the run, warmed up by one small job first. Prints a Markdown table: seconds,
+MB/s (or invoices/s) per core, and which engine is faster at each size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from assets import domain_assets
+from assets.ctr.lake import ingest_file, parse_embedded, partition_files
+from assets.ctr.spark_engine import SparkViewsParser, rollup_views
+from assets.shared import md_table
+from cli import spark_cluster
+from cli.generators.late_payments import write_extracts
+from resources import PlatformPaths, SparkResource, Warehouse
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL = ROOT.parent / "shared/data/product-views/MobileWeb/productEvent_20160201.json"
+FILE_MB = 256
+CORES = os.cpu_count() or 1
+
+
+def view_files(folder: Path, gb: float) -> tuple[list[Path], float]:
+    """Array files of ~FILE_MB, the real day's batches repeated, up to `gb`; (files, MB)."""
+    inner = REAL.read_text().strip()[1:-1].strip()
+    per_file = max(1, round(FILE_MB * 1e6 / len(inner)))
+    body = "[" + ",\n".join([inner] * per_file) + "]"
+    folder.mkdir(parents=True, exist_ok=True)
+    files, total = [], 0.0
+    while total < gb * 1000:
+        path = folder / f"views_{len(files):03d}.json"
+        path.write_text(body)
+        files.append(path)
+        total += len(body) / 1e6
+    return files, total
+
+
+def ctr(files: list[Path], lake: Path, session) -> tuple[float, float]:  # noqa: ANN001
+    """(ingest seconds, rollup seconds) of one engine (`session` None: embedded)."""
+    parse = SparkViewsParser(session) if session is not None else parse_embedded
+    started = time.perf_counter()
+    for path in files:
+        ingest_file(path, "MobileWeb", lake, parse)
+    ingested = time.perf_counter()
+    for day in ("2016-01-31", "2016-02-01"):
+        parts = partition_files(lake, "MobileWeb", day)
+        if session is not None:
+            rollup_views(session, parts)
+        else:
+            duckdb.sql("SELECT product, date_trunc('minute', event_time) m, count(*) "
+                       "FROM read_parquet(?) GROUP BY ALL", params=[parts]).fetchall()
+    return ingested - started, time.perf_counter() - ingested
+
+
+def features(extracts: Path, root: Path, spark: SparkResource) -> float:
+    """Seconds to materialize every late_payments asset from `extracts` under `root`."""
+    paths = PlatformPaths(data_dir=str(root))
+    landing = paths.landing("retail")
+    landing.mkdir(parents=True)
+    for csv in extracts.glob("*.csv"):
+        os.link(csv, landing / csv.name)
+    resources = {"paths": paths, "warehouse": Warehouse(database=str(paths.warehouse)),
+                 "spark": spark}
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    started = time.perf_counter()
+    with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
+        dg.materialize(domain_assets("late_payments"), resources=resources, instance=instance,
+                       run_config=quiet)
+    return time.perf_counter() - started
+
+
+def row(work: str, size: str, amount: float, unit: str, embedded: float, spark: float) -> tuple:
+    per_core = [f"{amount / s / CORES:,.1f}" for s in (embedded, spark)]
+    faster = "embedded" if embedded <= spark else "spark"
+    return (work, size, f"{embedded:.1f}", f"{spark:.1f}", *per_core, unit,
+            f"{faster} ({max(embedded, spark) / min(embedded, spark):.1f}x)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--gb", type=float, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--invoices", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    args = parser.parse_args()
+    rows: list[tuple] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        remote = os.environ.get("SPARK_REMOTE")
+        if not remote:
+            remote = spark_cluster.up(tmp / "spark", connect_port=free_port(),
+                                      master_port=free_port())
+        spark = SparkResource(remote=remote)
+        try:
+            session = spark.session()
+            ctr([REAL], tmp / "warmup", session)  # JIT and first-job costs out of the figures
+            for gb in args.gb:
+                files, mb = view_files(tmp / "views", gb)
+                timings = [ctr(files, tmp / engine / "lake", s)
+                           for engine, s in (("embedded", None), ("spark", session))]
+                rows.append(row("CTR ingest", f"{mb / 1000:.1f} GB", mb, "MB/s per core",
+                                *(t[0] for t in timings)))
+                rows.append(row("CTR rollup (2 days)", f"{mb / 1000:.1f} GB", mb,
+                                "MB/s per core", *(t[1] for t in timings)))
+                print(rows[-2], rows[-1], flush=True)
+                for path in (tmp / "views", tmp / "embedded", tmp / "spark"):
+                    shutil.rmtree(path, ignore_errors=True)
+            for n in args.invoices:
+                extracts = tmp / "extracts"
+                write_extracts(extracts, n, seed=1, messy=False)
+                seconds = [features(extracts, tmp / engine, s) for engine, s in
+                           (("embedded", SparkResource()), ("spark", spark))]
+                rows.append(row("late-payment features", f"{n:,} invoices", n,
+                                "invoices/s per core", *seconds))
+                print(rows[-1], flush=True)
+                for path in (extracts, tmp / "embedded", tmp / "spark"):
+                    shutil.rmtree(path, ignore_errors=True)
+        finally:
+            spark.close()
+            if not os.environ.get("SPARK_REMOTE"):
+                spark_cluster.down(tmp / "spark")
+    print(f"\n{CORES} cores; Spark: one worker with every core, same machine\n")
+    print(md_table(["workload", "input", "embedded s", "spark s", "embedded per core",
+                    "spark per core", "unit", "faster"], rows))
+
+
+if __name__ == "__main__":
+    main()
