@@ -111,7 +111,7 @@ def main() -> None:
         tmp = Path(tmp_name)
         remote = os.environ.get("SPARK_REMOTE")
         if not remote:
-            remote = spark_cluster.up(tmp / "spark", connect_port=free_port(),
+            remote = spark_cluster.up(tmp / "cluster", connect_port=free_port(),
                                       master_port=free_port())
         spark = SparkResource(remote=remote)
         try:
@@ -119,29 +119,29 @@ def main() -> None:
             ctr([REAL], tmp / "warmup", session)  # JIT and first-job costs out of the figures
             for gb in args.gb:
                 files, mb = view_files(tmp / "views", gb)
-                timings = [ctr(files, tmp / engine / "lake", s)
+                timings = [ctr(files, tmp / f"run-{engine}" / "lake", s)
                            for engine, s in (("embedded", None), ("spark", session))]
                 rows.append(row("CTR ingest", f"{mb / 1000:.1f} GB", mb, "MB/s per core",
                                 *(t[0] for t in timings)))
                 rows.append(row("CTR rollup (2 days)", f"{mb / 1000:.1f} GB", mb,
                                 "MB/s per core", *(t[1] for t in timings)))
                 print(rows[-2], rows[-1], flush=True)
-                for path in (tmp / "views", tmp / "embedded", tmp / "spark"):
+                for path in (tmp / "views", tmp / "run-embedded", tmp / "run-spark"):
                     shutil.rmtree(path, ignore_errors=True)
             for n in args.invoices:
                 extracts = tmp / "extracts"
                 write_extracts(extracts, n, seed=1, messy=False)
-                seconds = [features(extracts, tmp / engine, s) for engine, s in
+                seconds = [features(extracts, tmp / f"run-{engine}", s) for engine, s in
                            (("embedded", SparkResource()), ("spark", spark))]
                 rows.append(row("late-payment features", f"{n:,} invoices", n,
                                 "invoices/s per core", *seconds))
                 print(rows[-1], flush=True)
-                for path in (extracts, tmp / "embedded", tmp / "spark"):
+                for path in (extracts, tmp / "run-embedded", tmp / "run-spark"):
                     shutil.rmtree(path, ignore_errors=True)
         finally:
             spark.close()
             if not os.environ.get("SPARK_REMOTE"):
-                spark_cluster.down(tmp / "spark")
+                spark_cluster.down(tmp / "cluster")
     print(f"\n{CORES} cores; Spark: one worker with every core, same machine\n")
     print(md_table(["workload", "input", "embedded s", "spark s", "embedded per core",
                     "spark per core", "unit", "faster"], rows))

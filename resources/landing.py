@@ -22,7 +22,9 @@ removed or renamed) since the last full look and no file was still being written
 files themselves are not even stat'ed. Otherwise, and at least every `sweep_seconds` (a
 file rewritten in place leaves its directory unchanged), every file is stat'ed and only the
 files whose signature changed are opened and hashed. So an idle tick reads no file, its
-cost does not grow with history, and neither does the cursor.
+cost does not grow with history, and neither does the cursor. A look hashes for at most
+`HASH_BUDGET_SECONDS` (at least one file): a backlog (a 1 TB backfill dropped at once) is
+taken up over several ticks, each well inside Dagster's 60 s limit for a sensor tick.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from resources.landing_index import RACY_NS, LandingIndex
 
 DEFAULT_SETTLE_SECONDS = 5.0
 DEFAULT_SWEEP_SECONDS = 60.0
+HASH_BUDGET_SECONDS = 20.0  # per look; the rest waits for the next tick (~1 GB/s hashed)
 TEMP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".download")
 REASON_SUFFIX = ".reason.txt"
 REJECTED = "_rejected"
@@ -92,6 +95,7 @@ class LandingFolder:
     def __init__(
         self, path: Path, index: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS,
         depth: int = 0, sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
+        hash_budget: float = HASH_BUDGET_SECONDS,
     ) -> None:
         self.path = path
         self.key = path.name
@@ -99,6 +103,7 @@ class LandingFolder:
         self.settle_ns = int(settle_seconds * 1e9)
         self.sweep_ns = int(sweep_seconds * 1e9)
         self.depth = depth
+        self.hash_budget = hash_budget
 
     # -- readiness ------------------------------------------------------------------------
 
@@ -206,12 +211,14 @@ class LandingFolder:
     def _hash(
         self, moved: list[tuple], old: dict[str, str], now: int
     ) -> tuple[list[tuple], int]:
-        """Hash the settled files among `moved` (new files numbered by name); the number of
-        files still being written is returned beside the rows to record."""
+        """Hash the settled files among `moved` (new files numbered by name) within the
+        hashing budget; the number of files left for the next look (still being written, or
+        past the budget) is returned beside the rows to record."""
         hashed, unsettled = [], 0
+        deadline = time.monotonic() + self.hash_budget
         for rel, path, st, signature in sorted(moved, key=lambda m: m[0]):
-            if not self.settled(st, now):
-                unsettled += 1
+            if not self.settled(st, now) or (hashed and time.monotonic() > deadline):
+                unsettled += 1  # looked at again next time
                 continue
             try:
                 digest = file_sha256(path)

@@ -132,3 +132,17 @@ def test_a_missing_folder_is_empty_and_created_by_no_look(tmp_path):
     f = folder(tmp_path)
     assert f.changes().files == [] and f.present() == []
     assert not f.path.exists()
+
+
+def test_a_backlog_is_hashed_over_several_looks_within_the_budget(tmp_path, hashed):
+    f = folder(tmp_path, hash_budget=0)  # a look past its budget still hashes one file
+    for i in range(3):
+        land(f, f"f{i}.csv", f"row {i}")
+    seen, seq = [], 0
+    for _ in range(3):
+        changes = f.changes(seq)
+        seen += [x.rel for x in changes.files]
+        seq = changes.seq
+        assert changes.hashed == 1  # one per look: the rest is left for the next tick
+    assert seen == ["f0.csv", "f1.csv", "f2.csv"] and hashed == seen
+    assert f.changes(seq).files == []
