@@ -84,7 +84,8 @@ def scoring_window(
 
 
 def has_customers(conn: duckdb.DuckDBPyConnection) -> bool:
-    return bool(conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchone()[0])
+    # fetchall: duckdb 2 keeps a fetchone() result open and refuses a later relation (.sql)
+    return bool(conn.execute(f"SELECT count(*) FROM {SCHEMA}.customers").fetchall()[0][0])
 
 
 def decide_window(
