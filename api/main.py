@@ -19,7 +19,9 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.query import CtrRequest, query_ctr
 from assets.ctr.serving import PLATFORMS, canonical_platform, serving_root
@@ -35,6 +37,23 @@ def max_rows() -> int:
         return max(1, int(os.environ.get("CTR_API_MAX_ROWS", "100000")))
     except ValueError:
         return 100_000
+
+
+def _plain_int(value: Any) -> Any:
+    """An integer field takes a JSON integer or, in a query string, ASCII digits (an
+    optional '-'), nothing else: pydantic's lax mode would read `true` as 1 and accept
+    ' 10', '+10' or '1_0', and a float as its integer."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be an integer")
+    if isinstance(value, str):
+        digits = value.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
+            raise ValueError("must be an integer written with the digits 0-9")
+        return int(value)
+    return value
+
+
+PlainInt = Annotated[int, BeforeValidator(_plain_int)]
 
 
 def _parse_ts(value: str, field: str) -> datetime:
@@ -66,7 +85,7 @@ class CtrQuery(BaseModel):
     endTimestamp: str = Field(
         pattern=TS_PATTERN, description="End of the last bucket (exclusive), after the start."
     )
-    aggregation: int = Field(
+    aggregation: PlainInt = Field(
         gt=0, le=MAX_AGGREGATION, description="Bucket length in minutes (positive)."
     )
     product: str | None = Field(
@@ -77,13 +96,13 @@ class CtrQuery(BaseModel):
         max_length=50,
         description="iOS, Android or MobileWeb (any case); returned canonical.",
     )
-    limit: int | None = Field(
+    limit: PlainInt | None = Field(
         default=None,
         gt=0,
         description="Page size (≤ CTR_API_MAX_ROWS). Without it, an answer over the "
         "maximum is refused with a 422.",
     )
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET, description="Rows to skip (paging).")
+    offset: PlainInt = Field(default=0, ge=0, le=MAX_OFFSET, description="Rows to skip (paging).")
 
     @field_validator("startTimestamp")
     @classmethod
@@ -136,6 +155,27 @@ def _error(field: str, where: str, msg: str, kind: str = "value_error") -> JSONR
     )
 
 
+def allowed_methods(app: FastAPI, request: Request) -> list[str]:
+    """Every method some route of the request's path answers (Starlette's 405 names only
+    the first route's), plus OPTIONS, which `method_not_allowed` answers."""
+    methods: set[str] = {"OPTIONS"}
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))
+
+
+def method_not_allowed(app: FastAPI, request: Request) -> Response:
+    """A method no route of the path has: OPTIONS gets 204, anything else 405; both with an
+    `Allow` header that lists every method of the path."""
+    allow = {"Allow": ", ".join(allowed_methods(app, request))}
+    if request.method == "OPTIONS":
+        return Response(status_code=204, headers=allow)
+    return JSONResponse({"detail": "Method Not Allowed"}, 405, headers=allow)
+
+
 def create_app(data_dir: str | None = None) -> FastAPI:
     """The app; `data_dir` None reads PLATFORM_DATA_DIR (default ./data/local) per request."""
     app = FastAPI(
@@ -158,6 +198,12 @@ def create_app(data_dir: str | None = None) -> FastAPI:
             for e in exc.errors()
         ]
         return JSONResponse(status_code=422, content={"detail": detail})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code != 405:
+            return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        return method_not_allowed(app, request)
 
     def answer(q: CtrQuery, where: str, request: Request | None) -> Response:
         cap = max_rows()

@@ -15,10 +15,17 @@ Three ways to an answer, picked per request by `plan` (all give the same bytes):
 Answers are cached (bounded LRU, CTR_API_CACHE_MB, default 128; 0 disables) under a key
 that includes every serving file's (path, size, mtime): Dagster publishes by atomic
 rename, which gives the file a new mtime, so a republished day is never served stale.
+
+Republishing while a request reads: every listed file is read through ONE open (its bytes,
+`snapshot`), then decoded from memory. Handing Polars the paths would let it read a
+file's footer before an atomic swap and its pages after it (a corrupt read, or a wrong
+answer); one open pins one version of each file. A file that vanished between listing and
+opening (serving files are no longer deleted, but an operator may) counts as no rows.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from collections import OrderedDict
@@ -95,11 +102,34 @@ def plan(root: Path, req: CtrRequest) -> dict[str, list[tuple[str, int, int]]]:
     return minute
 
 
-def _by_platform(files: list[str]) -> dict[str, list[str]]:
+# table -> (path, bytes) of each serving file read for a request
+Snapshot = dict[str, list[tuple[str, bytes]]]
+
+
+def snapshot(found: dict[str, list[tuple[str, int, int]]]) -> Snapshot:
+    """The bytes of every listed file, each read through one open: one version of each
+    file whatever is republished meanwhile; a file gone since the listing has no rows."""
+    out: Snapshot = {}
+    for table, entries in found.items():
+        out[table] = []
+        for path, *_ in entries:
+            try:
+                with open(path, "rb") as fh:
+                    out[table].append((path, fh.read()))
+            except FileNotFoundError:
+                continue
+    return out
+
+
+def _sources(files: list[tuple[str, bytes]]) -> list[io.BytesIO]:
+    return [io.BytesIO(data) for _, data in files]
+
+
+def _by_platform(files: list[tuple[str, bytes]]) -> dict[str, list[tuple[str, bytes]]]:
     """Files grouped per platform, platforms in name order, days in date order."""
-    out: dict[str, list[str]] = {}
-    for f in sorted(files, key=_slice_of):
-        out.setdefault(_slice_of(f)[0], []).append(f)
+    out: dict[str, list[tuple[str, bytes]]] = {}
+    for f in sorted(files, key=lambda f: _slice_of(f[0])):
+        out.setdefault(_slice_of(f[0])[0], []).append(f)
     return out
 
 
@@ -112,7 +142,7 @@ def _in_range(column: str, req: CtrRequest) -> pl.Expr:
     return keep & (pl.col("product") == req.product) if req.product is not None else keep
 
 
-def _minute_rows(files: dict[str, list[str]], req: CtrRequest) -> pl.LazyFrame:
+def _minute_rows(files: Snapshot, req: CtrRequest) -> pl.LazyFrame:
     """(k, platform, product, views, purchases) per per-minute rollup row in range."""
     zero = pl.lit(0, pl.Int64)
     sides = []
@@ -120,7 +150,7 @@ def _minute_rows(files: dict[str, list[str]], req: CtrRequest) -> pl.LazyFrame:
         if files.get(table):
             views = table == "views_per_minute"
             sides.append(
-                pl.scan_parquet(files[table])
+                pl.scan_parquet(_sources(files[table]))
                 .filter(_in_range("minute", req))
                 .select(
                     k=_bucket("minute", req),
@@ -133,10 +163,10 @@ def _minute_rows(files: dict[str, list[str]], req: CtrRequest) -> pl.LazyFrame:
     return pl.concat(sides)
 
 
-def _tier_rows(files: list[str], req: CtrRequest) -> pl.LazyFrame:
+def _tier_rows(files: list[tuple[str, bytes]], req: CtrRequest) -> pl.LazyFrame:
     """(k, platform, product, views, purchases) per 10-minute tier row in range."""
     return pl.concat(
-        pl.scan_parquet(paths)
+        pl.scan_parquet(_sources(paths))
         .filter(_in_range("bucket", req))
         .select(
             k=_bucket("bucket", req),
@@ -149,22 +179,25 @@ def _tier_rows(files: list[str], req: CtrRequest) -> pl.LazyFrame:
     )
 
 
-def _rendered_tier_rows(files: list[str], req: CtrRequest) -> pl.Series:
+def _rendered_tier_rows(files: list[tuple[str, bytes]], req: CtrRequest) -> pl.Series:
     """The answer's rendered rows straight from the tier (buckets of exactly 10 minutes).
     Each platform's files are in (bucket, product) order; concatenating the platforms in
     name order and sorting stably on the bucket gives (bucket, platform, product)."""
     parts = []
     columns = ["bucket", "row_json"] + (["product"] if req.product is not None else [])
     for paths in _by_platform(files).values():
-        part = pl.read_parquet(paths, columns=columns)
+        part = pl.read_parquet(_sources(paths), columns=columns)
         keep = part.select(_in_range("bucket", req)).to_series()
         parts.append(part if keep.all() else part.filter(keep))
     rows = pl.concat(parts).sort("bucket", maintain_order=True)
     return rows.get_column("row_json")
 
 
-def compute(files: dict[str, list[str]], req: CtrRequest) -> pl.Series:
+def compute(files: Snapshot, req: CtrRequest) -> pl.Series:
     """The whole answer, rendered rows in answer order."""
+    files = {t: v for t, v in files.items() if v}
+    if not files:
+        return pl.Series("row_json", [], pl.String)
     if TIER in files and req.aggregation == TIER_MINUTES:
         return _rendered_tier_rows(files[TIER], req)
     rows = _tier_rows(files[TIER], req) if TIER in files else _minute_rows(files, req)
@@ -234,7 +267,7 @@ def query_ctr(root: Path, req: CtrRequest, limit: int, offset: int = 0) -> Answe
     hit = _cache.get(key)
     if hit is not None:
         return hit
-    rows = compute({t: [f[0] for f in v] for t, v in found.items()}, req)
+    rows = compute(snapshot(found), req)
     page = rows.slice(offset, limit + 1)
     answer = Answer(json_array(page.head(limit)), min(page.len(), limit), page.len() > limit)
     _cache.put(key, answer)

@@ -15,7 +15,8 @@ fewer rows and, at exactly 10 minutes, need no grouping, sorting or JSON writing
 Dagster writes the warehouse (`ctr.views_per_minute`, `ctr.purchases_per_minute`) and then
 publishes that partition's rows here (write a temp file, `os.replace` it over the old one),
 so the API never opens the DuckDB warehouse file and never waits on its write lock; a
-reader sees either the old or the new file, never a half-written one.
+reader sees either the old or the new file, never a half-written one, and never a missing
+one: a slice that loses its rows is published as an empty file, not deleted.
 """
 
 from __future__ import annotations
@@ -71,13 +72,15 @@ def serving_file(root: Path, table: str, platform: str, date: str) -> Path:
 
 
 def publish(root: Path, table: str, platform: str, date: str, rows: pa.Table) -> Path | None:
-    """Atomically replace one (table, platform, date) file; remove it when there are no rows.
-    `rows` must already be in the table's order (see the module docstring)."""
+    """Atomically replace one (table, platform, date) file; None when there are no rows.
+    `rows` must already be in the table's order (see the module docstring).
+
+    A slice that has no rows any more is published as an empty file, never deleted: a
+    reader that listed the file a moment before must find it (the old state or the new
+    one, never a missing file). A slice that never had rows gets no file."""
     target = serving_file(root, table, platform, date)
-    if rows.num_rows == 0:
-        target.unlink(missing_ok=True)
+    if rows.num_rows == 0 and not target.exists():
         return None
     schema = TIER_SCHEMA if table == TIER else SCHEMA
-    return atomic_write(
-        target, lambda tmp: pq.write_table(rows.cast(schema), tmp, compression="zstd")
-    )
+    atomic_write(target, lambda tmp: pq.write_table(rows.cast(schema), tmp, compression="zstd"))
+    return target if rows.num_rows else None

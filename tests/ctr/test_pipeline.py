@@ -114,7 +114,8 @@ def test_sensor_refreshes_only_touched_partitions(env: dict[str, Any]) -> None:
     assert tick_sensor(defs, SENSOR, instance, cursor)[0] == []
 
     serving = serving_root(root)
-    assert not serving_file(serving, "views_per_minute", "iOS", "2016-03-05").exists()
+    emptied = serving_file(serving, "views_per_minute", "iOS", "2016-03-05")
+    assert pq.ParquetFile(emptied).metadata.num_rows == 0  # emptied, never deleted
     answer = query_ctr(
         serving,
         CtrRequest(
