@@ -33,6 +33,7 @@ import os
 import shutil
 import stat
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,16 +127,43 @@ class LandingFolder:
                     if entry.is_dir(follow_symlinks=False):
                         if level < self.depth:
                             deeper.append((prefix + name + "/", entry.path))
-                    elif not entry.is_symlink() or self._inside(Path(entry.path)):
+                    elif not entry.is_symlink() or self.inside(Path(entry.path)):
                         found.append((prefix + name, entry.path, entry.inode()))
             folders = deeper
         return found
 
-    def _inside(self, link: Path) -> bool:
-        return link.resolve().is_relative_to(self.path.resolve())
+    def inside(self, path: Path) -> bool:
+        """Whether `path`, every symbolic link on the way resolved, is inside the folder. A
+        link leading out of it (to /etc/hostname, say) is never read, not even to explain
+        why it cannot be loaded: its bytes would end up in logs and reason files."""
+        return path.resolve().is_relative_to(self.path.resolve())
 
     def settled(self, st: os.stat_result, now_ns: int | None = None) -> bool:
         return (now_ns or time.time_ns()) - st.st_mtime_ns >= self.settle_ns
+
+    def unready(self, rels: Iterable[str]) -> dict[str, str]:
+        """rel -> why that file must not be read now: missing, a link out of the folder,
+        written less than `settle_seconds` ago, or not hashed in its current state (the
+        index's hash is of other bytes: a rewrite in place the last look did not see yet).
+        For a sensor that reads a SET of named files: a file that settled earlier does not
+        make a half-written neighbour ready. Stats these files only; reads none."""
+        with self.index.open() as index:
+            known = index.signatures()
+        now, why = time.time_ns(), {}
+        for rel in rels:
+            path = self.path / rel
+            try:
+                st = os.stat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                why[rel] = "missing"
+                continue
+            if not self.inside(path):
+                why[rel] = "a symbolic link to outside the landing folder (never read)"
+            elif not self.settled(st, now):
+                why[rel] = f"written less than {self.settle_ns / 1e9:g} s ago"
+            elif known.get(rel) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+                why[rel] = "changed since it was hashed (hashed again on a coming look)"
+        return why
 
     def present(self) -> list[tuple[str, Path]]:
         """(rel, path) of every file under a final name, sorted by rel. Assets read these

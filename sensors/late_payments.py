@@ -3,8 +3,10 @@ extracts is in `landing/retail/`.
 
 The run key is the hash of the four files' contents (from the landing index), so the same
 set (touched, re-copied) is a no-op and a replaced set is a new run. The sensor waits until
-all four are present and settled (`*.part` / `*.tmp` uploads are ignored); its cursor is
-the landing sequence of the last set it asked for.
+all four are present, settled NOW and hashed in their current state (`LandingFolder.unready`):
+one file settling must not launch a run that reads a neighbour still being rewritten
+(`*.part` / `*.tmp` uploads are ignored anyway). Its cursor is the landing sequence of the
+last set it asked for.
 """
 
 from __future__ import annotations
@@ -41,13 +43,14 @@ def late_payments_extracts_sensor(
     changes = folder.changes(after)
     if not any(f.rel in EXTRACT_FILES for f in changes.files):
         return dg.SensorResult(skip_reason="extract set unchanged", cursor=str(changes.seq))
-    hashes = {f.rel: f.sha256 for f in folder.files() if f.rel in EXTRACT_FILES}
-    missing = [name for name in EXTRACT_FILES if name not in hashes]
-    if missing:  # keep the cursor: the set is looked at again once it is complete
+    waiting = folder.unready(EXTRACT_FILES)
+    if waiting:  # keep the cursor: the set is looked at again until every file is ready
         return dg.SensorResult(
-            skip_reason=f"waiting for {', '.join(missing)} in landing/{LANDING}/",
+            skip_reason=f"waiting in landing/{LANDING}/ for "
+            + "; ".join(f"{name}: {why}" for name, why in waiting.items()),
             cursor=str(after),
         )
+    hashes = {f.rel: f.sha256 for f in folder.files() if f.rel in EXTRACT_FILES}
     run_key = set_fingerprint(hashes)
     return dg.SensorResult(
         run_requests=[

@@ -146,3 +146,23 @@ def test_a_backlog_is_hashed_over_several_looks_within_the_budget(tmp_path, hash
         assert changes.hashed == 1  # one per look: the rest is left for the next tick
     assert seen == ["f0.csv", "f1.csv", "f2.csv"] and hashed == seen
     assert f.changes(seq).files == []
+
+
+def test_unready_names_each_file_of_a_set_that_must_not_be_read_yet(tmp_path):
+    f = folder(tmp_path, settle_seconds=30)
+    land(f, "a.csv", "a")
+    land(f, "b.csv", "b")
+    outside = tmp_path / "hostname"
+    outside.write_text("not yours")
+    (f.path / "c.csv").symlink_to(outside)
+    f.changes()
+    assert f.unready(["a.csv", "b.csv"]) == {}
+    land(f, "b.csv", "b, rewritten in place", age=0)  # still being written
+    (f.path / "a.csv").write_text("a2")
+    past = time.time() - 60
+    os.utime(f.path / "a.csv", (past, past))  # settled, but not hashed in this state
+    why = f.unready(["a.csv", "b.csv", "c.csv", "d.csv"])
+    assert why["a.csv"].startswith("changed since it was hashed")
+    assert why["b.csv"].startswith("written less than 30 s ago")
+    assert "outside" in why["c.csv"] and why["d.csv"] == "missing"
+    assert not f.inside(f.path / "c.csv") and f.inside(f.path / "a.csv")

@@ -23,12 +23,20 @@ class BadExtractFile(ValueError):
     """A file that cannot be loaded at all: it is moved to `_rejected/` and the run fails."""
 
 
+# Plausible dates: none of these businesses invoiced before 2000, and nothing is dated more
+# than a year after the day the extract is loaded (9999-12-31 is a placeholder, not a date).
+# Written in the SQL both engines share (`x` is the typed value; no other `x` in the text).
+FIRST_DATE = "2000-01-01"
+DATE_RANGE = f"x BETWEEN DATE '{FIRST_DATE}' AND current_date + INTERVAL 1 YEAR"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     sql_type: str  # DuckDB type of the staged column ("VARCHAR" = trimmed text)
     required: bool = False
     check: str | None = None  # SQL over the typed value `x` that must hold, e.g. "x >= 0"
+    each: str | None = None  # the same for every element `x` of a list column (DATE[])
 
 
 @dataclass(frozen=True)
@@ -56,7 +64,7 @@ ACCOUNTS = Extract(
         Column("contact_person", "VARCHAR"),
         Column("contact_phone", "VARCHAR"),
         Column("gender", "VARCHAR"),
-        Column("joining_date", "DATE", required=True),
+        Column("joining_date", "DATE", required=True, check=DATE_RANGE),
     ),
     key="account_id",
 )
@@ -79,8 +87,8 @@ INVOICES = Extract(
     (
         Column("invoice_id", "BIGINT", required=True),
         Column("account_id", "BIGINT", required=True),
-        Column("date_issued", "DATE", required=True),
-        Column("payment_dates", "DATE[]"),
+        Column("date_issued", "DATE", required=True, check=DATE_RANGE),
+        Column("payment_dates", "DATE[]", each=DATE_RANGE),
     ),
     key="invoice_id",
     extra={"paid_on": "list_max(payment_dates)"},
@@ -95,6 +103,34 @@ LINE_ITEMS = Extract(
 )
 EXTRACTS: dict[str, Extract] = {e.name: e for e in (ACCOUNTS, SKUS, INVOICES, LINE_ITEMS)}
 EXTRACT_FILES: tuple[str, ...] = tuple(e.file_name for e in EXTRACTS.values())
+
+
+def match_header(extract: Extract, file_name: str, names: list[str]) -> dict[str, str]:
+    """Contract column -> its name in the file's header. Names match trimmed and
+    case-insensitively, in any order; anything else is a bad file naming the columns: a
+    missing column, and an extra, renamed or repeated one (rows would no longer line up
+    with the contract, and a shifted header rejects every row: features over nothing)."""
+    header: dict[str, str] = {}
+    repeated = []
+    for name in names:
+        norm = name.strip().lower()
+        if norm in header:
+            repeated.append(name)
+        header[norm] = name
+    expected = [c.name for c in extract.columns]
+    problems = []
+    if missing := [n for n in expected if n not in header]:
+        problems.append(f"missing column(s) {', '.join(missing)}")
+    if extra := [header[n] for n in header if n not in expected]:
+        problems.append(f"unexpected column(s) {', '.join(extra)}")
+    if repeated:
+        problems.append(f"repeated column(s) {', '.join(repeated)}")
+    if problems:
+        raise BadExtractFile(
+            f"{file_name}: {'; '.join(problems)} (header has: {', '.join(names)}; "
+            f"the contract is: {', '.join(expected)})"
+        )
+    return header
 
 
 def present_files(folder: LandingFolder) -> dict[str, Path]:

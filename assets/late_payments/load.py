@@ -17,7 +17,13 @@ from pathlib import Path
 
 import duckdb
 
-from assets.late_payments.extracts import SCHEMA, BadExtractFile, Column, Extract
+from assets.late_payments.extracts import (
+    SCHEMA,
+    BadExtractFile,
+    Column,
+    Extract,
+    match_header,
+)
 from resources.sql import transaction
 
 _WS = "E' \\t\\r\\n'"
@@ -73,18 +79,20 @@ def _problems(col: Column) -> list[str]:
     if col.check:
         cond = col.check.replace("x", val)
         out.append(f"WHEN NOT ({cond}) THEN '{col.name} out of range: ' || {raw}")
+    if col.each:
+        bad = f"list_bool_or(list_transform({val}, lambda x: NOT ({col.each})))"
+        out.append(f"WHEN {bad} THEN '{col.name} out of range: ' || {raw}")
     return out
 
 
-def header_of(conn: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
-    """Map normalised (trimmed, lower-case) header names to the names in the file."""
+def header_of(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """The header's names, in file order (a file DuckDB cannot read is a bad file)."""
     try:
         sql = f"DESCRIBE SELECT * FROM read_csv(?, {_CSV_OPTS}, ignore_errors=true)"
         rel = conn.execute(sql, [str(path)])
-        names = [row[0] for row in rel.fetchall()]
+        return [row[0] for row in rel.fetchall()]
     except duckdb.Error as exc:
         raise BadExtractFile(f"{path.name}: not a readable CSV ({exc})") from exc
-    return {name.strip().lower(): name for name in names}
 
 
 def _physical_line(data: bytes, byte_position: int) -> int:
@@ -94,13 +102,7 @@ def _physical_line(data: bytes, byte_position: int) -> int:
 
 def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) -> LoadStats:
     """Stage one extract into `extract.table` and its bad rows into `rejected_rows`, atomically."""
-    header = header_of(conn, path)
-    missing = [c.name for c in extract.columns if c.name not in header]
-    if missing:
-        raise BadExtractFile(
-            f"{path.name}: missing column(s) {', '.join(missing)} "
-            f"(header has: {', '.join(header.values())})"
-        )
+    header = match_header(extract, path.name, header_of(conn, path))
     cols = extract.columns
     raw_cols = ", ".join(f"{_raw(c, _q(header[c.name]))} AS r_{c.name}" for c in cols)
     concat = "concat(" + ", ".join(_q(header[c.name]) for c in cols) + ")"

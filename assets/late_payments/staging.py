@@ -9,6 +9,7 @@ same contract) into Parquet under the lake, and the step loads that into the sam
 """
 
 from pathlib import Path
+from typing import NoReturn
 
 import dagster as dg
 
@@ -19,6 +20,7 @@ from assets.late_payments.lake import load_staging, staging_paths
 from assets.late_payments.load import LoadStats, load_extract
 from assets.shared import POOL
 from resources import PlatformPaths, SparkResource, Warehouse
+from resources.landing import LandingFolder
 
 
 def _unique_key_check(conn, extract: Extract) -> dg.AssetCheckResult:
@@ -57,6 +59,18 @@ def _stage(
     return stats, preview, checks
 
 
+def _move_aside(
+    folder: LandingFolder, path: Path, reason: str, cause: Exception | None = None
+) -> NoReturn:
+    """Move a file that cannot be loaded to `_rejected/` with its reason; fail the step
+    naming it (the features already published stay as they are)."""
+    target = folder.reject(path, reason)
+    raise dg.Failure(
+        description=f"bad file {path.name}: {reason} (moved to {target})",
+        metadata={"file": path.name, "moved_to": str(target)},
+    ) from cause
+
+
 def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
     check_specs = (
         [dg.AssetCheckSpec(f"unique_{extract.key}", asset=key(f"stg_{extract.name}"))]
@@ -83,6 +97,9 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         folder = paths.landing_folder(LANDING)
         path = folder.path / extract.file_name
+        if not folder.inside(path):  # a link out of the folder: moved aside, never read
+            _move_aside(folder, path, f"{extract.file_name}: a symbolic link to outside "
+                        f"landing/{LANDING}/; not read")
         if not path.is_file():
             raise dg.Failure(
                 description=f"landing/{LANDING}/{extract.file_name} is missing: "
@@ -91,11 +108,7 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
         try:
             stats, preview, checks = _stage(extract, path, paths, warehouse, spark)
         except BadExtractFile as exc:
-            target = folder.reject(path, str(exc))
-            raise dg.Failure(
-                description=f"bad file {extract.file_name}: {exc} (moved to {target})",
-                metadata={"file": extract.file_name, "moved_to": str(target)},
-            ) from exc
+            _move_aside(folder, path, str(exc), exc)
         context.log.info(f"{stats.file}: {stats.loaded} rows staged, {stats.rejected} rejected")
         return dg.MaterializeResult(
             metadata={
