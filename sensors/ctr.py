@@ -3,7 +3,10 @@
 `ctr_product_views_sensor` asks for two kinds of run, from one cursor of three numbers:
 1. files in `landing/product_views/<Platform>/` whose content is not in the lake yet ->
    one `ctr_ingest_views` run for them (run key = their ids and content hashes); the
-   landing sequence only moves past a file once its manifest shows that content;
+   landing sequence only moves past a file once its manifest shows that content. An array
+   file an ingest found unfinished (no closing `]`) is not asked for again until it
+   changes, or until it has been unchanged for UNFINISHED_SECONDS (then once more, under
+   its own run key, and that run moves it aside);
 2. the partitions each ingest touched (read from `ctr/view_events` materializations after
    the last one seen) -> one `ctr_refresh_partition` run per (date, platform): purchases of
    that day and both per-minute rollups. Nothing else is recomputed.
@@ -20,7 +23,7 @@ from datetime import date, timedelta
 import dagster as dg
 
 from assets.ctr.ingest import TOUCHED, views_folder
-from assets.ctr.lake import file_id, platform_of, read_manifest, source_name
+from assets.ctr.lake import file_id, platform_of, read_manifest, source_name, unfinished_state
 from assets.ctr.partitions import (
     DOMAIN,
     PLATFORMS,
@@ -90,23 +93,29 @@ def _ingest_requests(
             if landed.seq > state.get("seen", 0):
                 context.log.warning(f"{landed.rel}: not in a platform folder; ignored")
             continue
-        manifest = read_manifest(lake, platform, source_name(landed.path, platform))
+        name = source_name(landed.path, platform)
+        manifest = read_manifest(lake, platform, name)
         if manifest is None or manifest["sha256"] != landed.sha256:
-            pending.append((landed, file_id(landed.path, platform)))
             confirmed = min(confirmed, landed.seq - 1)
+            unfinished = unfinished_state(lake, platform, name, landed.sha256, landed.path)
+            if unfinished == "waiting":  # its writer may still append: wait for a change
+                continue
+            fid = file_id(landed.path, platform)
+            pending.append((landed, fid, f"{fid}@{landed.sha256}"
+                            + (":unfinished" if unfinished else "")))
     if not pending:
         return [], confirmed, changes.seq
-    base = f"ctr-ingest:{_digest([f'{fid}@{landed.sha256}' for landed, fid in pending])}"
+    base = f"ctr-ingest:{_digest([item for _, _, item in pending])}"
     request = dg.RunRequest(
         job_name=ingest_views_job.name,
         run_key=_run_key(context, base),
         run_config={
             "ops": {
-                "ctr__view_events": {"config": {"files": [landed.rel for landed, _ in pending]}}
+                "ctr__view_events": {"config": {"files": [landed.rel for landed, *_ in pending]}}
             }
         },
         tags={
-            "ctr/files": ", ".join(sorted(fid for _, fid in pending))[:1000],
+            "ctr/files": ", ".join(sorted(fid for _, fid, _ in pending))[:1000],
             "ctr/run_key_base": base,
         },
     )

@@ -2,26 +2,17 @@
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from assets.ctr.lake import (
-    Parser,
-    file_id,
-    ingest_file,
-    parse_embedded,
-    platform_of,
-    read_ledger,
-    rejected_path,
-)
+from assets.ctr.intake import Ingested, ingest
+from assets.ctr.lake import parse_embedded, read_ledger, rejected_path
 from assets.ctr.partitions import DOMAIN, VIEW_EVENTS, VIEWS_LANDING
 from assets.ctr.rollups import SCHEMA
 from assets.ctr.spark_engine import SparkViewsParser
-from assets.ctr.views_parse import NotJsonError
 from assets.shared import POOL, asset_key, md, md_table
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.landing import LandingFolder
@@ -92,61 +83,17 @@ def sync_warehouse(warehouse: Warehouse, lake: Path) -> None:
     run's files, and any file whose warehouse step failed earlier): the lake is the truth."""
     now = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.get_connection(SCHEMA) as conn:
-        sql = "SELECT platform, source_file, sha256 FROM ctr.view_file_ledger"
+        # the parser too: a copy first recorded as a duplicate, then loaded on its own (its
+        # original changed) keeps its hash
+        sql = "SELECT platform, source_file, sha256, parser FROM ctr.view_file_ledger"
         in_warehouse = set(conn.execute(sql).fetchall())
         to_sync = [
             m for m in read_ledger(lake).values()
-            if (m["platform"], m["file"], m["sha256"]) not in in_warehouse
+            if (m["platform"], m["file"], m["sha256"], m["parser"]) not in in_warehouse
         ]
         with transaction(conn):
             for m in to_sync:
                 sync_file(conn, lake, m, now)
-
-
-@dataclass
-class Ingested:
-    """What one ingest did: manifests of the files parsed now, files already in the lake,
-    files outside a platform folder, bad files moved aside (with their reason)."""
-
-    loaded: list[dict[str, Any]] = field(default_factory=list)
-    unchanged: int = 0
-    ignored: int = 0
-    bad: list[str] = field(default_factory=list)
-
-
-def ingest(
-    context: dg.AssetExecutionContext, folder: LandingFolder, lake: Path, only: list[str],
-    parse: Parser = parse_embedded,
-) -> Ingested:
-    """Parse the landed files (all, or `only`) into the lake with `parse`."""
-    done = Ingested()
-    present = dict(folder.present())
-    for rel in sorted(set(only) - set(present)):
-        context.log.warning(f"{rel}: not in {folder.path} any more; skipped")
-    for rel, path in present.items():
-        platform = platform_of(rel)
-        if only and rel not in only:
-            continue
-        if platform is None:
-            context.log.warning(f"ignored {rel}: not in a platform folder (iOS/Android/MobileWeb)")
-            done.ignored += 1
-            continue
-        try:
-            manifest, parsed = ingest_file(path, platform, lake, parse)
-        except NotJsonError as exc:
-            target = folder.reject(path, f"{rel}: {exc}")
-            context.log.error(f"{rel}: {exc}; moved to {target}")
-            done.bad.append(f"{rel}: {exc}")
-            continue
-        if parsed is None:
-            done.unchanged += 1
-            continue
-        context.log.info(
-            f"{file_id(path, platform)}: {manifest['views']} views on {manifest['dates']}, "
-            f"{manifest['rejected_rows']} rejected, parser={manifest['parser']}"
-        )
-        done.loaded.append(manifest)
-    return done
 
 
 @dg.asset(
@@ -179,7 +126,9 @@ def view_events(
     `ctr.view_file_ledger` and `ctr.rejected_view_events`; the partitions each file touched
     are in the metadata, for the sensor to refresh. A file that is not JSON at all is moved
     to `landing/product_views/_rejected/` with a reason and fails the run (after the good
-    files are ingested). Why: the raw JSON is read once; everything downstream reads
+    files are ingested); a file with the bytes of another is recorded as its duplicate (no
+    views); an array file without its closing `]` is left for its writer (`intake`).
+    Why: the raw JSON is read once; everything downstream reads
     columnar Parquet of one day and platform.
     """
     lake = paths.lake(DOMAIN)
@@ -196,7 +145,7 @@ def view_events(
                 metadata={"files_loaded": len(loaded), TOUCHED: dg.MetadataValue.json(touched)},
             ))
         raise dg.Failure(
-            description="not JSON, moved to landing/product_views/_rejected/: " + "; ".join(bad),
+            description="moved to landing/product_views/_rejected/: " + "; ".join(bad),
             metadata={"rejected_files": bad, "files_loaded": len(loaded)},
         )
     return dg.MaterializeResult(
@@ -231,6 +180,8 @@ def ingest_metadata(done: Ingested, touched: dict[str, str]) -> dict[str, Any]:
         "files_loaded": len(loaded),
         "files_unchanged": done.unchanged,
         "files_ignored": done.ignored,
+        "files_duplicate": sum(1 for m in loaded if m.get("duplicate_of")),
+        "files_unfinished": done.unfinished,
         "malformed_batches": sum(m["malformed_batches"] for m in loaded),
         "rejected_rows": sum(m["rejected_rows"] for m in loaded),
         "other_event_types": other,

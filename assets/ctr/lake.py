@@ -9,11 +9,18 @@ A source file is parsed once per content: its manifest holds the sha256 of the b
 parsed from; the same name with the same content is a no-op, new content replaces that
 file's parts (and its stale dates are listed in `dates_touched` so their rollups redo).
 The manifest is written last (atomic rename), so it is the commit point of an ingest.
+
+Content is counted once: a file whose bytes are those of another file already in the lake
+gets a manifest with `duplicate_of`, no views and one rejected row "same content as
+<file>". An array file that stops before its closing `]` leaves a marker
+(`_unfinished/<P>/<name>.json`: its hash and mtime) so the sensor waits for its writer
+instead of asking again every tick (UNFINISHED_SECONDS, docs/ctr.md).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +29,13 @@ from typing import Any, Protocol
 import polars as pl
 
 from assets.ctr.serving import canonical_platform
-from assets.ctr.views_parse import ParsedViews, parse_views
+from assets.ctr.views_parse import (
+    REJECTED_COLUMNS,
+    VIEW_COLUMNS,
+    ParsedViews,
+    UnfinishedArrayError,
+    parse_views,
+)
 from resources.files import atomic_write, atomic_write_text, file_sha256
 
 
@@ -65,6 +78,42 @@ def rejected_path(lake: Path, platform: str, source_name: str) -> Path:
     """The file's unusable batches/events (batch_no, reason, detail), kept beside its manifest
     so the warehouse tables can always be (re)loaded from the lake."""
     return views_root(lake) / "_ledger" / platform / f"{source_name}.rejected.parquet"
+
+
+# An array file without its closing ']' is left for its writer this long after its last
+# change; then it is moved aside as unfinished.
+UNFINISHED_SECONDS = 600
+
+
+def unfinished_path(lake: Path, platform: str, source_name: str) -> Path:
+    return views_root(lake) / "_unfinished" / platform / f"{source_name}.json"
+
+
+def unfinished_state(lake: Path, platform: str, name: str, sha256: str, landed: Path) -> str | None:
+    """None unless an ingest found this content of the file unfinished; then 'waiting' while
+    the file was written less than UNFINISHED_SECONDS ago, 'expired' after that."""
+    path = unfinished_path(lake, platform, name)
+    if not path.exists() or json.loads(path.read_text())["sha256"] != sha256:
+        return None
+    try:
+        age_ns = time.time_ns() - landed.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+    return "waiting" if age_ns < UNFINISHED_SECONDS * 1e9 else "expired"
+
+
+def original_files(ledger: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """content hash -> the file (`<platform>/<name>`) whose views the lake holds for it."""
+    return {m["sha256"]: key for key, m in sorted(ledger.items()) if not m.get("duplicate_of")}
+
+
+def duplicate(original: str, sha256: str) -> ParsedViews:
+    """What a file with the same bytes as `original` contributes: no view, one reason."""
+    rejected = pl.DataFrame(
+        [(None, f"same content as {original}", f"sha256 {sha256}: counted once, as {original}")],
+        schema=REJECTED_COLUMNS, orient="row",
+    )
+    return ParsedViews(pl.DataFrame(schema=VIEW_COLUMNS), rejected, parser="duplicate")
 
 
 def read_manifest(lake: Path, platform: str, name: str) -> dict[str, Any] | None:
@@ -113,25 +162,42 @@ def parse_embedded(path: Path, lake: Path, platform: str, name: str) -> ParsedVi
 
 
 def ingest_file(
-    path: Path, platform: str, lake: Path, parse: Parser = parse_embedded
+    path: Path, platform: str, lake: Path, parse: Parser = parse_embedded,
+    originals: dict[str, str] | None = None, force: bool = False,
 ) -> tuple[dict[str, Any], Parsed | None]:
-    """Parse one landing file into the lake unless this content is already there.
+    """Parse one landing file into the lake unless this content is already there (as this
+    file, or as another one of `originals`: then it is recorded as a duplicate). `force`
+    reads it again even when its manifest shows this content.
 
     Returns (manifest, parsed) — parsed is None when the file was unchanged.
-    Raises `NotJsonError` for a file that is not JSON at all (nothing is written).
+    Raises `NotJsonError` for a file that is not JSON at all (nothing is written), and
+    `UnfinishedArrayError` (after leaving the unfinished marker) for an array without `]`.
     """
     name = source_name(path, platform)
     mpath = ledger_path(lake, platform, name)
     old = read_manifest(lake, platform, name)
     st = path.stat()
-    if old and (old.get("size_bytes"), old.get("mtime_ns")) == (st.st_size, st.st_mtime_ns):
+    if not force and old and (old.get("size_bytes"), old.get("mtime_ns")) == (
+        st.st_size, st.st_mtime_ns
+    ):
         return old, None  # same file as last time: not even read again
     sha = file_sha256(path)
-    if old and old["sha256"] == sha:  # touched, not changed: remember the new mtime
+    if not force and old and old["sha256"] == sha:  # touched: remember the new mtime
         old.update(size_bytes=st.st_size, mtime_ns=st.st_mtime_ns)
         atomic_write_text(mpath, json.dumps(old, indent=1))
         return old, None
-    parsed = parse(path, lake, platform, name)
+    fid = f"{platform}/{name}"
+    original = (originals or {}).get(sha)
+    if original is not None and original != fid:
+        parsed: Parsed = duplicate(original, sha)
+    else:
+        original = None
+        try:
+            parsed = parse(path, lake, platform, name)
+        except UnfinishedArrayError:
+            mark = {"sha256": sha, "mtime_ns": st.st_mtime_ns}
+            atomic_write_text(unfinished_path(lake, platform, name), json.dumps(mark))
+            raise
     new_dates = parsed.dates
     old_dates = old["dates"] if old else []
     for day in set(old_dates) - set(new_dates):
@@ -152,7 +218,12 @@ def ingest_file(
         "malformed_batches": parsed.malformed_batches,
         "other_events": parsed.other_events,
         "parser": parsed.parser,
+        "rel": f"{path.parent.name}/{path.name}",
+        "duplicate_of": original,
         "ingested_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     atomic_write_text(mpath, json.dumps(manifest, indent=1))
+    unfinished_path(lake, platform, name).unlink(missing_ok=True)
+    if originals is not None and original is None:
+        originals[sha] = fid
     return manifest, parsed

@@ -7,7 +7,14 @@ Fast path: Polars' Rust JSON reader with a fixed schema (only the fields we use)
 (a batch that is not an object, `events` that is not a list, a timestamp that is a string,
 a JSON Lines file with invalid lines...) falls back to the tolerant path: Python's `json`,
 batch by batch, which can say exactly which batch/line is bad and why. A file that neither
-path can read as JSON raises `NotJsonError` (the caller moves it to `_rejected/`).
+path can read as JSON raises `NotJsonError` (the caller moves it to `_rejected/`), or
+`UnfinishedArrayError` when it is an array that stops before its closing `]` (a writer may
+still be appending to it: the caller decides how long to wait).
+
+JSON Lines are read line by line as bytes: a line that is not UTF-8 (or not JSON) is one
+malformed batch, numbered by its physical line; the file's other lines still load. Views
+dated after the last partition (today, GMT-03:00) are rejected with that reason: no
+partition could ever show them, and dropping them silently would lose them.
 """
 
 from __future__ import annotations
@@ -16,12 +23,12 @@ import io
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
 
-from assets.ctr.partitions import OFFSET_MS, START_DATE
+from assets.ctr.partitions import OFFSET_MS, START_DATE, date_partitions
 
 BATCH_SCHEMA = {
     "events": pl.List(
@@ -53,6 +60,18 @@ MAX_MS = 253_402_300_800_000.0  # year 10000
 
 class NotJsonError(ValueError):
     """The file is not JSON at all (nor JSON Lines)."""
+
+
+class UnfinishedArrayError(NotJsonError):
+    """An array file that ends before its closing `]`: maybe still being written."""
+
+
+def last_partition_end_ms() -> tuple[str, float]:
+    """(last date partition, the UTC epoch ms where it ends): a view at or after that
+    instant belongs to no partition."""
+    last = date_partitions.get_last_partition_key() or START_DATE
+    end = date.fromisoformat(last) + timedelta(days=1)
+    return last, (end - date(1970, 1, 1)).days * 86_400_000 - OFFSET_MS
 
 
 @dataclass
@@ -90,15 +109,16 @@ def sniff_format(data: bytes) -> str:
 def parse_views(data: bytes) -> ParsedViews:
     """Parse the bytes of one file; NotJsonError when it is not JSON at all."""
     fmt = sniff_format(data)
+    until = last_partition_end_ms()
     if not (fmt == "lines" and b"\n\n" in data.replace(b"\r\n", b"\n")):
         try:
-            return _fast(data, fmt)
+            return _fast(data, fmt, until)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
             pass
-    return _tolerant(data, fmt)
+    return _tolerant(data, fmt, until)
 
 
-def _fast(data: bytes, fmt: str) -> ParsedViews:
+def _fast(data: bytes, fmt: str, until: tuple[str, float]) -> ParsedViews:
     src = io.BytesIO(data)
     raw = pl.read_json(src, schema=BATCH_SCHEMA) if fmt == "array" else pl.read_ndjson(
         src, schema=BATCH_SCHEMA
@@ -120,7 +140,7 @@ def _fast(data: bytes, fmt: str) -> ParsedViews:
             detail=pl.lit(None, pl.String),
         )
     ]
-    return _classify(ev, rejected, raw.height, no_events.height, "fast")
+    return _classify(ev, rejected, raw.height, no_events.height, "fast", until)
 
 
 def _classify(
@@ -129,9 +149,11 @@ def _classify(
     batches: int,
     malformed: int,
     parser: str,
+    until: tuple[str, float],
     unusable_events: int = 0,
 ) -> ParsedViews:
-    """Split exploded events into views, rejected rows and counts of other event types."""
+    """Split exploded events into views, rejected rows and counts of other event types;
+    `until` = (last partition, where it ends in UTC ms)."""
     is_view = (pl.col("event_type") == "custom_event") & (pl.col("event_name") == "product")
     ts = pl.col("timestamp_unixtime_ms")
     ev = ev.with_columns(
@@ -143,6 +165,8 @@ def _classify(
         .then(pl.lit("product event without data.timestamp_unixtime_ms"))
         .when(is_view & (ts.is_nan() | (ts < MIN_MS) | (ts >= MAX_MS)))
         .then(pl.lit(f"timestamp outside the partitioned range (from {START_DATE} GMT-03:00)"))
+        .when(is_view & (ts >= until[1]))
+        .then(pl.lit(f"timestamp after the last partition ({until[0]} GMT-03:00)"))
     )
     rejected.append(rejected_events(ev.filter(pl.col("reason").is_not_null())))
     good = ev.filter(pl.col("reason").is_null())
@@ -194,37 +218,56 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _tolerant(data: bytes, fmt: str) -> ParsedViews:
-    """Batch-by-batch parse with Python's json: every bad batch/line gets a reason."""
-    rows: list[tuple[int, str | None, str | None, float | None, str | None]] = []
-    rejected: list[tuple[int, str, str | None]] = []
+def _lines(data: bytes) -> tuple[list[tuple[int, Any]], list[tuple[int, str, str | None]]]:
+    """(line number, value) of each JSON Lines line, and a rejected row for each line that
+    is not UTF-8 or not JSON (physical line numbers; blank lines skipped)."""
     batches: list[tuple[int, Any]] = []
+    rejected: list[tuple[int, str, str | None]] = []
+    for lineno, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            detail = f"{exc.reason} at byte {exc.start + 1} of the line: {raw[:120]!r}"
+            rejected.append((lineno, "malformed batch: not UTF-8 text", detail[:200]))
+            continue
+        try:
+            batches.append((lineno, json.loads(line)))
+        except ValueError as exc:
+            rejected.append((lineno, "malformed batch: invalid JSON", str(exc)[:200]))
+    if not batches:  # one pretty-printed object over several lines is one batch
+        return [(1, _document(data, "no line is a JSON value"))], []
+    return batches, rejected
+
+
+def _document(data: bytes, what: str) -> Any:
+    """The whole file as one JSON value; NotJsonError (naming `what`) when it is not."""
     try:
-        text = data.decode("utf-8-sig")
+        return json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError as exc:
         raise NotJsonError(f"not JSON: not UTF-8 text ({exc})") from exc
-    if fmt == "array":
-        try:
-            doc = json.loads(text)
-        except ValueError as exc:
-            raise NotJsonError(f"not JSON: {exc}") from exc
-        batches = list(enumerate(doc, 1)) if isinstance(doc, list) else [(1, doc)]
-    else:
-        for lineno, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                batches.append((lineno, json.loads(line)))
-            except ValueError as exc:
-                rejected.append((lineno, "malformed batch: invalid JSON", str(exc)[:200]))
-        if not batches:
-            try:  # one pretty-printed object over several lines is one batch
-                batches = [(1, json.loads(text))]
-                rejected.clear()
-            except ValueError as exc:
-                raise NotJsonError(f"not JSON: no line is a JSON value ({exc})") from exc
-    invalid_lines = len(rejected)
-    malformed = invalid_lines
+    except ValueError as exc:
+        raise NotJsonError(f"not JSON: {what} ({exc})") from exc
+
+
+def _array(data: bytes) -> list[tuple[int, Any]]:
+    """(position, batch) of an array file; UnfinishedArrayError when it is not valid JSON
+    and stops before its closing `]` (a writer may still be appending)."""
+    try:
+        doc = _document(data, "invalid JSON")
+    except NotJsonError as exc:
+        if not data.rstrip().endswith(b"]"):
+            raise UnfinishedArrayError(f"unfinished JSON array: no closing ']' ({exc})") from exc
+        raise
+    return list(enumerate(doc, 1)) if isinstance(doc, list) else [(1, doc)]
+
+
+def _tolerant(data: bytes, fmt: str, until: tuple[str, float]) -> ParsedViews:
+    """Batch-by-batch parse with Python's json: every bad batch/line gets a reason."""
+    rows: list[tuple[int, str | None, str | None, float | None, str | None]] = []
+    batches, rejected = _lines(data) if fmt == "lines" else (_array(data), [])
+    invalid_lines = malformed = len(rejected)
     unusable = 0
     for no, batch in batches:
         events = batch.get("events") if isinstance(batch, dict) else None
@@ -240,20 +283,7 @@ def _tolerant(data: bytes, fmt: str) -> ParsedViews:
                 rejected.append((no, "malformed event: no event_type/data", detail))
                 unusable += 1
                 continue
-            attrs = data_.get("custom_attributes")
-            product = attrs.get("codeColor") if isinstance(attrs, dict) else None
-            if isinstance(product, int | float) and not isinstance(product, bool):
-                product = str(product)
-            name = data_.get("event_name")
-            rows.append(
-                (
-                    no,
-                    event["event_type"],
-                    name if isinstance(name, str) else None,
-                    _number(data_.get("timestamp_unixtime_ms")),
-                    product if isinstance(product, str) else None,
-                )
-            )
+            rows.append((no, event["event_type"], *_fields(data_)))
     ev = pl.DataFrame(
         rows,
         schema={
@@ -266,4 +296,20 @@ def _tolerant(data: bytes, fmt: str) -> ParsedViews:
         orient="row",
     )
     bad = pl.DataFrame(rejected, schema=REJECTED_COLUMNS, orient="row")
-    return _classify(ev, [bad], len(batches) + invalid_lines, malformed, "tolerant", unusable)
+    return _classify(
+        ev, [bad], len(batches) + invalid_lines, malformed, "tolerant", until, unusable
+    )
+
+
+def _fields(data_: dict[str, Any]) -> tuple[str | None, float | None, str | None]:
+    """(event_name, timestamp, product) of an event's `data`, None where unusable."""
+    attrs = data_.get("custom_attributes")
+    product = attrs.get("codeColor") if isinstance(attrs, dict) else None
+    if isinstance(product, int | float) and not isinstance(product, bool):
+        product = str(product)
+    name = data_.get("event_name")
+    return (
+        name if isinstance(name, str) else None,
+        _number(data_.get("timestamp_unixtime_ms")),
+        product if isinstance(product, str) else None,
+    )
