@@ -161,6 +161,22 @@ def parse_embedded(path: Path, lake: Path, platform: str, name: str) -> ParsedVi
     return parsed
 
 
+def _parse_new(
+    path: Path, lake: Path, platform: str, name: str, parse: Parser, original: str | None,
+    sha: str,
+) -> Parsed:
+    """New content of a file: a duplicate of `original` (no views), or parsed into the lake;
+    an unfinished array leaves its marker (hash, mtime) for the sensor before re-raising."""
+    if original is not None:
+        return duplicate(original, sha)
+    try:
+        return parse(path, lake, platform, name)
+    except UnfinishedArrayError:
+        mark = {"sha256": sha, "mtime_ns": path.stat().st_mtime_ns}
+        atomic_write_text(unfinished_path(lake, platform, name), json.dumps(mark))
+        raise
+
+
 def ingest_file(
     path: Path, platform: str, lake: Path, parse: Parser = parse_embedded,
     originals: dict[str, str] | None = None, force: bool = False,
@@ -188,16 +204,8 @@ def ingest_file(
         return old, None
     fid = f"{platform}/{name}"
     original = (originals or {}).get(sha)
-    if original is not None and original != fid:
-        parsed: Parsed = duplicate(original, sha)
-    else:
-        original = None
-        try:
-            parsed = parse(path, lake, platform, name)
-        except UnfinishedArrayError:
-            mark = {"sha256": sha, "mtime_ns": st.st_mtime_ns}
-            atomic_write_text(unfinished_path(lake, platform, name), json.dumps(mark))
-            raise
+    original = original if original != fid else None
+    parsed = _parse_new(path, lake, platform, name, parse, original, sha)
     new_dates = parsed.dates
     old_dates = old["dates"] if old else []
     for day in set(old_dates) - set(new_dates):
