@@ -27,13 +27,8 @@ from assets.industries.common import (
     hour_ranges,
 )
 from assets.industries.customers import CUSTOMER_FOLDER, is_batch
-from assets.industries.stream import (
-    ORDERS_LANDING,
-    batches_after,
-    file_lag,
-    load_state,
-    read_batch_meta,
-)
+from assets.industries.file_stream import ORDERS_LANDING, file_lag
+from assets.industries.stream import batches_after, load_state, read_batch_meta
 from resources import KafkaResource, PlatformPaths
 from sensors import TICK_SECONDS, partitions_of_run
 

@@ -7,17 +7,11 @@ import duckdb
 
 from assets.industries import kafka_stream
 from assets.industries.common import DOMAIN, GROUP, KAFKA_GROUP_ID, ORDER_BATCHES, SCHEMA
+from assets.industries.file_stream import ORDERS_LANDING, read_files
+from assets.industries.records import parse
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.spark_engine import consume_kafka
-from assets.industries.stream import (
-    ORDERS_LANDING,
-    batch_files,
-    load_state,
-    parse,
-    read_batch_meta,
-    read_files,
-    write_batch,
-)
+from assets.industries.stream import batch_files, load_state, read_batch_meta, write_batch
 from assets.shared import POOL, RETRY, md_table
 from resources import KafkaResource, PlatformPaths, SparkResource, Warehouse
 from resources.env import resolve

@@ -5,7 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from assets.industries.stream import RawRecord, StreamState
+from assets.industries.records import RawRecord
+from assets.industries.stream import StreamState
 
 
 def partitions(consumer: Any, topic: str, timeout: float = 10.0) -> list[int]:

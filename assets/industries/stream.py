@@ -3,7 +3,8 @@
 A batch file `lake/industries/orders/batches/batch-<seq>.parquet` holds the orders the batch
 consumed (one row group per order hour, so re-reading one hour touches only that hour's row
 groups) and, in its key-value metadata, the offsets the stream has reached *including* this
-batch: Kafka `partition -> next offset`, and for the file stream `file -> [bytes, lines]`.
+batch: Kafka `partition -> next offset`, and for the file stream `file -> [bytes, lines,
+sha256 of those bytes, stat signature]` (`file_stream`).
 The file is written to a temporary name, fsynced and renamed, so it is there whole or not at
 all: the rows and the offsets become durable in the same atomic step. Consumption always
 resumes from the offsets in the newest batch file; Kafka's committed offsets are only a
@@ -14,25 +15,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assets.industries.common import PARTITION_START, hour_key
 from resources.files import atomic_write
-from resources.landing import LandingFolder
 
-ORDERS_LANDING = "orders"  # landing/orders/: history files, and the stream without Kafka
 OFFSETS_KEY = b"industries.offsets"
 HOURS_KEY = b"industries.hours"
 BATCH_RE = re.compile(r"^batch-(\d{8})\.parquet$")
-ORDER_FILE_SUFFIXES = (".jsonl", ".json", ".ndjson")
 
 BATCH_SCHEMA = pa.schema(
     [
@@ -57,7 +52,8 @@ class StreamState:
 
     seq: int = 0
     kafka: dict[str, dict[str, int]] = field(default_factory=dict)  # topic -> partition -> next
-    files: dict[str, list[int]] = field(default_factory=dict)  # file name -> [bytes, lines]
+    # file name -> [bytes, lines, sha256 of those bytes, stat signature] (file_stream)
+    files: dict[str, list] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps({"kafka": self.kafka, "files": self.files}, sort_keys=True)
@@ -115,44 +111,6 @@ def load_state(lake: Path, known: int = 0) -> StreamState:
     return StreamState(seq=seq, kafka=offsets.get("kafka", {}), files=offsets.get("files", {}))
 
 
-@dataclass
-class RawRecord:
-    value: bytes
-    source: str
-    line: int  # file line number (1-based) or Kafka offset
-
-
-def parse(record: RawRecord, now: datetime) -> dict[str, Any]:
-    """One order row; `reject_reason` set (and the raw text kept) when it cannot be used."""
-    row: dict[str, Any] = {"source": record.source, "line": record.line}
-    text = record.value.decode("utf-8", errors="replace").strip()
-    try:
-        obj = json.loads(text)
-        if not isinstance(obj, dict):
-            raise ValueError("not a JSON object")
-        order_id, customer_id = obj.get("order_id"), obj.get("customer_id")
-        if order_id in (None, "") or customer_id in (None, ""):
-            raise ValueError("missing order_id or customer_id")
-        amount = Decimal(str(obj["amount"])).quantize(Decimal("0.01"))
-        ts = datetime.fromisoformat(str(obj["timestamp"]).replace("Z", "+00:00"))
-        ts = (ts if ts.tzinfo else ts.replace(tzinfo=UTC)).astimezone(UTC)
-        if ts < PARTITION_START:
-            raise ValueError(f"timestamp {ts.isoformat()} before partition start")
-        if hour_key(ts) > hour_key(now):
-            raise ValueError(f"timestamp {ts.isoformat()} is in the future")
-        row.update(
-            order_id=str(order_id),
-            customer_id=str(customer_id).strip(),
-            amount=amount,
-            order_ts=ts,
-            hour=hour_key(ts),
-            order_lines=json.dumps(obj.get("order_lines", [])),
-        )
-    except (ValueError, KeyError, TypeError, InvalidOperation, ArithmeticError) as exc:
-        row.update(raw=text[:2000], reject_reason=f"{type(exc).__name__}: {exc}")
-    return row
-
-
 def write_batch(
     lake: Path, seq: int, rows: list[dict[str, Any]], state: StreamState,
     elsewhere: tuple[list[str], pa.Table | None] = ([], None),
@@ -198,59 +156,3 @@ def _groups(good: list[dict], bad: list[dict]) -> Iterator[list[dict]]:
         yield current
     if bad:
         yield bad
-
-
-# ---------------------------------------------------------------- the file stream
-
-
-def order_files(folder: LandingFolder) -> list[Path]:
-    """JSON Lines files at the top of landing/orders/, under their final names. They are
-    streams (appended to), so they are followed by byte offset, not by content hash."""
-    return [
-        path for rel, path in folder.present()
-        if "/" not in rel and rel.endswith(ORDER_FILE_SUFFIXES)
-    ]
-
-
-def file_lag(folder: LandingFolder, state: StreamState) -> dict[str, tuple[int, int]]:
-    """Files with complete bytes beyond their stored offset: name -> (stored, size)."""
-    out = {}
-    for path in order_files(folder):
-        stored = state.files.get(path.name, [0, 0])[0]
-        size = path.stat().st_size
-        if size != stored:
-            out[path.name] = (stored, size)
-    return out
-
-
-def read_files(
-    folder: LandingFolder, state: StreamState, max_records: int
-) -> Iterable[RawRecord]:
-    """Complete new lines of every order file after its stored byte offset; advances `state`.
-
-    A trailing line without its newline is still being written: it is left for the next
-    batch. A file that shrank was replaced: it is read again from the start (dedup on
-    `order_id` makes the repeat harmless).
-    """
-    count = 0
-    for path in order_files(folder):
-        start, lines = state.files.get(path.name, [0, 0])
-        size = path.stat().st_size
-        if size < start:
-            start, lines = 0, 0
-        if size == start:
-            continue
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            pos = start
-            for raw in fh:
-                if not raw.endswith(b"\n"):
-                    break
-                pos += len(raw)
-                lines += 1
-                if raw.strip():
-                    yield RawRecord(raw, path.name, lines)
-                    count += 1
-                state.files[path.name] = [pos, lines]
-                if count >= max_records:
-                    return

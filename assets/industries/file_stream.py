@@ -1,0 +1,125 @@
+"""The file side of the order stream: JSON Lines files in `landing/orders/`, followed by offset.
+
+Order files are streams (appended to), so a position in one is a byte offset, stored in the
+batch files' footers. An offset only means something for the bytes it was taken on, so
+each file's position is tied to its content: per file the stream stores
+`[bytes, lines, sha256 of those bytes, stat signature]`.
+
+- The **signature** (inode, mtime, ctime, size) tells the sensor a file changed even when
+  its size did not (a same-size replacement), so a run is asked for.
+- The **digest** of the consumed prefix tells the run whether it may resume: the prefix is
+  hashed again (while reading, no extra pass), and a file whose first `bytes` no longer hash
+  the same was replaced, so it is read again from its start. Orders already ingested come
+  again under their `order_id` and are removed by the existing dedup; the replacement's new
+  orders are all read. Nothing is lost, nothing counted twice.
+- A file that shrank was replaced as well: read again from the start.
+
+Only complete lines are read (a trailing line without its newline is still being written),
+and only up to the size the file had when the run looked at it, so the stored offset, digest
+and signature describe the same bytes. A UTF-8 byte-order mark at the start of a file is not
+part of its first order (editors on Windows write one).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from assets.industries.records import RawRecord
+from assets.industries.stream import StreamState
+from resources.landing import LandingFolder
+
+ORDERS_LANDING = "orders"  # landing/orders/: history files, and the stream without Kafka
+ORDER_FILE_SUFFIXES = (".jsonl", ".json", ".ndjson")
+CHUNK = 1 << 20
+
+
+def order_files(folder: LandingFolder) -> list[Path]:
+    """JSON Lines files at the top of landing/orders/, under their final names."""
+    return [
+        path for rel, path in folder.present()
+        if "/" not in rel and rel.endswith(ORDER_FILE_SUFFIXES)
+    ]
+
+
+def signature(st: os.stat_result) -> str:
+    """What changes when a file is written or replaced, even at the same size."""
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_size}"
+
+
+def stored(state: StreamState, name: str) -> tuple[int, int, str | None, str | None]:
+    """(bytes, lines, digest, signature) stored for a file; older batches stored only the
+    first two (their position is trusted once, then tied to the content)."""
+    entry: list[Any] = list(state.files.get(name, [0, 0]))
+    entry += [None] * (4 - len(entry))
+    return int(entry[0]), int(entry[1]), entry[2], entry[3]
+
+
+def file_lag(folder: LandingFolder, state: StreamState) -> dict[str, tuple[int, int]]:
+    """Files that changed since their stored position (grew, shrank, or were rewritten
+    under the same size): name -> (stored bytes, size)."""
+    out = {}
+    for path in order_files(folder):
+        start, _, _, sig = stored(state, path.name)
+        st = path.stat()
+        if st.st_size != start or (sig is not None and sig != signature(st)):
+            out[path.name] = (start, st.st_size)
+    return out
+
+
+def read_files(
+    folder: LandingFolder, state: StreamState, max_records: int
+) -> Iterable[RawRecord]:
+    """Complete new lines of every order file after its stored position; advances `state`.
+
+    A file whose consumed prefix no longer hashes the same (or that shrank) was replaced:
+    it is read again from the start (dedup on `order_id` makes the repeat harmless).
+    """
+    count = 0
+    for path in order_files(folder):
+        start, lines, digest, sig = stored(state, path.name)
+        st = path.stat()
+        if st.st_size == start and signature(st) == sig:
+            continue
+        with open(path, "rb") as fh:
+            hasher, pos, lines = _resume(fh, start, lines, digest)
+            state.files[path.name] = [pos, lines, hasher.hexdigest(), signature(st)]
+            for raw in fh:
+                if not raw.endswith(b"\n") or pos + len(raw) > st.st_size:
+                    break  # still being written: the next batch reads it
+                value = _without_bom(raw) if pos == 0 else raw
+                hasher.update(raw)
+                pos += len(raw)
+                lines += 1
+                state.files[path.name] = [pos, lines, hasher.hexdigest(), signature(st)]
+                if value.strip():
+                    yield RawRecord(value, path.name, lines)
+                    count += 1
+                    if count >= max_records:
+                        return
+
+
+def _without_bom(first_line: bytes) -> bytes:
+    """A file's first line without the UTF-8 byte-order mark some editors put there."""
+    return first_line.removeprefix(codecs.BOM_UTF8)
+
+
+def _resume(
+    fh: IO[bytes], start: int, lines: int, digest: str | None
+) -> tuple[Any, int, int]:
+    """(hasher over the prefix, position, lines) to continue from: the stored position when
+    the file's first `start` bytes still hash to `digest` (or no digest was stored), else
+    the start of the file. Leaves `fh` at the returned position."""
+    hasher = hashlib.sha256()
+    left = start
+    while left > 0 and (chunk := fh.read(min(CHUNK, left))):
+        hasher.update(chunk)
+        left -= len(chunk)
+    if left == 0 and (digest is None or hasher.hexdigest() == digest):
+        return hasher, start, lines
+    fh.seek(0)
+    return hashlib.sha256(), 0, 0
