@@ -147,8 +147,9 @@ class LandingFolder:
         index's hash is of other bytes: a rewrite in place the last look did not see yet).
         For a sensor that reads a SET of named files: a file that settled earlier does not
         make a half-written neighbour ready. Stats these files only; reads none."""
+        rels = list(rels)
         with self.index.open() as index:
-            known = index.signatures()
+            known = index.hashed_under(rels)
         now, why = time.time_ns(), {}
         for rel in rels:
             path = self.path / rel

@@ -90,6 +90,19 @@ class LandingIndex:
                 _signatures[key] = cached
         return dict(cached[1])
 
+    def hashed_under(self, rels: Iterable[str]) -> dict[str, Signature]:
+        """rel -> the signature its recorded hash was taken under (files the index knows;
+        racy or not: a file hashed after it settled cannot be racy)."""
+        out = {}
+        for rel in rels:
+            row = self.db.execute(
+                "SELECT size, mtime_ns, ctime_ns, ino FROM landed WHERE folder = ? AND rel = ?",
+                (self.folder, rel),
+            ).fetchone()
+            if row:
+                out[rel] = tuple(row)
+        return out
+
     def hashes(self, rels: Iterable[str]) -> dict[str, str]:
         """rel -> the hash recorded for it (files the index knows)."""
         out = {}
