@@ -87,20 +87,21 @@ def read_files(
             continue
         with open(path, "rb") as fh:
             hasher, pos, lines = _resume(fh, start, lines, digest)
-            state.files[path.name] = [pos, lines, hasher.hexdigest(), signature(st)]
-            for raw in fh:
-                if not raw.endswith(b"\n") or pos + len(raw) > st.st_size:
-                    break  # still being written: the next batch reads it
-                value = _without_bom(raw) if pos == 0 else raw
-                hasher.update(raw)
-                pos += len(raw)
-                lines += 1
+            try:
+                for raw in fh:
+                    if not raw.endswith(b"\n") or pos + len(raw) > st.st_size:
+                        break  # still being written: the next batch reads it
+                    value = _without_bom(raw) if pos == 0 else raw
+                    hasher.update(raw)
+                    pos += len(raw)
+                    lines += 1
+                    if value.strip():
+                        yield RawRecord(value, path.name, lines)
+                        count += 1
+                        if count >= max_records:
+                            return
+            finally:  # the position after the last line handed out, tied to its bytes
                 state.files[path.name] = [pos, lines, hasher.hexdigest(), signature(st)]
-                if value.strip():
-                    yield RawRecord(value, path.name, lines)
-                    count += 1
-                    if count >= max_records:
-                        return
 
 
 def _without_bom(first_line: bytes) -> bytes:
