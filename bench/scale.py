@@ -81,6 +81,7 @@ def features(extracts: Path, root: Path, spark: SparkResource) -> float:
     resources = {"paths": paths, "warehouse": Warehouse(database=str(paths.warehouse)),
                  "spark": spark}
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    (root / "home").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
         dg.materialize(domain_assets("late_payments"), resources=resources, instance=instance,
@@ -103,8 +104,8 @@ def free_port() -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--gb", type=float, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--invoices", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--gb", type=float, nargs="*", default=[1, 2, 4, 8])
+    parser.add_argument("--invoices", type=int, nargs="*", default=[1_000_000, 10_000_000])
     args = parser.parse_args()
     rows: list[tuple] = []
     with tempfile.TemporaryDirectory() as tmp_name:

@@ -24,7 +24,13 @@ import pyarrow.parquet as pq
 
 from assets.ctr.lake import parse_embedded, part_path, views_root
 from assets.ctr.partitions import OFFSET_MS, START_DATE
-from assets.ctr.views_parse import MAX_MS, MIN_MS, REJECTED_COLUMNS, rejected_events
+from assets.ctr.views_parse import (
+    MAX_MS,
+    MIN_MS,
+    REJECTED_COLUMNS,
+    last_partition_end_ms,
+    rejected_events,
+)
 
 SCHEMA = (
     "events ARRAY<STRUCT<event_type: STRING, data: STRUCT<event_name: STRING, "
@@ -34,13 +40,20 @@ SCHEMA = (
 ROW_BITS = 33  # monotonically_increasing_id: split index << 33 | row index in the split
 IS_VIEW = "(event_type = 'custom_event' AND event_name = 'product')"
 TRIMMED = r"regexp_replace(product, '(?U)^\\s+|\\s+$', '')"
-REASON = f"""CASE
+
+
+def reason_sql() -> str:
+    """The embedded parser's reasons, in its order; the last partition is read per parse
+    (it moves with the date), as `views_parse.last_partition_end_ms` does."""
+    last, end_ms = last_partition_end_ms()
+    return f"""CASE
     WHEN event_type IS NULL THEN 'malformed event: no event_type'
     WHEN {IS_VIEW} AND (product IS NULL OR {TRIMMED} = '')
         THEN 'product event without data.custom_attributes.codeColor'
     WHEN {IS_VIEW} AND ts IS NULL THEN 'product event without data.timestamp_unixtime_ms'
     WHEN {IS_VIEW} AND (isnan(ts) OR ts < {MIN_MS} OR ts >= {MAX_MS})
         THEN 'timestamp outside the partitioned range (from {START_DATE} GMT-03:00)'
+    WHEN {IS_VIEW} AND ts >= {end_ms} THEN 'timestamp after the last partition ({last} GMT-03:00)'
 END"""
 
 
@@ -119,7 +132,7 @@ class SparkViewsParser:
             "batch_no", "inline_outer(transform(events, e -> struct(e.event_type AS event_type, "
             "e.data.event_name AS event_name, e.data.timestamp_unixtime_ms AS ts, "
             "e.data.custom_attributes.codeColor AS product)))",
-        ).selectExpr("*", f"{REASON} AS reason").persist()
+        ).selectExpr("*", f"{reason_sql()} AS reason").persist()
         try:
             good = ev.where("reason IS NULL")
             views = good.where(IS_VIEW).selectExpr(

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from assets.industries.common import PARTITION_START
+from assets.industries.records import MAX_AMOUNT
 from assets.industries.stream import BATCH_SCHEMA, batch_files
 
 STREAM, CHECKPOINT = Path("orders/stream"), Path("orders/stream_checkpoint")
@@ -39,7 +40,9 @@ def _ts(value: datetime) -> str:
 
 
 def judged(records, seq: int, now: datetime):  # noqa: ANN001, ANN201 - pyspark DataFrames
-    """Kafka records as batch rows: the embedded parser's rules (`stream.parse`) in SQL."""
+    """Kafka records as batch rows: the embedded parser's rules (`records.parse`) in SQL,
+    field by field in its order (wording of values may differ; a lone surrogate cannot be
+    seen here: the JVM decodes it as U+FFFD)."""
     parsed = records.selectExpr(
         "topic", "partition", "offset",
         f"{STRIP.format('CAST(value AS STRING)')} AS text",
@@ -50,16 +53,21 @@ def judged(records, seq: int, now: datetime):  # noqa: ANN001, ANN201 - pyspark 
         "AS amt", "try_cast(j.timestamp AS TIMESTAMP) AS ts",
     )
     reason = f"""CASE
-        WHEN NOT obj THEN 'ValueError: not a JSON object'
-        WHEN coalesce(j.order_id, '') = '' OR coalesce(j.customer_id, '') = ''
-            THEN 'ValueError: missing order_id or customer_id'
-        WHEN j.amount IS NULL THEN 'KeyError: ''amount'''
-        WHEN amt IS NULL THEN 'InvalidOperation: amount is not a decimal: ' || j.amount
-        WHEN j.timestamp IS NULL THEN 'KeyError: ''timestamp'''
-        WHEN ts IS NULL THEN 'ValueError: Invalid isoformat string: ' || j.timestamp
-        WHEN ts < {_ts(PARTITION_START)} THEN 'ValueError: timestamp before partition start'
+        WHEN NOT obj THEN 'record: not a JSON object'
+        WHEN coalesce(j.order_id, '') = '' THEN 'order_id: missing or empty'
+        WHEN coalesce({STRIP.format('j.customer_id')}, '') = ''
+            THEN 'customer_id: missing or empty'
+        WHEN j.amount IS NULL THEN 'amount: missing or empty'
+        WHEN amt IS NULL
+             AND NOT coalesce(abs(try_cast(j.amount AS DOUBLE)) BETWEEN 1e12 AND 1.7e308, false)
+            THEN 'amount: not a finite number: ' || j.amount
+        WHEN amt IS NULL OR abs(amt) >= {MAX_AMOUNT}
+            THEN 'amount: ' || j.amount || ' is out of range (|amount| < {MAX_AMOUNT:,})'
+        WHEN j.timestamp IS NULL THEN 'timestamp: missing or empty'
+        WHEN ts IS NULL THEN 'timestamp: not an ISO 8601 time: ' || j.timestamp
+        WHEN ts < {_ts(PARTITION_START)} THEN 'timestamp: before the partition start'
         WHEN date_trunc('HOUR', ts) > date_trunc('HOUR', {_ts(now)})
-            THEN 'ValueError: timestamp is in the future'
+            THEN 'timestamp: in the future'
     END"""
     return parsed.selectExpr("*", f"{reason} AS reject_reason").selectExpr(
         "CASE WHEN reject_reason IS NULL THEN j.order_id END AS order_id",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets.late_payments import spark_casts, spark_csv
-from assets.late_payments.extracts import BadExtractFile, Column, Extract
+from assets.late_payments.extracts import Column, Extract, match_header
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.dataframe import DataFrame
@@ -87,6 +87,9 @@ def _problems(col: Column) -> list[str]:
     if col.check:
         cond = spark_sql(col.check.replace("x", val))
         out.append(f"WHEN NOT ({cond}) THEN '{col.name} out of range: ' || {raw}")
+    if col.each:
+        bad = f"exists({val}, x -> NOT ({spark_sql(col.each)}))"
+        out.append(f"WHEN {bad} THEN '{col.name} out of range: ' || {raw}")
     return out
 
 
@@ -94,13 +97,7 @@ def cooked(session: SparkSession, extract: Extract, path: Path) -> DataFrame:
     """Every record of the file, typed and judged: the contract columns, `line`, `rec`,
     `reason` (NULL = staged) and `record` (the raw values of a rejected row)."""
     names = spark_csv.header_of(session, path)
-    header = {name.strip().lower(): name for name in names}  # matched as load.py does
-    missing = [c.name for c in extract.columns if c.name not in header]
-    if missing:
-        raise BadExtractFile(
-            f"{path.name}: missing column(s) {', '.join(missing)} "
-            f"(header has: {', '.join(header.values())})"
-        )
+    header = match_header(extract, path.name, names)  # the embedded engine's header rule
     position = {name: i for i, name in enumerate(names)}
     src = {c.name: f"_c{position[header[c.name]]}" for c in extract.columns}
     cols = extract.columns

@@ -36,7 +36,8 @@ REQUESTS = [  # (start, end, minutes, platforms, product)
 def land(data_dir: Path) -> None:
     """The sample input (real MobileWeb day, messy iOS array, Android JSON Lines with an
     invalid line, purchases) plus two more JSON Lines files: one the fast path reads with
-    rejected and other events, one with a blank line (the tolerant parser's case)."""
+    rejected (one dated after the last partition) and other events, one with a blank line
+    (the tolerant parser's case)."""
     generator.generate(data_dir, scale=0.3)
     android = data_dir / "landing" / "product_views" / "Android"
     batches = []
@@ -45,8 +46,10 @@ def land(data_dir: Path) -> None:
         no_product = view("", "2016-02-01 10:00:00")
         no_ts = view("Q", "2016-02-01 10:00:00")
         no_ts["data"]["timestamp_unixtime_ms"] = None
-        batches.append({"events": [good, no_product, no_ts, view("x", "2016-02-01 11:00:00",
-                                   "screen_view", "home"), {"data": {}}, None]}
+        future = view("F", "2999-01-01 10:00:00")  # after the last partition: rejected
+        batches.append({"events": [good, no_product, no_ts, future, view(
+                                   "x", "2016-02-01 11:00:00", "screen_view", "home"),
+                                   {"data": {}}, None]}
                        if i % 10 else {"no_events": True})
     (android / "extra.jsonl").write_text("\n".join(json.dumps(b) for b in batches) + "\n")
     (android / "blank.jsonl").write_text("\n".join(json.dumps(b) for b in batches[:5]) + "\n\n"

@@ -50,6 +50,10 @@ def history() -> list[str]:
     lines += ['[1, 2]', '{"order_id": "NA", "customer_id": "C00001", "amount": "abc", '
               '"timestamp": "2025-05-30T10:00:00Z"}',
               order_line("O00000003", "C00002", 99.0, END - timedelta(hours=30))]  # id reused
+    poison = [('"amount": 1.5', '"amount": NaN'), ('"amount": 1.5', '"amount": 1e25'),
+              ('"customer_id": "C00001"', '"customer_id": "   "')]
+    base = order_line("P-0", "C00001", 1.5, END - timedelta(hours=2))
+    lines += [base.replace("P-0", f"P-{i}").replace(*swap) for i, swap in enumerate(poison)]
     return lines
 
 
@@ -107,3 +111,10 @@ def test_spark_scores_equal_the_embedded_scores(
     assert [o[:3] for o in spark_orders] == [o[:3] for o in embedded_orders]
     assert [o[3].timestamp() for o in spark_orders] == [o[3].timestamp() for o in embedded_orders]
     assert any(o[0] == "LATE-1" for o in spark_orders) and history_runs >= 2
+
+    def rejected(root: Path) -> list[tuple]:
+        with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+            return conn.execute("SELECT line_number, split_part(reason, ':', 1) FROM "
+                                "industries.rejected_orders ORDER BY line_number").fetchall()
+
+    assert rejected(roots["spark"]) == rejected(roots["embedded"])  # same records, same field
