@@ -16,6 +16,7 @@ from assets.invoices.partitions import START_DATE
 
 EARLIEST_CREATED = date.fromisoformat(START_DATE)
 MAX_TOTAL = Decimal("9999999999999999.99")
+NUL = "\x00"
 
 STAGE_SCHEMA = pa.schema(
     [
@@ -29,6 +30,13 @@ STAGE_SCHEMA = pa.schema(
 )
 
 
+def raw_text(record: list[str]) -> str:
+    """The row as kept in `rejected_invoice_rows.raw_line`: its fields joined by commas, each
+    NUL byte written as the four characters `\\x00` (PostgreSQL text cannot hold NUL, and
+    the kept line must be storable on both backends)."""
+    return ",".join(record).replace(NUL, "\\x00")
+
+
 @dataclass
 class ParsedFile:
     rows: pa.Table
@@ -38,6 +46,9 @@ class ParsedFile:
 def _row_error(record: list[str], sync_date: date) -> tuple[str | None, tuple | None]:
     if len(record) != len(EXPECTED_HEADER):
         return f"expected {len(EXPECTED_HEADER)} fields, found {len(record)}", None
+    for name, value in zip(EXPECTED_HEADER, record, strict=True):
+        if NUL in value:  # PostgreSQL text cannot hold it; no field may carry it
+            return f"{name}: contains a NUL byte (\\x00)", None
     venue_id, invoice_id, created_raw, total_raw = (value.strip() for value in record)
     if not venue_id:
         return "venue_id: empty", None
@@ -90,7 +101,7 @@ def parse_invoice_file(path: Path, sync_date: date) -> ParsedFile:
         line = reader.line_num
         try:
             for record in reader:
-                line, raw = reader.line_num, ",".join(record)
+                line, raw = reader.line_num, raw_text(record)
                 if not record or all(not value.strip() for value in record):
                     continue
                 error, row = _row_error(record, sync_date)

@@ -140,7 +140,11 @@ def load_files(
             context.log.error(f"{exc}; moved to {moved}")
             bad.append(str(exc))
             continue
-        outcome = store.apply_file(parsed, item.name, item.content_hash, item.sync_date)
+        try:
+            outcome = store.apply_file(parsed, item.name, item.content_hash, item.sync_date)
+        except Exception as exc:  # rolled back; the error keeps its type (retries) + the file
+            exc.add_note(f"while loading invoice file {item.name} ({item.path})")
+            raise
         context.log.info(
             f"{item.name}: {outcome.rows_loaded} rows loaded, {outcome.rows_rejected}"
             f" rejected, dates touched: {describe_ranges(outcome.dates_touched)}"

@@ -8,7 +8,6 @@ the aggregate rows of the (venue, date) pairs it touches.
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +16,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from assets.invoices.parse import ParsedFile
+from assets.invoices.staging import REJECT_COLUMNS_PG, rejects_table, stage_arrow
 from resources.sql import Schema, transaction
 
 _DDL = (
@@ -114,6 +113,16 @@ WHEN NOT MATCHED THEN INSERT
     (venue_id, created_date, total_amount, invoice_count, updated_at)
     VALUES (d.venue_id, d.created_date, d.amount, d.n, %s)
 """
+_STAGE_SELECT = ("invoice_id::UUID AS invoice_id, venue_id, created_at, created_date, total,"
+                 " line_number")
+_STAGE_COLUMNS_PG = ("invoice_id UUID, venue_id TEXT, created_at TIMESTAMP, created_date DATE,"
+                     " total NUMERIC(18, 2), line_number BIGINT")
+_INSERT_REJECTED = """
+INSERT INTO invoices.rejected_invoice_rows
+    (content_hash, source_file, line_number, raw_line, reason, rejected_at)
+SELECT %s, %s, line_number, raw_line, reason, %s FROM rejects
+ON CONFLICT DO NOTHING
+"""
 _FRESH = """
 CREATE TEMP TABLE fresh AS
 SELECT venue_id, created_date, SUM(total) AS total_amount, COUNT(*) AS invoice_count
@@ -170,23 +179,20 @@ class InvoiceStore:
             self.execute(f"DROP TABLE IF EXISTS {name}")
 
     def _stage(self, rows: pa.Table) -> None:
-        if self.dialect == "duckdb":
-            self.conn.register("incoming_rows", rows)
-            self.execute(
-                "CREATE TEMP TABLE stage AS SELECT invoice_id::UUID AS invoice_id, venue_id,"
-                " created_at, created_date, total, line_number FROM incoming_rows"
-            )
-            self.conn.unregister("incoming_rows")
+        """Temp table `stage`: the file's good rows, typed, in one bulk statement."""
+        stage_arrow(self.conn, self.dialect, "stage", rows, _STAGE_COLUMNS_PG, _STAGE_SELECT)
+
+    def _insert_rejected(
+        self, rejected: list[tuple[int, str, str]], content_hash: str, file_name: str,
+        now: datetime,
+    ) -> None:
+        """Every rejected row of the file in one INSERT ... SELECT from a bulk-staged temp
+        table (never one statement per row)."""
+        if not rejected:
             return
-        self.execute(
-            "CREATE TEMP TABLE stage (invoice_id UUID, venue_id TEXT, created_at TIMESTAMP,"
-            " created_date DATE, total NUMERIC(18, 2), line_number BIGINT) ON COMMIT DROP"
-        )
-        buffer = io.BytesIO()
-        pacsv.write_csv(rows, buffer)
-        with self.conn.cursor() as cur:
-            with cur.copy("COPY stage FROM STDIN (FORMAT csv, HEADER true)") as copy:
-                copy.write(buffer.getvalue())
+        stage_arrow(self.conn, self.dialect, "rejects", rejects_table(rejected),
+                    REJECT_COLUMNS_PG)
+        self.execute(_INSERT_REJECTED, (content_hash, file_name, now))
 
     def is_loaded(self, content_hash: str) -> bool:
         row = self.execute(
@@ -202,7 +208,7 @@ class InvoiceStore:
             return FileOutcome(0, 0, 0, [], already_loaded=True)
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction():
-            self._drop_temp("stage", "changes", "deltas")
+            self._drop_temp("stage", "changes", "deltas", "rejects")
             with self._timed("load"):  # the raw layer: stage, find replaced rows, upsert
                 self._stage(parsed.rows)
                 if self.dialect == "postgres":
@@ -221,12 +227,7 @@ class InvoiceStore:
                     "SELECT DISTINCT created_date FROM deltas ORDER BY 1"
                 ).fetchall()
             ]
-            for line, raw, reason in parsed.rejected:
-                self.execute(
-                    "INSERT INTO invoices.rejected_invoice_rows VALUES (%s, %s, %s, %s, %s, %s)"
-                    " ON CONFLICT DO NOTHING",
-                    (content_hash, file_name, line, raw, reason, now),
-                )
+            self._insert_rejected(parsed.rejected, content_hash, file_name, now)
             outcome = FileOutcome(
                 rows_loaded=loaded,
                 rows_rejected=len(parsed.rejected),
@@ -240,7 +241,7 @@ class InvoiceStore:
                     outcome.rows_rejected, outcome.rows_unchanged, dates, now,
                 ),
             )
-            self._drop_temp("stage", "changes", "deltas")
+            self._drop_temp("stage", "changes", "deltas", "rejects")
         return outcome
 
     def _fresh(self, start: date, end: date) -> None:
