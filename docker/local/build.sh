@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the images of docker/compose.local.yml on the local base (docker/local/base.sh):
+# PostgreSQL, Kafka, FerretDB, Spark. Artifacts come from this machine's caches, as the
+# test fixtures get them: the Kafka jars by Maven (~/.m2), the FerretDB binary by
+# `python3 -m tests.servers.tooling install` (Go). The engine's layer cache makes a second
+# run take seconds.   Usage: docker/local/build.sh podman|docker [postgres kafka ferretdb spark]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+engine="${1:-podman}"; shift || true
+images=("$@"); [ "${#images[@]}" -gt 0 ] || images=(postgres kafka ferretdb spark)
+BASE="${LOCAL_BASE_IMAGE:-localhost/debian-base:bookworm}"
+CACHE="${COMMERCE_PLATFORM_CACHE:-$HOME/.cache/commerce-platform}"
+docker/local/base.sh "$engine"
+
+build() {  # name tag context
+  local start=$SECONDS
+  "$engine" build -q --build-arg BASE_IMAGE="$BASE" -t "$2" "$3" >/dev/null
+  echo "image $2: $((SECONDS - start)) s"
+}
+
+stage() {  # a fresh copy of docker/local/<name> to add artifacts to
+  local dir="$CACHE/docker-context/$1"
+  rm -rf "$dir"; mkdir -p "$dir"; cp -a "docker/local/$1/." "$dir/"; echo "$dir"
+}
+
+for name in "${images[@]}"; do
+  case "$name" in
+    postgres) build postgres localhost/commerce-local/postgres:15 docker/local/postgres ;;
+    kafka)
+      ctx="$(stage kafka)"
+      mvn -q -f "$ctx/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+        -DoutputDirectory="$ctx/libs"
+      build kafka localhost/commerce-local/kafka:4.0.0 "$ctx" ;;
+    ferretdb)
+      python3 -m tests.servers.tooling install >/dev/null
+      bin="$(ls -t "$CACHE"/ferretdb-v1.24.2-*/ferretdb-test | head -1)"
+      ctx="$(stage ferretdb)"; cp "$bin" "$ctx/ferretdb"
+      build ferretdb localhost/commerce-local/ferretdb:1.24.2 "$ctx" ;;
+    spark) build spark localhost/commerce-local/spark:4.2.0 docker/local/spark ;;
+    *) echo "unknown image $name" >&2; exit 2 ;;
+  esac
+done
