@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export PLATFORM_DATA_DIR ?= $(CURDIR)/data/local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv home demo test run up lint bench clean spark-up spark-down
+.PHONY: venv home demo test run up down test-deploy lint bench clean spark-up spark-down
 
 # setuptools warns on every editable install that a folder named like a package may shadow
 # it: here the folders ARE the packages
@@ -49,8 +49,21 @@ spark-up: venv
 spark-down: venv
 	$(PY) -m cli.spark_cluster down
 
+# The whole platform in containers (docs/docker.md): Docker, or Podman where there is no
+# Docker engine; official images, or (IMAGES=local, or no registry reachable) the
+# third-party servers built here (docker/compose.local.yml). Waits for every health check,
+# prints the URLs. `make down` stops it and keeps the data volumes.
 up:
-	docker compose -f docker/docker-compose.yml --env-file docker/.env up -d --build
+	python3 docker/stack.py up
+
+down:
+	python3 docker/stack.py down
+
+# Deployment test: builds and starts a separate stack (project commerce-deploy-test, its own
+# ports and env file), drops files, produces orders, checks the answers, restarts the
+# daemon, then stops it (tests/deploy/, docs/docker.md). Not part of `make test`.
+test-deploy:
+	python3 tests/deploy/run.py
 
 clean:
 	rm -rf data/local .dagster_home

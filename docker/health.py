@@ -61,12 +61,11 @@ def start_in_order(compose: list[str], project: str) -> None:
                 started.add(svc)
         for svc in sorted(started - healthy):
             name = names[svc]
-            if state(name) in ("exited", "stopped", "dead"):
+            if "healthcheck" not in services[svc] or services[svc]["healthcheck"].get("disable"):
+                healthy.add(svc)  # a client (order-generator): started is all compose promises
+            elif state(name) in ("exited", "stopped", "dead"):
                 log = podman("logs", "--tail", "30", name)
                 sys.exit(f"health: {svc} exited\n{log.stdout}{log.stderr}")
-            if "healthcheck" not in services[svc] or services[svc]["healthcheck"].get("disable"):
-                if state(name) == "running":
-                    healthy.add(svc)
             elif podman("healthcheck", "run", name).returncode == 0:
                 healthy.add(svc)
                 print(f"  {svc}: healthy at {time.monotonic() - began:.0f} s", flush=True)

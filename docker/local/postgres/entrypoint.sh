@@ -16,8 +16,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   # First start: on the unix socket only, to create the database and run the init scripts.
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [ "$POSTGRES_DB" != postgres ]; then
-    psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
-      --set db="$POSTGRES_DB" -c 'CREATE DATABASE :"db"' >/dev/null
+    # (psql interpolates :"db" in its input, not in -c)
+    echo 'CREATE DATABASE :"db"' | psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" \
+      --dbname postgres --set db="$POSTGRES_DB" >/dev/null
   fi
   for f in /docker-entrypoint-initdb.d/*; do
     case "$f" in
