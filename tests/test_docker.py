@@ -469,3 +469,47 @@ def test_dagster_postgres_storage_keeps_materializations_and_ticks(
             assert run is not None and run.job_name == "probe_job"
     finally:
         reader.dispose()
+
+
+# --- The local override (docker/compose.local.yml) -----------------------------------------
+
+LOCAL = DOCKER / "compose.local.yml"
+
+
+class _OverrideLoader(yaml.SafeLoader):
+    pass
+
+
+_OverrideLoader.add_constructor("!override", lambda loader, node: loader.construct_sequence(node))
+
+
+def test_user_facing_compose_does_not_depend_on_the_local_override(compose: dict) -> None:
+    text = COMPOSE.read_text()
+    assert "compose.local" not in text and "localhost/" not in text and "docker/local" not in text
+    for name in SERVERS | set(SPARK):
+        assert "build" not in compose["services"][name], name
+        assert not compose["services"][name]["image"].startswith("localhost/"), name
+    # The platform image builds on the official Python image unless told otherwise.
+    assert re.search(r"^ARG BASE_IMAGE=python:3\.11-slim-bookworm$",
+                     (DOCKER / "Dockerfile").read_text(), re.M)
+
+
+def test_local_override_replaces_only_the_third_party_images(compose: dict) -> None:
+    local = yaml.load(LOCAL.read_text(), Loader=_OverrideLoader)["services"]
+    assert set(local) <= set(compose["services"])
+    for name in SERVERS | set(SPARK):
+        spec = local[name]
+        assert spec["image"].startswith("localhost/commerce-local/"), name
+        # Same ports, environment and volumes as the official services.
+        assert set(spec) <= {"image", "healthcheck"}, name
+    assert set(local["mongodb"]["healthcheck"]) == {"test"}  # FerretDB: no mongosh
+    for name in PLATFORM | {"seed"}:
+        spec = local[name]
+        assert spec["build"]["dockerfile"] == "docker/Dockerfile"
+        assert set(spec["build"]["args"]) == {"BASE_IMAGE"}
+        assert set(spec["environment"]) == {"MONGODB_URI"}  # FerretDB speaks PLAIN only
+    # Every local image has its build recipe.
+    build = (DOCKER / "local" / "build.sh").read_text()
+    for spec in local.values():
+        if "image" in spec:
+            assert spec["image"] in build, spec["image"]
