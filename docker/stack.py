@@ -75,7 +75,8 @@ def local_images() -> bool:
 
 def env_file_values() -> dict[str, str]:
     if not ENV_FILE.exists():
-        sys.exit(f"stack: {ENV_FILE} missing: cp docker/.env.example docker/.env, set the passwords")
+        sys.exit(f"stack: {ENV_FILE} missing: cp docker/.env.example docker/.env and set "
+                 "the passwords")
     values = {}
     for line in ENV_FILE.read_text().splitlines():
         if "=" in line and not line.lstrip().startswith("#"):
@@ -126,7 +127,8 @@ def podman_wait(compose: list[str]) -> None:
 
 def up() -> None:
     eng, local = engine(), local_images()
-    print(f"engine: {eng}; third-party images: {'local (docker/compose.local.yml)' if local else 'official'}")
+    images = "local (docker/compose.local.yml)" if local else "official"
+    print(f"engine: {eng}; third-party images: {images}")
     landing_dir()
     compose = compose_cmd(eng, local)
     build_images(eng, local)

@@ -26,11 +26,14 @@ ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("COMMERCE_PLATFORM_CACHE", Path.home() / ".cache/commerce-platform"))
 WORK = CACHE / "deploy-test"
 LANDING = WORK / "landing"
-ENV = {**os.environ, "COMPOSE_ENV_FILE": str(WORK / "env"), "COMPOSE_PROJECT": "commerce-deploy-test"}
+ENV = {**os.environ, "COMPOSE_ENV_FILE": str(WORK / "env"),
+       "COMPOSE_PROJECT": "commerce-deploy-test"}
 HEADER = "venue_id,invoice_id,datetime_created,total\n"
-FILE_1 = [("V-DEPLOY-1", "2026-11-28 10:00:00", "100.50"), ("V-DEPLOY-1", "2026-11-28 12:00:00", "49.50"),
+FILE_1 = [("V-DEPLOY-1", "2026-11-28 10:00:00", "100.50"),
+          ("V-DEPLOY-1", "2026-11-28 12:00:00", "49.50"),
           ("V-DEPLOY-2", "2026-11-29 09:30:00", "10.00")]
-FILE_2 = [("V-DEPLOY-1", "2026-11-28 18:00:00", "0.25"), ("V-DEPLOY-3", "2026-11-30 08:00:00", "7.00")]
+FILE_2 = [("V-DEPLOY-1", "2026-11-28 18:00:00", "0.25"),
+          ("V-DEPLOY-3", "2026-11-30 08:00:00", "7.00")]
 TIMINGS: dict[str, float] = {}
 
 
@@ -64,7 +67,8 @@ def expected_totals(*files: list[tuple[str, str, str]]) -> str:
             acc = sums.setdefault((venue, created[:10]), [0, 0])
             acc[0] += round(float(total) * 100)
             acc[1] += 1
-    return "\n".join(f"{v}|{d}|{c // 100}.{c % 100:02d}|{n}" for (v, d), (c, n) in sorted(sums.items()))
+    return "\n".join(f"{v}|{d}|{c // 100}.{c % 100:02d}|{n}"
+                     for (v, d), (c, n) in sorted(sums.items()))
 
 
 def wait_totals(expected: str, timeout: float = 300) -> float:
@@ -99,7 +103,8 @@ def main() -> None:
            .replace("change-me-mongo", secrets.token_hex(12))
            .replace("LANDING_DIR=../data/landing", f"LANDING_DIR={LANDING}")
            .replace("LANDING_SETTLE_SECONDS=5", "LANDING_SETTLE_SECONDS=2")
-           .replace("DAGSTER_PORT=3000", "DAGSTER_PORT=13000").replace("API_PORT=8000", "API_PORT=18000")
+           .replace("DAGSTER_PORT=3000", "DAGSTER_PORT=13000")
+           .replace("API_PORT=8000", "API_PORT=18000")
            .replace("SPARK_UI_PORT=8080", "SPARK_UI_PORT=18080")
            .replace("SPARK_WORKER_MEMORY=4g", "SPARK_WORKER_MEMORY=2g")
            .replace("SPARK_EXECUTOR_MEMORY=3g", "SPARK_EXECUTOR_MEMORY=1536m")
