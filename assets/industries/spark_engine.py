@@ -29,6 +29,9 @@ STREAM, CHECKPOINT = Path("orders/stream"), Path("orders/stream_checkpoint")
 ORDERS_TABLE, HOURLY_TABLE = Path("orders/table"), Path("customer_hourly")
 FIELDS = "order_id STRING, customer_id STRING, amount STRING, timestamp STRING, order_lines STRING"
 STRIP = "regexp_replace({}, '(?U)^\\\\s+|\\\\s+$', '')"
+# NaN / Infinity tokens, which Python's json (the embedded parser) reads as numbers and the
+# JVM's JSON functions refuse: replaced by 0 only to decide whether the record is an object
+NON_NUMBERS = "regexp_replace(text, '(?<![\\\\w\"])(NaN|-?Infinity)(?![\\\\w\"])', '0')"
 ORDER_COLUMNS = ("order_id", "customer_id", "amount", "order_ts",
                  "date_trunc('HOUR', order_ts) AS hour", "order_lines", "source AS source_file",
                  "line AS line_number", "batch_seq")
@@ -47,7 +50,8 @@ def judged(records, seq: int, now: datetime):  # noqa: ANN001, ANN201 - pyspark 
         "topic", "partition", "offset",
         f"{STRIP.format('CAST(value AS STRING)')} AS text",
     ).selectExpr(
-        "*", f"from_json(text, '{FIELDS}') AS j", "json_object_keys(text) IS NOT NULL AS obj",
+        "*", f"from_json(text, '{FIELDS}') AS j",
+        f"json_object_keys({NON_NUMBERS}) IS NOT NULL AS obj",
     ).selectExpr(
         "*", "try_cast(bround(try_cast(j.amount AS DECIMAL(38, 10)), 2) AS DECIMAL(18, 2)) "
         "AS amt", "try_cast(j.timestamp AS TIMESTAMP) AS ts",
