@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from cli.generators.industries import generate, make_order
 from resources import KafkaResource, PlatformPaths
+from resources.env import DEFAULT_DATA_DIR
 
 
 def stream(kafka: KafkaResource, customers: list[str], rate: float, seconds: float,
@@ -69,13 +71,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
 
-    paths = PlatformPaths.from_env()
+    paths = PlatformPaths(
+        data_dir=os.path.abspath(os.environ.get("PLATFORM_DATA_DIR") or DEFAULT_DATA_DIR))
     end = (datetime.fromisoformat(args.end).replace(tzinfo=UTC) if args.end
            else datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
     if args.days > 0:
         counts = generate(paths.root, seed=args.seed, scale=args.scale, end=end, days=args.days)
         print(f"history: {counts} -> {paths.landing('orders')}")
-    kafka = KafkaResource.from_env()
+    kafka = KafkaResource(bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+                          topic=os.environ.get("ORDERS_TOPIC") or "orders")
     if not kafka.enabled:
         print("KAFKA_BOOTSTRAP_SERVERS not set: history files only (they are the stream)")
         return
