@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from assets.industries.batches import order_batches
-from assets.industries.common import DOMAIN, HOUR_FMT
+from assets.industries.common import DOMAIN, HOUR_FMT, KAFKA_GROUP_ID
 from assets.industries.customers import customers
 from assets.industries.orders import rebuild_orders, rebuild_rollup
 from assets.industries.schema import SCHEMA
@@ -107,3 +107,15 @@ def query(res: dict, sql: str, params: list | None = None) -> list[tuple]:
 
 def key(ts: datetime) -> str:
     return ts.strftime(HOUR_FMT)
+
+
+def committed_offset(kafka: KafkaResource) -> int | None:
+    """The platform's committed offset of partition 0 (None: nothing committed)."""
+    from confluent_kafka import TopicPartition
+
+    consumer = kafka.consumer(KAFKA_GROUP_ID)
+    try:
+        (tp,) = consumer.committed([TopicPartition(kafka.topic, 0)], timeout=10)
+        return tp.offset if tp.offset >= 0 else None
+    finally:
+        consumer.close()

@@ -10,12 +10,12 @@ import dagster as dg
 import pytest
 
 from assets.industries.batches import order_batches
-from assets.industries.common import DOMAIN, KAFKA_GROUP_ID
+from assets.industries.common import DOMAIN
 from assets.industries.stream import batch_files, load_state
 from cli.runner import drain_sensor, tick_sensor
 from resources import KafkaResource
 from sensors.industries import order_stream_sensor
-from tests.industries.conftest import build_hours, order_line, query
+from tests.industries.conftest import build_hours, committed_offset, order_line, query
 
 pytestmark = pytest.mark.integration
 
@@ -30,17 +30,6 @@ def _produce(kafka: KafkaResource, ids: list[int]) -> None:
     producer.flush(30)
 
 
-def _committed(kafka: KafkaResource) -> int | None:
-    from confluent_kafka import TopicPartition
-
-    consumer = kafka.consumer(KAFKA_GROUP_ID)
-    try:
-        (tp,) = consumer.committed([TopicPartition(kafka.topic, 0)], timeout=10)
-        return tp.offset if tp.offset >= 0 else None
-    finally:
-        consumer.close()
-
-
 def test_sensor_consumes_and_crash_before_commit_counts_once(kafka_bootstrap, res, instance):
     kafka = KafkaResource(bootstrap_servers=kafka_bootstrap, topic=f"orders-{uuid.uuid4().hex}")
     res = {**res, "kafka": kafka}
@@ -51,7 +40,7 @@ def test_sensor_consumes_and_crash_before_commit_counts_once(kafka_bootstrap, re
     runs, cursor = drain_sensor(defs, "industries_order_stream_sensor", instance)
     assert runs == 1
     assert load_state(lake).kafka[kafka.topic] == {"0": 43}
-    assert _committed(kafka) == 43  # committed after the batch was durable
+    assert committed_offset(kafka) == 43  # committed after the batch was durable
 
     # The next batch "crashes" after its file is durable and before the commit.
     _produce(kafka, list(range(40, 60)))
@@ -62,7 +51,7 @@ def test_sensor_consumes_and_crash_before_commit_counts_once(kafka_bootstrap, re
         run_config={"ops": {"industries__order_batches": {"config": {"crash_after_write": True}}}},
     )
     assert not crashed.success
-    assert _committed(kafka) == 43  # Kafka never heard of batch 2 ...
+    assert committed_offset(kafka) == 43  # Kafka never heard of batch 2 ...
     assert load_state(lake).kafka[kafka.topic] == {"0": 63}  # ... but the lake holds it
 
     # Restart: more orders, plus a redelivery of one already stored. The sensor sees lag
@@ -70,7 +59,7 @@ def test_sensor_consumes_and_crash_before_commit_counts_once(kafka_bootstrap, re
     _produce(kafka, list(range(60, 70)) + [45])
     runs, _ = drain_sensor(defs, "industries_order_stream_sensor", instance)
     assert runs == 1
-    assert _committed(kafka) == 74
+    assert committed_offset(kafka) == 74
     files = [str(p) for _, p in batch_files(lake)]
     assert len(files) == 3
     delivered = query(res, "SELECT count(*) FROM read_parquet(?)", [files])[0][0]

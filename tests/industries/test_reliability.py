@@ -11,12 +11,19 @@ import dagster as dg
 import pytest
 
 from assets.industries.batches import order_batches
-from assets.industries.common import DOMAIN, KAFKA_GROUP_ID
+from assets.industries.common import DOMAIN
 from assets.industries.stream import load_state
 from cli.runner import drain_sensor
 from resources import KafkaResource
 from sensors.industries import order_stream_sensor
-from tests.industries.conftest import build_hours, ingest, order_line, query, write_lines
+from tests.industries.conftest import (
+    build_hours,
+    committed_offset,
+    ingest,
+    order_line,
+    query,
+    write_lines,
+)
 
 H1 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 TS = H1.isoformat().replace("+00:00", "Z")
@@ -82,7 +89,7 @@ def test_poison_orders_on_kafka_are_rejected_and_offsets_advance(
     assert drain_sensor(defs, "industries_order_stream_sensor", instance)[0] == 1
     lake = res["paths"].lake(DOMAIN)
     assert load_state(lake).kafka[kafka.topic] == {"0": len(values)}
-    assert _committed(kafka) == len(values)
+    assert committed_offset(kafka) == len(values)
     reasons = _reasons(res)
     assert [r.split(":")[0] for r in reasons] == [field for _, field in POISON]
     _produce(kafka, [order_line("k3", "C2", 1, H1)])
@@ -96,17 +103,6 @@ def _produce(kafka: KafkaResource, values: list[str]) -> None:
     for value in values:  # bytes as a producer would send them (the escapes stay escapes)
         producer.produce(kafka.topic, value=value.encode())
     producer.flush(30)
-
-
-def _committed(kafka: KafkaResource) -> int | None:
-    from confluent_kafka import TopicPartition
-
-    consumer = kafka.consumer(KAFKA_GROUP_ID)
-    try:
-        (tp,) = consumer.committed([TopicPartition(kafka.topic, 0)], timeout=10)
-        return tp.offset if tp.offset >= 0 else None
-    finally:
-        consumer.close()
 
 
 def _rewrite_in_place(path, lines: list[str]) -> None:

@@ -236,6 +236,15 @@ class Server:
     def _register(self) -> None:
         atexit.register(self.close)
 
+    def started(self):  # noqa: ANN201 - the subclass itself
+        """Start it, or clean up what a failed start left and raise."""
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
     def __enter__(self):  # noqa: ANN204
         self.start()
         return self

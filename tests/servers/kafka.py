@@ -222,10 +222,4 @@ class KafkaServer(Server):
 
 
 def start_kafka() -> KafkaServer:
-    server = KafkaServer()
-    try:
-        server.start()
-    except BaseException:
-        server.close()
-        raise
-    return server
+    return KafkaServer().started()

@@ -160,10 +160,4 @@ class MongoServer(Server):
 
 
 def start_mongo() -> MongoServer:
-    server = MongoServer()
-    try:
-        server.start()
-    except BaseException:
-        server.close()
-        raise
-    return server
+    return MongoServer().started()

@@ -185,10 +185,4 @@ class PostgresServer(Server):
 
 
 def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
-    server = PostgresServer(settings=settings)
-    try:
-        server.start()
-    except BaseException:
-        server.close()
-        raise
-    return server
+    return PostgresServer(settings=settings).started()

@@ -70,10 +70,4 @@ class SparkCluster(Server):
 
 
 def start_spark() -> SparkCluster:
-    server = SparkCluster()
-    try:
-        server.start()
-    except BaseException:
-        server.close()
-        raise
-    return server
+    return SparkCluster().started()
