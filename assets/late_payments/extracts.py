@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,39 @@ class Column:
     required: bool = False
     check: str | None = None  # SQL over the typed value `x` that must hold, e.g. "x >= 0"
     each: str | None = None  # the same for every element `x` of a list column (DATE[])
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one engine's SQL spells what the reasons need (DuckDB in load.py, Spark in
+    spark_engine.py), so both engines judge a column with the same `problems`."""
+
+    blank: Callable[[str], str]  # raw text -> true when missing or only whitespace
+    any_element: Callable[[str, str], str]  # (list, predicate over `x`) -> true if one holds
+    expression: Callable[[str], str]  # a contract expression (`check`, `each`) in this SQL
+
+
+def problems(col: Column, sql: Dialect) -> list[str]:
+    """`WHEN ... THEN reason` clauses for one staged column, in order of severity: the
+    reasons a row is rejected with, the same text on both engines."""
+    raw, val = f"r_{col.name}", col.name
+    out = []
+    blank = sql.blank(raw)
+    if col.required:
+        out.append(f"WHEN {val} IS NULL AND {blank} THEN 'missing {col.name}'")
+    if col.sql_type == "DATE[]":
+        bad = sql.any_element(val, "x IS NULL")
+        out.append(f"WHEN {bad} THEN '{col.name} is not a date list: ' || {raw}")
+    elif col.sql_type != "VARCHAR":
+        kind = col.sql_type.split("(")[0].lower()
+        out.append(f"WHEN {val} IS NULL AND NOT {blank} THEN '{col.name} is not {kind}: ' || {raw}")
+    if col.check:
+        cond = sql.expression(col.check.replace("x", val))
+        out.append(f"WHEN NOT ({cond}) THEN '{col.name} out of range: ' || {raw}")
+    if col.each:
+        bad = sql.any_element(val, f"NOT ({sql.expression(col.each)})")
+        out.append(f"WHEN {bad} THEN '{col.name} out of range: ' || {raw}")
+    return out
 
 
 @dataclass(frozen=True)

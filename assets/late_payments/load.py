@@ -21,8 +21,10 @@ from assets.late_payments.extracts import (
     SCHEMA,
     BadExtractFile,
     Column,
+    Dialect,
     Extract,
     match_header,
+    problems,
 )
 from resources.sql import transaction
 
@@ -63,26 +65,11 @@ def _typed(col: Column) -> str:
     return f"try_cast({raw} AS {col.sql_type})"
 
 
-def _problems(col: Column) -> list[str]:
-    """`WHEN ... THEN reason` clauses for one column, in order of severity."""
-    raw, val = f"r_{col.name}", col.name
-    out = []
-    blank = f"({raw} IS NULL OR trim({raw}, {_WS}) = '')"
-    if col.required:
-        out.append(f"WHEN {val} IS NULL AND {blank} THEN 'missing {col.name}'")
-    if col.sql_type == "DATE[]":
-        bad = f"list_bool_or(list_transform({val}, lambda t: t IS NULL))"
-        out.append(f"WHEN {bad} THEN '{col.name} is not a date list: ' || {raw}")
-    elif col.sql_type != "VARCHAR":
-        kind = col.sql_type.split("(")[0].lower()
-        out.append(f"WHEN {val} IS NULL AND NOT {blank} THEN '{col.name} is not {kind}: ' || {raw}")
-    if col.check:
-        cond = col.check.replace("x", val)
-        out.append(f"WHEN NOT ({cond}) THEN '{col.name} out of range: ' || {raw}")
-    if col.each:
-        bad = f"list_bool_or(list_transform({val}, lambda x: NOT ({col.each})))"
-        out.append(f"WHEN {bad} THEN '{col.name} out of range: ' || {raw}")
-    return out
+DUCKDB = Dialect(
+    blank=lambda raw: f"({raw} IS NULL OR trim({raw}, {_WS}) = '')",
+    any_element=lambda items, pred: f"list_bool_or(list_transform({items}, lambda x: {pred}))",
+    expression=lambda expr: expr,
+)
 
 
 def header_of(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
@@ -108,7 +95,7 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
     concat = "concat(" + ", ".join(_q(header[c.name]) for c in cols) + ")"
     newlines = f"strlen({concat}) - strlen(replace({concat}, E'\\n', ''))"
     typed = ", ".join(f"{_typed(c)} AS {c.name}" for c in cols)
-    whens = " ".join(w for c in cols for w in _problems(c))
+    whens = " ".join(w for c in cols for w in problems(c, DUCKDB))
     names = ", ".join(c.name for c in cols)
     extra = "".join(f", {expr} AS {name}" for name, expr in extract.extra.items())
     record = "concat_ws(',', " + ", ".join(f"coalesce(r_{c.name}, '')" for c in cols) + ")"

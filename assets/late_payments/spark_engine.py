@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets.late_payments import spark_casts, spark_csv
-from assets.late_payments.extracts import Column, Extract, match_header
+from assets.late_payments.extracts import Column, Dialect, Extract, match_header, problems
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.dataframe import DataFrame
@@ -71,26 +71,11 @@ def _typed(col: Column) -> str:
     return _cast(col.sql_type, raw)
 
 
-def _problems(col: Column) -> list[str]:
-    """`WHEN ... THEN reason` clauses for one column, in load.py's order of severity."""
-    raw, val = f"r_{col.name}", col.name
-    out = []
-    blank = f"({raw} IS NULL OR trim(BOTH {_WS} FROM {raw}) = '')"
-    if col.required:
-        out.append(f"WHEN {val} IS NULL AND {blank} THEN 'missing {col.name}'")
-    if col.sql_type == "DATE[]":
-        bad = f"exists({val}, d -> d IS NULL)"
-        out.append(f"WHEN {bad} THEN '{col.name} is not a date list: ' || {raw}")
-    elif col.sql_type != "VARCHAR":
-        kind = col.sql_type.split("(")[0].lower()
-        out.append(f"WHEN {val} IS NULL AND NOT {blank} THEN '{col.name} is not {kind}: ' || {raw}")
-    if col.check:
-        cond = spark_sql(col.check.replace("x", val))
-        out.append(f"WHEN NOT ({cond}) THEN '{col.name} out of range: ' || {raw}")
-    if col.each:
-        bad = f"exists({val}, x -> NOT ({spark_sql(col.each)}))"
-        out.append(f"WHEN {bad} THEN '{col.name} out of range: ' || {raw}")
-    return out
+SPARK = Dialect(
+    blank=lambda raw: f"({raw} IS NULL OR trim(BOTH {_WS} FROM {raw}) = '')",
+    any_element=lambda items, pred: f"exists({items}, x -> {pred})",
+    expression=spark_sql,
+)
 
 
 def cooked(session: SparkSession, extract: Extract, path: Path) -> DataFrame:
@@ -121,7 +106,7 @@ def _judge(df: DataFrame, extract: Extract) -> DataFrame:
     """Line numbers, typed values, reasons, records; then the duplicates of the key."""
     cols = extract.columns
     names = [c.name for c in cols]
-    whens = " ".join(w for c in cols for w in _problems(c))
+    whens = " ".join(w for c in cols for w in problems(c, SPARK))
     record = "concat_ws(',', " + ", ".join(f"coalesce(r_{n}, '')" for n in names) + ")"
     before = "OVER (ORDER BY _mid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
     df = df.selectExpr(
