@@ -39,6 +39,10 @@ MAX_GAP = timedelta(hours=24)
 # The scores are rescored in the same run as the data they read: one hop less than waiting
 # for the automation sensor (which still covers materializations made by hand).
 SCORED = [SCORES, HISTORY]
+STREAM_SENSOR = "industries_order_stream_sensor"
+# A run in one of these states has not yet read the stream up to its end.
+PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
+           dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 
 
 def _digest(obj: object) -> str:
@@ -54,7 +58,7 @@ def _cursor_seq(cursor: str | None) -> int:
 
 
 @dg.sensor(
-    name="industries_order_stream_sensor",
+    name=STREAM_SENSOR,
     asset_selection=[ORDER_BATCHES],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=TICK_SECONDS,
@@ -62,7 +66,17 @@ def _cursor_seq(cursor: str | None) -> int:
 def order_stream_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths, kafka: KafkaResource
 ) -> dg.SensorResult | dg.SkipReason:
-    """Ask for a micro-batch run when the stream has records beyond the stored offsets."""
+    """Ask for a micro-batch run when the stream has records beyond the stored offsets, and
+    none of its runs is still queued or running: a queued run reads everything up to its
+    start anyway, and on a live stream a new key every tick would queue runs faster than
+    they finish (seen in the container deployment: a run per tick, each ~20 s on Spark)."""
+    pending = context.instance.get_run_records(
+        filters=dg.RunsFilter(statuses=PENDING, tags={"dagster/sensor_name": STREAM_SENSOR}),
+        limit=1)
+    if pending:
+        run = pending[0].dagster_run
+        return dg.SkipReason(f"order batch run {run.run_id} is {run.status.value}: it reads "
+                             "the stream; the next batch is asked for once it is done")
     state = load_state(paths.lake(DOMAIN), known=_cursor_seq(context.cursor))
     lag: dict[str, tuple[int, int]] = dict(file_lag(paths.landing_folder(ORDERS_LANDING), state))
     what = "landing/orders"

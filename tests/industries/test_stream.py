@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -113,3 +114,22 @@ def test_hour_ranges():
         ("2025-01-01-01:00", "2025-01-02-07:00")]
     assert hour_ranges(keys + ["2025-01-02-07:00"], timedelta(hours=4)) == [
         ("2025-01-01-01:00", "2025-01-01-07:00"), ("2025-01-02-07:00", "2025-01-02-07:00")]
+
+
+def test_stream_sensor_waits_while_its_run_is_pending(res, tmp_path, instance):
+    """A live stream grows every tick: with one of its runs still queued (or running) the
+    sensor asks for no other, so runs cannot pile up faster than they finish."""
+    defs = _defs(res)
+    path = tmp_path / "landing/orders/live.jsonl"
+    write_lines(path, [order_line("o1", "C1", 10, NOW - timedelta(hours=1))])
+    reqs, cursor = tick_sensor(defs, "industries_order_stream_sensor", instance, None)
+    assert len(reqs) == 1
+    running = instance.add_run(dg.DagsterRun(
+        job_name="__ASSET_JOB", run_id=str(uuid.uuid4()), status=dg.DagsterRunStatus.STARTED,
+        tags={"dagster/sensor_name": "industries_order_stream_sensor"}))
+    write_lines(path, [order_line("o2", "C1", 11, NOW - timedelta(hours=1))])
+    reqs, later = tick_sensor(defs, "industries_order_stream_sensor", instance, cursor)
+    assert reqs == [] and later == cursor
+    instance.report_run_canceled(running)  # done (here: cancelled) -> asked again
+    reqs, _ = tick_sensor(defs, "industries_order_stream_sensor", instance, cursor)
+    assert len(reqs) == 1
