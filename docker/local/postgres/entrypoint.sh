@@ -10,7 +10,11 @@ fi
 : "${POSTGRES_DB:=$POSTGRES_USER}"
 : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD is not set}"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
+  # UTF8 as the official image (its locale is en_US.utf8): the minimal base has no LANG,
+  # and initdb would pick SQL_ASCII, with which psycopg 3 returns text columns as bytes
+  # (the CTR purchases extract failed on it).
   initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
+    --encoding=UTF8 --locale=C.UTF-8 \
     --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
   printf "host all all all scram-sha-256\n" >>"$PGDATA/pg_hba.conf"
   # First start: on the unix socket only, to create the database and run the init scripts.
