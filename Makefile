@@ -36,6 +36,8 @@ home:
 	    >> $(DAGSTER_HOME)/dagster.yaml; echo "Dagster storage: PostgreSQL (DAGSTER_PG_URL)"; fi
 
 run: venv home
+	@echo "Page (CTR, industries, venue totals, late payments, insights): http://127.0.0.1:8000/app"
+	@echo "API docs: http://127.0.0.1:8000/docs and /redoc   Dagster UI: http://127.0.0.1:3000"
 	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000 & api=$$!; \
 	$(VENV)/bin/dagster-daemon run -m definitions & daemon=$$!; \
 	trap 'kill $$api $$daemon 2>/dev/null' EXIT INT TERM; \

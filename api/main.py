@@ -1,8 +1,12 @@
-"""CTR API: `GET /ctr`, `POST /ctr`, `/health`, OpenAPI at `/openapi.json` and `/docs`.
+"""Commerce platform API and page: `GET/POST /ctr`, the read endpoints (venue totals,
+industry scores and history, late-payment share, customer insights), `/health`; the page
+at `/app`; OpenAPI at `/openapi.json`, Swagger UI at `/docs`, ReDoc at `/redoc` (both from
+local files: they work offline).
 
-Start with `uvicorn api.main:app`. It reads ONLY the serving copy of the per-minute rollups
-(`$PLATFORM_DATA_DIR/lake/ctr/serving/`, Parquet swapped atomically by Dagster) with an
-in-memory DuckDB, so it never touches the warehouse file or its write lock.
+Start with `uvicorn api.main:app`. It reads ONLY published files under
+`$PLATFORM_DATA_DIR/lake/` (the CTR serving copy of the per-minute rollups and the other
+domains' `serving/` files, Parquet swapped atomically by Dagster after each commit), with
+Polars, so it never opens a warehouse or database file and never waits on a write lock.
 
 Row limit: `CTR_API_MAX_ROWS` (default 100000). A request without `limit` whose answer has
 more rows gets a 422 that says so; with `limit` (≤ the maximum) and `offset` it gets one page
@@ -19,41 +23,20 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from fastapi_offline import FastAPIOffline
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.common import MAX_OFFSET, ErrorResponse, PlainInt, error, max_rows
+from api.page import mount_page
 from api.query import CtrRequest, query_ctr
+from api.reads import reads_router
 from assets.ctr.serving import PLATFORMS, canonical_platform, serving_root
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 TS_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 MAX_AGGREGATION = 10_000_000  # minutes (~19 years): one bucket covers any sane range
-MAX_OFFSET = 1_000_000_000
-
-
-def max_rows() -> int:
-    try:
-        return max(1, int(os.environ.get("CTR_API_MAX_ROWS", "100000")))
-    except ValueError:
-        return 100_000
-
-
-def _plain_int(value: Any) -> Any:
-    """An integer field takes a JSON integer or, in a query string, ASCII digits (an
-    optional '-'), nothing else: pydantic's lax mode would read `true` as 1 and accept
-    ' 10', '+10' or '1_0', and a float as its integer."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError("must be an integer")
-    if isinstance(value, str):
-        digits = value.removeprefix("-")
-        if not (digits.isascii() and digits.isdigit()):
-            raise ValueError("must be an integer written with the digits 0-9")
-        return int(value)
-    return value
-
-
-PlainInt = Annotated[int, BeforeValidator(_plain_int)]
 
 
 def _parse_ts(value: str, field: str) -> datetime:
@@ -139,22 +122,6 @@ class CtrRow(BaseModel):
     views: int
 
 
-class ErrorDetail(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ErrorResponse(BaseModel):
-    detail: list[ErrorDetail]
-
-
-def _error(field: str, where: str, msg: str, kind: str = "value_error") -> JSONResponse:
-    return JSONResponse(
-        status_code=422, content={"detail": [{"loc": [where, field], "msg": msg, "type": kind}]}
-    )
-
-
 def allowed_methods(app: FastAPI, request: Request) -> list[str]:
     """Every method some route of the request's path answers (Starlette's 405 names only
     the first route's), plus OPTIONS, which `method_not_allowed` answers."""
@@ -178,14 +145,13 @@ def method_not_allowed(app: FastAPI, request: Request) -> Response:
 
 def create_app(data_dir: str | None = None) -> FastAPI:
     """The app; `data_dir` None reads PLATFORM_DATA_DIR (default ./data/local) per request."""
-    app = FastAPI(
-        title="Product CTR API",
-        version="1.0.0",
-        description=__doc__,
-    )
+    app = FastAPIOffline(title="Commerce platform API", version="1.1.0", description=__doc__)
+
+    def data_root() -> Path:
+        return Path(data_dir or os.environ.get("PLATFORM_DATA_DIR", "data/local")).resolve()
 
     def root() -> Path:
-        return serving_root(data_dir or os.environ.get("PLATFORM_DATA_DIR", "data/local"))
+        return serving_root(data_root())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -208,7 +174,7 @@ def create_app(data_dir: str | None = None) -> FastAPI:
     def answer(q: CtrQuery, where: str, request: Request | None) -> Response:
         cap = max_rows()
         if q.limit is not None and q.limit > cap:
-            return _error("limit", where, f"limit must be ≤ {cap} (CTR_API_MAX_ROWS)")
+            return error("limit", where, f"limit must be ≤ {cap} (CTR_API_MAX_ROWS)")
         req = CtrRequest(
             start=datetime.strptime(q.startTimestamp, TS_FORMAT),
             end=datetime.strptime(q.endTimestamp, TS_FORMAT),
@@ -221,7 +187,7 @@ def create_app(data_dir: str | None = None) -> FastAPI:
         if not found.more:
             return Response(found.body, media_type="application/json")
         if q.limit is None:
-            return _error(
+            return error(
                 "limit",
                 where,
                 f"the answer has more than {cap} rows (CTR_API_MAX_ROWS): narrow the time "
@@ -260,6 +226,8 @@ def create_app(data_dir: str | None = None) -> FastAPI:
         files = sum(1 for _ in r.glob("*/platform=*/*.parquet")) if r.exists() else 0
         return {"status": "ok", "serving_dir": str(r), "serving_files": files}
 
+    app.include_router(reads_router(data_root))
+    mount_page(app)
     return app
 
 

@@ -14,6 +14,7 @@ from assets.industries.common import (
     SCHEMA,
     SCORES,
 )
+from assets.industries.publish import publish_history_day, publish_scores
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.scoring import WarehouseScoring, Window
 from assets.industries.spark_scoring import SparkScoring
@@ -96,6 +97,10 @@ def industry_change_scores(
             history_rows = conn.execute(
                 f"SELECT count(*) FROM {SCHEMA}.industry_change_history"
             ).fetchone()[0]
+        if SCORES in selected:  # committed: now the API may show it
+            publish_scores(conn, paths.root)
+        if HISTORY in selected:
+            publish_history_day(conn, paths.root, window.as_of)
         if SCORES in selected:
             checks = context.selected_asset_check_keys
             for result in score_results(source, rows, window, spark.describe()):

@@ -17,6 +17,7 @@ import dagster as dg
 from assets.invoices.files import DOMAIN, BadInvoiceFile, InvoiceFile, files_for_sync_dates
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import RAW_KEY, TOTALS_KEY, sync_date_partitions
+from assets.invoices.publish import ledger_dates, publish_months
 from assets.invoices.store import FileOutcome, InvoiceStore, open_store
 from assets.shared import (
     POOL,
@@ -89,6 +90,9 @@ def raw_invoices(
             "SELECT sync_date, SUM(rows_loaded) FROM invoices.file_ledger GROUP BY sync_date"
         ).fetchall()), next_day))
         totals = totals_figures(store, touched)
+        again = ledger_dates(store, [f.content_hash for f, o in outcomes if o.already_loaded])
+        published = publish_months(store, paths.root, set(touched) | again)
+        context.log.info(f"venue totals published for {', '.join(published) or 'no month'}")
         totals_coverage = md(totals_coverage_table(store))
         record_partitions(context, {k: {**v, "coverage": totals_coverage}
                                     for k, v in totals.items()},

@@ -6,16 +6,18 @@ from the raw table and reports how many rows that had to correct.
 """
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import dagster as dg
 
 from assets.invoices.files import DOMAIN
 from assets.invoices.partitions import TOTALS_KEY, creation_date_partitions
+from assets.invoices.publish import publish_months
 from assets.invoices.raw import partition_dates, raw_invoices, totals_coverage_table
 from assets.invoices.store import open_store
 from assets.shared import POOL, RETRY, md, md_table
 from assets.shared.partitions import partition_results
-from resources import InvoicesDb
+from resources import InvoicesDb, PlatformPaths
 
 
 @dg.asset(
@@ -33,7 +35,7 @@ from resources import InvoicesDb
     ],
 )
 def venue_daily_totals(
-    context: dg.AssetExecutionContext, invoices_db: InvoicesDb
+    context: dg.AssetExecutionContext, invoices_db: InvoicesDb, paths: PlatformPaths
 ) -> Iterator[dg.MaterializeResult]:
     """What each venue invoiced per creation date (refunds net off), kept current
     incrementally as files load; materializing a date range (a backfill) recomputes those
@@ -42,6 +44,8 @@ def venue_daily_totals(
     first, last = partition_dates(context)
     with open_store(invoices_db) as store:
         corrected = store.recompute_dates(first, last)
+        publish_months(store, paths.root, {first + timedelta(days=i)
+                                           for i in range((last - first).days + 1)})
         mismatched = store.mismatches(first, last)
         duplicates = store.scalar(
             "SELECT COUNT(*) - COUNT(DISTINCT invoice_id) FROM invoices.raw_invoices"

@@ -16,6 +16,7 @@ from assets.late_payments import spark_models
 from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import DOMAIN, SCHEMA
 from assets.late_payments.lake import load_table
+from assets.late_payments.publish import publish_share
 from assets.shared import POOL
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
@@ -190,6 +191,7 @@ def invoice_features(
                 conn.execute(FEATURES_SQL, {"as_of": as_of})
         rows, late_share = conn.execute(f"SELECT count(*), avg(is_late) FROM {FEATURES}").fetchone()
         checks = feature_checks(conn)
+        share_days = publish_share(conn, paths.root, as_of)  # committed: the API may show it
         preview = md_preview(conn, f"SELECT * FROM {FEATURES} LIMIT 5")
     return dg.MaterializeResult(
         metadata={
@@ -197,6 +199,7 @@ def invoice_features(
             "as_of": str(as_of),
             "engine": spark.describe(),
             "late_share": float(late_share or 0.0),
+            "late_share_days_published": share_days,
             "preview": dg.MetadataValue.md(preview),
         },
         check_results=checks,

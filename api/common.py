@@ -1,0 +1,70 @@
+"""What every endpoint shares: the row limit, strict integers and dates, the error shape."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi.responses import JSONResponse
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+
+MAX_OFFSET = 1_000_000_000
+
+
+def max_rows() -> int:
+    """The most rows one answer holds (`CTR_API_MAX_ROWS`, default 100000); page beyond it."""
+    try:
+        return max(1, int(os.environ.get("CTR_API_MAX_ROWS", "100000")))
+    except ValueError:
+        return 100_000
+
+
+def _plain_int(value: Any) -> Any:
+    """An integer field takes a JSON integer or, in a query string, ASCII digits (an
+    optional '-'), nothing else: pydantic's lax mode would read `true` as 1 and accept
+    ' 10', '+10' or '1_0', and a float as its integer."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError("must be an integer")
+    if isinstance(value, str):
+        digits = value.removeprefix("-")
+        if not (digits.isascii() and digits.isdigit()):
+            raise ValueError("must be an integer written with the digits 0-9")
+        return int(value)
+    return value
+
+
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"must be a valid 'YYYY-MM-DD' date: {exc}") from exc
+
+
+PlainInt = Annotated[int, BeforeValidator(_plain_int)]
+IsoDate = Annotated[
+    str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2024-03-10"]),
+    AfterValidator(_iso_date),
+]
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorResponse(BaseModel):
+    detail: list[ErrorDetail]
+
+
+def error(field: str, where: str, msg: str, kind: str = "value_error") -> JSONResponse:
+    """A 422 in FastAPI's own shape, `loc` naming the field."""
+    return JSONResponse(
+        status_code=422, content={"detail": [{"loc": [where, field], "msg": msg, "type": kind}]}
+    )
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "A bad parameter (`loc` names it)."},
+}

@@ -1,0 +1,110 @@
+"""Reading the published answers (`resources.serving`) with Polars: never a database.
+
+Each file is read through one open (its bytes, then decoded from memory), so a file
+replaced meanwhile is seen whole in its old or its new version. A part file is chosen by
+its name (month or day) before anything is read, so a request reads only the parts its
+range needs. A missing file is an answer with no rows (nothing published yet).
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from resources.serving import (
+    INDUSTRY_HISTORY,
+    INDUSTRY_SCORES,
+    INVOICE_TOTALS,
+    INVOICE_VENUES,
+    LATE_PAYMENT_SHARE,
+    answer_file,
+    insight_file,
+    parts_folder,
+)
+
+
+def read(path: Path) -> pl.DataFrame | None:
+    """One published file, or None when it is not there."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return None
+    return pl.read_parquet(io.BytesIO(data))
+
+
+def read_parts(folder: Path, first: str, last: str) -> pl.DataFrame | None:
+    """The part files of `folder` whose name (a sortable month or day) is in [first, last]."""
+    if not folder.is_dir():
+        return None
+    names = sorted(p.name for p in folder.glob("*.parquet") if not p.name.startswith("."))
+    frames = [f for n in names if first <= n.removesuffix(".parquet") <= last
+              if (f := read(folder / n)) is not None]
+    return pl.concat(frames, how="vertical_relaxed") if frames else None
+
+
+def latest_part(folder: Path) -> str | None:
+    names = sorted(p.stem for p in folder.glob("*.parquet") if not p.name.startswith("."))
+    return names[-1] if names else None
+
+
+def venues(data_dir: Path) -> pl.DataFrame | None:
+    return read(answer_file(data_dir, INVOICE_VENUES))
+
+
+def venue_totals(data_dir: Path, start: date, end: date, venue: str | None) -> pl.DataFrame | None:
+    """Totals per venue and creation date in [start, end], by date then venue."""
+    folder = parts_folder(data_dir, INVOICE_TOTALS)
+    found = read_parts(folder, start.strftime("%Y-%m"), end.strftime("%Y-%m"))
+    if found is None:
+        return None
+    found = found.filter(pl.col("created_date").is_between(start, end))
+    if venue is not None:
+        found = found.filter(pl.col("venue_id") == venue)
+    return found.sort("created_date", "venue_id")
+
+
+def industry_scores(data_dir: Path) -> pl.DataFrame | None:
+    return read(answer_file(data_dir, INDUSTRY_SCORES))
+
+
+def industry_history(data_dir: Path, start: date | None, end: date | None) -> pl.DataFrame | None:
+    """Every scoring run whose `as_of` falls on a UTC day in [start, end]; without a range,
+    the 30 days up to the latest published day."""
+    folder = parts_folder(data_dir, INDUSTRY_HISTORY)
+    if end is None:
+        latest = latest_part(folder) if folder.is_dir() else None
+        if latest is None:
+            return None
+        end = date.fromisoformat(latest)
+    if start is None:
+        start = date.fromordinal(end.toordinal() - 29)
+    found = read_parts(folder, start.isoformat(), end.isoformat())
+    return None if found is None else found.sort("scored_at", "as_of", "rank")
+
+
+def late_share(data_dir: Path, start: date | None, end: date | None,
+               granularity: str) -> pl.DataFrame | None:
+    """Invoices, judged, late and unpaid per issue day/week/month, and late / judged."""
+    found = read(answer_file(data_dir, LATE_PAYMENT_SHARE))
+    if found is None:
+        return None
+    if start is not None:
+        found = found.filter(pl.col("day") >= start)
+    if end is not None:
+        found = found.filter(pl.col("day") <= end)
+    every = {"day": "1d", "week": "1w", "month": "1mo"}[granularity]
+    grouped = (found.sort("day").group_by_dynamic("day", every=every)
+               .agg(pl.col("invoices", "judged", "late", "unpaid").cast(pl.Int64).sum(),
+                    pl.col("as_of").max())
+               .rename({"day": "period_start"}))
+    ratio = pl.col("late").cast(pl.Float64) / pl.col("judged").cast(pl.Float64)
+    share = pl.when(pl.col("judged") > 0).then(ratio.round(4))
+    return grouped.with_columns(share.alias("late_share"))
+
+
+def insight(data_dir: Path, name: str) -> pl.DataFrame | None:
+    return read(insight_file(data_dir, name))

@@ -1,0 +1,88 @@
+"""Publishing committed venue totals for the API and the page (`resources.serving`).
+
+One file per creation month, `venue_daily_totals/<YYYY-MM>.parquet`: every venue's total
+of every date of the month, with the files its invoices came from and the file loaded last
+(the one that last changed that venue's date). A run republishes the months of the dates it
+touched, and the months of files it found already loaded, so re-running after a crash
+between the commit and the publication repairs the files. `venues.parquet` lists every
+venue with the first and last date it has been published with.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from assets.invoices.store import InvoiceStore
+from resources.serving import INVOICE_TOTALS, INVOICE_VENUES, answer_file, publish_table
+
+_MONTH = """
+SELECT t.venue_id, t.created_date, t.total_amount, t.invoice_count, t.updated_at,
+       f.files, f.last_file
+FROM invoices.venue_daily_totals t
+LEFT JOIN (
+    SELECT venue_id, created_date,
+           array_agg(DISTINCT source_file ORDER BY source_file) AS files,
+           (array_agg(source_file ORDER BY loaded_at DESC, source_file DESC))[1] AS last_file
+    FROM invoices.raw_invoices WHERE created_date BETWEEN %s AND %s
+    GROUP BY venue_id, created_date
+) f ON f.venue_id = t.venue_id AND f.created_date = t.created_date
+WHERE t.created_date BETWEEN %s AND %s
+ORDER BY t.created_date, t.venue_id
+"""
+SCHEMA = pa.schema([
+    ("venue_id", pa.string()), ("created_date", pa.date32()),
+    ("total_amount", pa.decimal128(18, 2)), ("invoice_count", pa.int64()),
+    ("updated_at", pa.timestamp("us")), ("files", pa.list_(pa.string())),
+    ("last_file", pa.string()),
+])
+VENUES = pa.schema([("venue_id", pa.string()), ("first_date", pa.date32()),
+                    ("last_date", pa.date32())])
+
+
+def ledger_dates(store: InvoiceStore, content_hashes: list[str]) -> set[date]:
+    """The creation dates the ledger says these (already loaded) files touched."""
+    if not content_hashes:
+        return set()
+    placeholders = ", ".join(["%s"] * len(content_hashes))
+    rows = store.execute(
+        "SELECT created_dates_touched FROM invoices.file_ledger"
+        f" WHERE content_hash IN ({placeholders})", content_hashes).fetchall()
+    return {d for (dates,) in rows for d in dates}
+
+
+def _month_bounds(day: date) -> tuple[date, date]:
+    first = day.replace(day=1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def publish_months(store: InvoiceStore, data_dir: str | Path, dates: set[date]) -> list[str]:
+    """Republish the month files of `dates` from the committed tables; the months written."""
+    months = sorted({_month_bounds(d) for d in dates})
+    venues: dict[str, tuple[date, date]] = {}
+    for first, last in months:
+        rows = store.execute(_MONTH, (first, last, first, last)).fetchall()
+        table = pa.Table.from_pylist(
+            [dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA)
+        publish_table(answer_file(data_dir, INVOICE_TOTALS, first.strftime("%Y-%m")), table)
+        for venue, day, *_ in rows:
+            seen = venues.get(venue, (day, day))
+            venues[venue] = (min(seen[0], day), max(seen[1], day))
+    if venues:
+        _merge_venues(data_dir, venues)
+    return [first.strftime("%Y-%m") for first, _ in months]
+
+
+def _merge_venues(data_dir: str | Path, found: dict[str, tuple[date, date]]) -> None:
+    path = answer_file(data_dir, INVOICE_VENUES)
+    if path.exists():
+        for row in pq.read_table(path).to_pylist():
+            seen = found.get(row["venue_id"], (row["first_date"], row["last_date"]))
+            found[row["venue_id"]] = (min(seen[0], row["first_date"]),
+                                      max(seen[1], row["last_date"]))
+    rows = [{"venue_id": v, "first_date": a, "last_date": b}
+            for v, (a, b) in sorted(found.items())]
+    publish_table(path, pa.Table.from_pylist(rows, schema=VENUES))
