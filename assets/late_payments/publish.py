@@ -19,7 +19,8 @@ from resources.serving import LATE_PAYMENT_SHARE, answer_file, publish_table
 
 SHARE_SQL = f"""
 SELECT i.date_issued AS day, count(*) AS invoices, count(f.is_late) AS judged,
-       CAST(coalesce(sum(f.is_late), 0) AS BIGINT) AS late, count(*) FILTER (i.paid_on IS NULL) AS unpaid,
+       CAST(coalesce(sum(f.is_late), 0) AS BIGINT) AS late,
+       count(*) FILTER (i.paid_on IS NULL) AS unpaid,
        $as_of AS as_of
 FROM {SCHEMA}.invoice_features f JOIN {SCHEMA}.stg_invoices i ON i.invoice_id = f.inv_id
 WHERE i.date_issued IS NOT NULL
