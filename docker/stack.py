@@ -141,7 +141,8 @@ def up() -> None:
     print(f"stack healthy in {time.monotonic() - start:.0f} s")
     env = env_file_values()
     print(f"Dagster UI     http://127.0.0.1:{env.get('DAGSTER_PORT', '3000')}\n"
-          f"CTR API        http://127.0.0.1:{env.get('API_PORT', '8000')}/health\n"
+          f"Page           http://127.0.0.1:{env.get('API_PORT', '8000')}/app\n"
+          f"API docs       http://127.0.0.1:{env.get('API_PORT', '8000')}/docs\n"
           f"Spark master   http://127.0.0.1:{env.get('SPARK_UI_PORT', '8080')}\n"
           f"Kafka (host)   localhost:29092\n"
           f"landing folder {landing_dir()}")
