@@ -5,6 +5,8 @@
 - `kafka_server` (session) / `kafka_bootstrap` ("127.0.0.1:PORT")
 - `spark_cluster` (session: standalone master + worker + Spark Connect) / `spark` (a
   `SparkResource` bound to it)
+- `after_demo` (session): (DAGSTER_HOME, data root) after `python -m cli.demo --scale 0.2`
+  on fresh temporary ones; shared by tests/test_demo_then_platform.py and tests/browser/
 
 All listen on free loopback ports and stop at the end of the session. Without the tooling a
 fixture skips with the reason; with CI=true the same problem fails the test instead.
@@ -16,7 +18,12 @@ own) and the platform's known-notice filters (`assets`).
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -25,6 +32,7 @@ from assets import KNOWN_NOTICES
 from tests.servers import Server, ServerUnavailable, in_ci
 
 S = TypeVar("S", bound=Server)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -140,3 +148,23 @@ def spark(spark_cluster) -> Iterator[object]:
     resource = SparkResource(remote=spark_cluster.remote)
     yield resource
     resource.close()
+
+
+# --- The demo's instance ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def after_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(DAGSTER_HOME, data root) after `python -m cli.demo` on them, at a small scale.
+
+    Once per session (the demo takes minutes): tests that use it may add to the instance
+    (sensor ticks) but must not change what the demo materialized."""
+    tmp = tmp_path_factory.mktemp("demo")
+    home, data = tmp / "home", tmp / "data"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_DB_URL", "_URI"))}
+    env.update(DAGSTER_HOME=str(home), PLATFORM_DATA_DIR=str(data))
+    subprocess.run([sys.executable, "-m", "cli.demo", "--scale", "0.2"], cwd=ROOT, env=env,
+                   check=True, capture_output=True, timeout=900)
+    return home, data

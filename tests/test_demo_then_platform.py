@@ -1,13 +1,10 @@
 """`make demo` then `make run`: the platform starts on the demo's instance, shows what the
-demo made (every partition it materialized) and launches nothing again."""
+demo made (every partition it materialized) and launches nothing again. The demo runs once
+per session: the `after_demo` fixture is in tests/conftest.py (the browser tests use it too)."""
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -18,20 +15,6 @@ ROOT = Path(__file__).resolve().parents[1]
 FILE_SENSORS = ("invoice_files_sensor", "ctr_product_views_sensor", "industries_customers_sensor",
                 "industries_order_stream_sensor", "industries_order_hours_sensor",
                 "late_payments_extracts_sensor")
-
-
-@pytest.fixture(scope="module")
-def after_demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(DAGSTER_HOME, data root) after `python -m cli.demo` on them, at a small scale."""
-    tmp = tmp_path_factory.mktemp("demo")
-    home, data = tmp / "home", tmp / "data"
-    home.mkdir()
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_DB_URL", "_URI"))}
-    env.update(DAGSTER_HOME=str(home), PLATFORM_DATA_DIR=str(data))
-    subprocess.run([sys.executable, "-m", "cli.demo", "--scale", "0.2"], cwd=ROOT, env=env,
-                   check=True, capture_output=True, timeout=900)
-    return home, data
 
 
 def test_the_demo_s_partitions_show_as_materialized(after_demo: tuple[Path, Path]) -> None:
