@@ -21,7 +21,8 @@ passwords, host ports 13000/18000/18080, a landing folder in the cache), then:
    document store container holds one document per customer (as many as the warehouse
    table and the source's distinct normalised emails say), the known customer's figures
    and the four insights;
-6. no run of any job failed; the CTR API container answers /health;
+6. no run of any job failed; the API container answers /health and serves the page, its
+   charting library and the API docs; its /industries/scores has the table's top 3;
 7. `down`: containers gone, data volumes kept (then removed, as this stack is a test's).
 Commands inside containers go through `compose exec` (tests/deploy/probes.py is sent on
 stdin to the platform image's Python; it reads the containers' own environment).
@@ -345,6 +346,15 @@ def check_scores() -> None:
     TIMINGS["orders + customer batch -> scores"] = wait_for("industry scores", scored, 900)
     top = warehouse("SELECT industry FROM industries.industry_change_scores WHERE rank <= 3 "
                     "ORDER BY rank")
+    url = f"http://127.0.0.1:{ENV_VALUES['API_PORT']}/industries/scores"
+
+    def served():  # the API container reads the published scores
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            got = json.load(answer)
+        return [r["industry"] for r in got["industries"][:3]] == [t[0] for t in top], got
+
+    published = wait_for("published scores", served, 60)
+    print(f"    /industries/scores of the API container: the same top 3 ({published:.0f} s)")
     print(f"--- orders + customer batch -> scores: "
           f"{TIMINGS['orders + customer batch -> scores']:.0f} s; top 3 {top}", flush=True)
 
@@ -466,8 +476,9 @@ def main() -> None:
                             "GROUP BY 1, 2 ORDER BY 1, 2")
     print(f"    runs: {failed.splitlines()}", flush=True)
     assert "FAILURE" not in failed, f"failed runs:\n{failed}"
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=10) as answer:
-        assert answer.status == 200, answer.status
+    for path in ("/health", "/app", "/app/vendor/plotly.min.js", "/docs", "/redoc"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            assert answer.status == 200, (path, answer.status)
 
     if os.environ.get("DEPLOY_KEEP"):
         print("DEPLOY_KEEP: the stack stays up; timings (s): "
