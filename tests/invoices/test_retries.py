@@ -20,6 +20,18 @@ def step_retries(result: dg.ExecuteInProcessResult) -> int:
     return sum(e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY for e in result.all_events)
 
 
+def wait_for_a_retry(instance: dg.DagsterInstance, timeout: float = 60) -> None:
+    """Until a run of `instance` has failed a step and been put up for retry (a fixed sleep
+    raced the run's start on a busy machine: the database was back before the first try)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)
+               for run in instance.get_runs()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no step was put up for retry within {timeout} s")
+
+
 @pytest.mark.integration
 def test_raw_run_retries_through_a_postgres_restart(pg_server, pg_url, tmp_path, monkeypatch):
     monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path / "data"))
@@ -34,9 +46,9 @@ def test_raw_run_retries_through_a_postgres_restart(pg_server, pg_url, tmp_path,
     try:
         with dg.instance_for_test() as instance, ThreadPoolExecutor(1) as pool:
             run = pool.submit(execute_run_request, defs, request, instance)
-            time.sleep(1.0)
-            # ...and back a second later (started from this thread: the server process
-            # is tied to the thread that spawns it)
+            wait_for_a_retry(instance)
+            # ...and back once the run has failed a try (started from this thread: the
+            # server process is tied to the thread that spawns it)
             pg_server.start()
             result = run.result()
     finally:
