@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from assets.ctr.serving import PLATFORMS, TABLES, serving_file, serving_root
 from resources.serving import (
     INDUSTRY_HISTORY,
     INDUSTRY_SCORES,
@@ -49,6 +50,14 @@ def read_parts(folder: Path, first: str, last: str) -> pl.DataFrame | None:
 def latest_part(folder: Path) -> str | None:
     names = sorted(p.stem for p in folder.glob("*.parquet") if not p.name.startswith("."))
     return names[-1] if names else None
+
+
+def ctr_days(data_dir: Path) -> dict[str, list[str]]:
+    """Per platform, the days (file names) of its published CTR rollups."""
+    serving = serving_root(data_dir)
+    return {p: sorted({f.stem for t in TABLES
+                       for f in serving_file(serving, t, p, "x").parent.glob("*.parquet")
+                       if not f.name.startswith(".")}) for p in PLATFORMS}
 
 
 def venues(data_dir: Path) -> pl.DataFrame | None:

@@ -27,7 +27,6 @@ from api.models import (
     Venue,
     VenueTotal,
 )
-from assets.ctr.serving import PLATFORMS, TABLES, serving_file, serving_root
 from resources.serving import CUSTOMER_INSIGHTS
 
 
@@ -101,15 +100,18 @@ def paged(frame: pl.DataFrame | None, q: Paging, request: Request) -> Response:
 def reads_router(root: Callable[[], Path]) -> APIRouter:
     """The read endpoints over the published files under `root()` (the data dir)."""
     router = APIRouter()
+    _sales_routes(router, root)
+    _analytics_routes(router, root)
+    return router
+
+
+def _sales_routes(router: APIRouter, root: Callable[[], Path]) -> None:
+    """What the page needs to choose a CTR range and to show venue totals."""
 
     @router.get("/ctr/days", response_model=list[CtrDays], tags=["ctr"])
     def get_ctr_days() -> list[CtrDays]:
         """The days (GMT-03:00) with published CTR rollups, per platform."""
-        serving = serving_root(root())
-        folders = {p: [serving_file(serving, t, p, "x").parent for t in TABLES] for p in PLATFORMS}
-        return [CtrDays(platform=p, days=sorted({
-            f.stem for d in dirs for f in d.glob("*.parquet") if not f.name.startswith(".")}))
-            for p, dirs in folders.items()]
+        return [CtrDays(platform=p, days=d) for p, d in published.ctr_days(root()).items()]
 
     @router.get("/invoices/venues", response_model=list[Venue], responses=ERRORS,
                 tags=["invoices"])
@@ -123,6 +125,10 @@ def reads_router(root: Callable[[], Path]) -> APIRouter:
         """Invoice totals per venue and creation date in [start, end], with the files the
         date's invoices came from and the file loaded last. By date, then venue."""
         return paged(published.venue_totals(root(), q.start, q.end, q.venue_id), q, request)
+
+
+def _analytics_routes(router: APIRouter, root: Callable[[], Path]) -> None:
+    """Industry scores and their history, the late-payment share, the customer insights."""
 
     @router.get("/industries/scores", response_model=IndustryScores, responses=ERRORS,
                 tags=["industries"])
@@ -152,5 +158,3 @@ def reads_router(root: Callable[[], Path]) -> APIRouter:
             q: Annotated[Paging, Query()]) -> Response:
         """One of the four customer insights as the last insights run published it."""
         return paged(published.insight(root(), name), q, request)
-
-    return router
