@@ -25,9 +25,8 @@ import os
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from resources.files import atomic_write
+from resources.serving import publish_table
 
 # Platforms, canonical spelling: folder names in landing/ match them ignoring case, and the
 # serving files and API answers use them as written here.
@@ -81,6 +80,5 @@ def publish(root: Path, table: str, platform: str, date: str, rows: pa.Table) ->
     target = serving_file(root, table, platform, date)
     if rows.num_rows == 0 and not target.exists():
         return None
-    schema = TIER_SCHEMA if table == TIER else SCHEMA
-    atomic_write(target, lambda tmp: pq.write_table(rows.cast(schema), tmp, compression="zstd"))
+    publish_table(target, rows.cast(TIER_SCHEMA if table == TIER else SCHEMA))
     return target if rows.num_rows else None
