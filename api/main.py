@@ -117,7 +117,10 @@ class CtrRow(BaseModel):
     timestamp: str = Field(description="Bucket start, GMT-03:00, 'YYYY-MM-DD HH:MM:SS'.")
     platform: str
     product: str
-    ctr: float | None = Field(description="purchases / views, 4 decimals; null if no views.")
+    ctr: float | None = Field(description=(
+        "purchases / views, 4 decimals; null if no views. Can exceed 1: a purchase counts in "
+        "the bucket it happened in, the view that led to it may be in an earlier bucket, "
+        "and one view can lead to several orders."))
     purchases: int
     views: int
 
