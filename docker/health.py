@@ -35,6 +35,16 @@ def state(name: str) -> str:
     return podman("inspect", "-f", "{{.State.Status}}", name).stdout.strip()
 
 
+def restarts(name: str) -> int:
+    found = podman("inspect", "-f", "{{.RestartCount}}", name).stdout.strip()
+    return int(found) if found.isdigit() else 0
+
+
+# A service restarted this often is crash-looping (a wrong password, say): say so at once,
+# with its log, rather than wait out STACK_TIMEOUT.
+CRASH_LOOP = 5
+
+
 def start_in_order(compose: list[str], project: str) -> None:
     config = yaml.safe_load(subprocess.run([*compose, "config"], capture_output=True,
                                            text=True, check=True).stdout)
@@ -66,6 +76,10 @@ def start_in_order(compose: list[str], project: str) -> None:
             elif state(name) in ("exited", "stopped", "dead"):
                 log = podman("logs", "--tail", "30", name)
                 sys.exit(f"health: {svc} exited\n{log.stdout}{log.stderr}")
+            elif (count := restarts(name)) >= CRASH_LOOP:
+                log = podman("logs", "--tail", "30", name)
+                sys.exit(f"health: {svc} keeps restarting ({count} restarts); its last "
+                         f"lines:\n{log.stdout}{log.stderr}")
             elif podman("healthcheck", "run", name).returncode == 0:
                 healthy.add(svc)
                 print(f"  {svc}: healthy at {time.monotonic() - began:.0f} s", flush=True)
