@@ -6,7 +6,8 @@ import os
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi.responses import JSONResponse
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
 
 MAX_OFFSET = 1_000_000_000
@@ -68,3 +69,28 @@ def error(field: str, where: str, msg: str, kind: str = "value_error") -> JSONRe
 ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorResponse, "description": "A bad parameter (`loc` names it)."},
 }
+
+
+def over_cap(limit: int | None, where: str) -> JSONResponse | None:
+    """The 422 for a `limit` above the row limit; None when it is within."""
+    cap = max_rows()
+    if limit is not None and limit > cap:
+        return error("limit", where, f"limit must be ≤ {cap} (CTR_API_MAX_ROWS)")
+    return None
+
+
+def page_response(body: bytes, more: bool, limit: int | None, offset: int, where: str,
+                  request: Request | None, narrow: str) -> Response:
+    """A JSON answer of one page. More rows after it: without `limit` a 422 that says how to
+    `narrow` the question; with it, `X-Next-Offset` (and, given the request, a `Link`)."""
+    if not more:
+        return Response(body, media_type="application/json")
+    if limit is None:
+        return error("limit", where, f"the answer has more than {max_rows()} rows "
+                     f"(CTR_API_MAX_ROWS): narrow {narrow}, or page with limit and offset",
+                     "too_many_rows")
+    headers = {"X-Next-Offset": str(offset + limit)}
+    if request is not None:
+        nxt = request.url.include_query_params(offset=offset + limit)
+        headers["Link"] = f'<{nxt}>; rel="next"'
+    return Response(body, media_type="application/json", headers=headers)

@@ -28,7 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from api.common import MAX_OFFSET, ErrorResponse, PlainInt, error, max_rows
+from api.common import (
+    MAX_OFFSET,
+    ErrorResponse,
+    PlainInt,
+    max_rows,
+    over_cap,
+    page_response,
+)
 from api.page import mount_page
 from api.query import CtrRequest, query_ctr
 from api.reads import reads_router
@@ -175,9 +182,8 @@ def create_app(data_dir: str | None = None) -> FastAPI:
         return method_not_allowed(app, request)
 
     def answer(q: CtrQuery, where: str, request: Request | None) -> Response:
-        cap = max_rows()
-        if q.limit is not None and q.limit > cap:
-            return error("limit", where, f"limit must be ≤ {cap} (CTR_API_MAX_ROWS)")
+        if (refused := over_cap(q.limit, where)) is not None:
+            return refused
         req = CtrRequest(
             start=datetime.strptime(q.startTimestamp, TS_FORMAT),
             end=datetime.strptime(q.endTimestamp, TS_FORMAT),
@@ -185,23 +191,9 @@ def create_app(data_dir: str | None = None) -> FastAPI:
             platforms=(q.platform,) if q.platform else PLATFORMS,
             product=q.product,
         )
-        page = q.limit or cap
-        found = query_ctr(root(), req, limit=page, offset=q.offset)
-        if not found.more:
-            return Response(found.body, media_type="application/json")
-        if q.limit is None:
-            return error(
-                "limit",
-                where,
-                f"the answer has more than {cap} rows (CTR_API_MAX_ROWS): narrow the time "
-                "range, product or platform, or page with limit and offset",
-                "too_many_rows",
-            )
-        headers = {"X-Next-Offset": str(q.offset + page)}
-        if request is not None:
-            nxt = request.url.include_query_params(offset=q.offset + page)
-            headers["Link"] = f'<{nxt}>; rel="next"'
-        return Response(found.body, media_type="application/json", headers=headers)
+        found = query_ctr(root(), req, limit=q.limit or max_rows(), offset=q.offset)
+        return page_response(found.body, found.more, q.limit, q.offset, where, request,
+                             "the time range, product or platform")
 
     responses: dict[int | str, dict[str, Any]] = {
         200: {"model": list[CtrRow], "description": "One row per bucket/platform/product."},

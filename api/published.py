@@ -27,37 +27,43 @@ from resources.serving import (
 )
 
 
-def read(path: Path) -> pl.DataFrame | None:
-    """One published file, or None when it is not there."""
+def file_bytes(path: str | Path) -> bytes | None:
+    """A file's bytes through one open (one version of it, whatever replaces it meanwhile);
+    None when it is not there."""
     try:
         with open(path, "rb") as fh:
-            data = fh.read()
+            return fh.read()
     except FileNotFoundError:
         return None
-    return pl.read_parquet(io.BytesIO(data))
+
+
+def read(path: Path) -> pl.DataFrame | None:
+    """One published file, or None when it is not there."""
+    data = file_bytes(path)
+    return None if data is None else pl.read_parquet(io.BytesIO(data))
+
+
+def part_names(folder: Path) -> list[str]:
+    """The parts of a folder of published Parquet files, by name (a sortable month or day),
+    without the hidden names of files being written."""
+    if not folder.is_dir():
+        return []
+    return sorted(p.stem for p in folder.glob("*.parquet") if not p.name.startswith("."))
 
 
 def read_parts(folder: Path, first: str, last: str) -> pl.DataFrame | None:
-    """The part files of `folder` whose name (a sortable month or day) is in [first, last]."""
-    if not folder.is_dir():
-        return None
-    names = sorted(p.name for p in folder.glob("*.parquet") if not p.name.startswith("."))
-    frames = [f for n in names if first <= n.removesuffix(".parquet") <= last
-              if (f := read(folder / n)) is not None]
+    """The part files of `folder` whose name is in [first, last]."""
+    frames = [f for n in part_names(folder) if first <= n <= last
+              if (f := read(folder / f"{n}.parquet")) is not None]
     return pl.concat(frames, how="vertical_relaxed") if frames else None
-
-
-def latest_part(folder: Path) -> str | None:
-    names = sorted(p.stem for p in folder.glob("*.parquet") if not p.name.startswith("."))
-    return names[-1] if names else None
 
 
 def ctr_days(data_dir: Path) -> dict[str, list[str]]:
     """Per platform, the days (file names) of its published CTR rollups."""
     serving = serving_root(data_dir)
-    return {p: sorted({f.stem for t in TABLES
-                       for f in serving_file(serving, t, p, "x").parent.glob("*.parquet")
-                       if not f.name.startswith(".")}) for p in PLATFORMS}
+    return {p: sorted({day for t in TABLES
+                       for day in part_names(serving_file(serving, t, p, "x").parent)})
+            for p in PLATFORMS}
 
 
 def venues(data_dir: Path) -> pl.DataFrame | None:
@@ -85,10 +91,10 @@ def industry_history(data_dir: Path, start: date | None, end: date | None) -> pl
     the 30 days up to the latest published day."""
     folder = parts_folder(data_dir, INDUSTRY_HISTORY)
     if end is None:
-        latest = latest_part(folder) if folder.is_dir() else None
-        if latest is None:
+        parts = part_names(folder)
+        if not parts:
             return None
-        end = date.fromisoformat(latest)
+        end = date.fromisoformat(parts[-1])
     if start is None:
         start = date.fromordinal(end.toordinal() - 29)
     found = read_parts(folder, start.isoformat(), end.isoformat())

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import polars as pl
 
+from api.published import file_bytes
 from assets.ctr.render import answer_rows, json_array, row_json
 from assets.ctr.serving import TABLES, TIER, TIER_MINUTES, serving_file
 
@@ -113,11 +114,8 @@ def snapshot(found: dict[str, list[tuple[str, int, int]]]) -> Snapshot:
     for table, entries in found.items():
         out[table] = []
         for path, *_ in entries:
-            try:
-                with open(path, "rb") as fh:
-                    out[table].append((path, fh.read()))
-            except FileNotFoundError:
-                continue
+            if (data := file_bytes(path)) is not None:
+                out[table].append((path, data))
     return out
 
 

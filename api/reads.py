@@ -17,7 +17,15 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from api import published
-from api.common import ERRORS, MAX_OFFSET, IsoDate, PlainInt, error, max_rows
+from api.common import (
+    ERRORS,
+    MAX_OFFSET,
+    IsoDate,
+    PlainInt,
+    max_rows,
+    over_cap,
+    page_response,
+)
 from api.models import (
     CtrDays,
     IndustryHistoryRow,
@@ -79,22 +87,12 @@ def to_json(frame: pl.DataFrame) -> bytes:
 
 def paged(frame: pl.DataFrame | None, q: Paging, request: Request) -> Response:
     """One page of `frame` (all of it when it fits under the row limit)."""
-    cap = max_rows()
-    if q.limit is not None and q.limit > cap:
-        return error("limit", "query", f"limit must be ≤ {cap} (CTR_API_MAX_ROWS)")
+    if (refused := over_cap(q.limit, "query")) is not None:
+        return refused
     frame = frame if frame is not None else pl.DataFrame()
-    size = q.limit or cap
-    rows = frame.slice(q.offset, size)
-    more = frame.height > q.offset + size
-    if more and q.limit is None:
-        return error("limit", "query", f"the answer has more than {cap} rows "
-                     "(CTR_API_MAX_ROWS): narrow the range or page with limit and offset",
-                     "too_many_rows")
-    headers = {}
-    if more:
-        nxt = request.url.include_query_params(offset=q.offset + size)
-        headers = {"X-Next-Offset": str(q.offset + size), "Link": f'<{nxt}>; rel="next"'}
-    return Response(to_json(rows), media_type="application/json", headers=headers)
+    size = q.limit or max_rows()
+    return page_response(to_json(frame.slice(q.offset, size)), frame.height > q.offset + size,
+                         q.limit, q.offset, "query", request, "the range")
 
 
 def reads_router(root: Callable[[], Path]) -> APIRouter:
