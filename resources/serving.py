@@ -52,8 +52,13 @@ def parts_folder(data_dir: str | os.PathLike[str], answer: tuple[str, str]) -> P
     return serving_dir(data_dir, domain) / name
 
 
+def customers_output(data_dir: str | os.PathLike[str]) -> Path:
+    """Where the customers warehouse step leaves its tables' Parquet copies."""
+    return Path(data_dir).resolve() / "lake" / "customers" / "output"
+
+
 def insight_file(data_dir: str | os.PathLike[str], name: str) -> Path:
-    return Path(data_dir).resolve() / "lake" / "customers" / "output" / f"{name}.parquet"
+    return customers_output(data_dir) / f"{name}.parquet"
 
 
 def publish_table(path: Path, table: pa.Table) -> Path:

@@ -27,6 +27,7 @@ from assets.customers.tables import (
 from assets.shared import POOL, RETRY, asset_key
 from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
 from resources.files import atomic_write
+from resources.serving import customers_output
 from resources.sql import transaction
 
 SOURCE_KEYS = [asset_key(DOMAIN, "ecommerce_db", table) for table in TABLES]
@@ -54,7 +55,8 @@ def extract_dir(paths: PlatformPaths) -> Path:
 
 
 def output_dir(paths: PlatformPaths) -> Path:
-    return paths.lake(DOMAIN) / "output"
+    """The tables' Parquet copies: read by the document-store load and by the API."""
+    return customers_output(paths.root)
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
