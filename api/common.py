@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from typing import Annotated, Any
 
@@ -35,16 +36,28 @@ def _plain_int(value: Any) -> Any:
     return value
 
 
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # ASCII digits: `\d` would take '２０２４'
+
+
+def ascii_digits(value: str, pattern: str, what: str) -> str:
+    """`value` when it matches `pattern` in ASCII (digits 0-9 only), else a ValueError
+    saying what was expected: Python's date and time parsers accept any Unicode digit."""
+    if not re.fullmatch(pattern, value, flags=re.ASCII):
+        raise ValueError(f"must be {what} written with the digits 0-9")
+    return value
+
+
 def _iso_date(value: str) -> date:
+    ascii_digits(value, DATE_PATTERN, "a 'YYYY-MM-DD' date")
     try:
         return date.fromisoformat(value)
-    except ValueError as exc:
+    except ValueError as exc:  # e.g. month 13, or year 0 (the range is 0001..9999)
         raise ValueError(f"must be a valid 'YYYY-MM-DD' date: {exc}") from exc
 
 
 PlainInt = Annotated[int, BeforeValidator(_plain_int)]
 IsoDate = Annotated[
-    str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2024-03-10"]),
+    str, Field(pattern=DATE_PATTERN, examples=["2024-03-10"]),
     AfterValidator(_iso_date),
 ]
 
@@ -91,6 +104,13 @@ def page_response(body: bytes, more: bool, limit: int | None, offset: int, where
                      "too_many_rows")
     headers = {"X-Next-Offset": str(offset + limit)}
     if request is not None:
-        nxt = request.url.include_query_params(offset=offset + limit)
-        headers["Link"] = f'<{nxt}>; rel="next"'
+        headers["Link"] = f'<{next_page(request, offset + limit)}>; rel="next"'
     return Response(body, media_type="application/json", headers=headers)
+
+
+def next_page(request: Request, offset: int) -> str:
+    """The next page as a relative reference (path and query): never built from the
+    request's `Host` header, which the client chooses (RFC 8288 resolves it against the
+    request's own URL)."""
+    url = request.url.include_query_params(offset=offset)
+    return f"{url.path}?{url.query}"

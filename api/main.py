@@ -32,21 +32,24 @@ from api.common import (
     MAX_OFFSET,
     ErrorResponse,
     PlainInt,
+    ascii_digits,
     max_rows,
     over_cap,
     page_response,
 )
+from api.headers import SecurityHeaders
 from api.page import mount_page
 from api.query import CtrRequest, query_ctr
 from api.reads import reads_router
 from assets.ctr.serving import PLATFORMS, canonical_platform, serving_root
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
-TS_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
+TS_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"  # ASCII digits
 MAX_AGGREGATION = 10_000_000  # minutes (~19 years): one bucket covers any sane range
 
 
 def _parse_ts(value: str, field: str) -> datetime:
+    ascii_digits(value, TS_PATTERN, "a 'YYYY-MM-DD HH:MM:SS' time")
     try:
         return datetime.strptime(value, TS_FORMAT)
     except ValueError as exc:
@@ -216,13 +219,15 @@ def create_app(data_dir: str | None = None) -> FastAPI:
 
     @app.get("/health", tags=["ops"])
     def health() -> dict[str, Any]:
-        """Liveness plus how many serving files the API can see."""
+        """Liveness plus how many CTR serving files the API can see (no path: nothing of
+        the server's filesystem is shown)."""
         r = root()
         files = sum(1 for _ in r.glob("*/platform=*/*.parquet")) if r.exists() else 0
-        return {"status": "ok", "serving_dir": str(r), "serving_files": files}
+        return {"status": "ok", "serving_files": files}
 
     app.include_router(reads_router(data_root))
     mount_page(app)
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -1,15 +1,15 @@
 """The page people read the answers from: `/app`, static files under `/app/static`, and the
 charting library (plotly.js, as shipped in the `plotly` package, a declared dependency)
-under `/app/vendor/`. Everything is served from this process: the page works offline."""
+under `/app/vendor/`. Everything is served from this process: the page works offline
+(the Content-Security-Policy that keeps it so: api/headers.py)."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).parent / "static"
@@ -22,13 +22,6 @@ def plotly_js() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("the plotly package is not installed (pip install -e .)")
     return Path(next(iter(spec.submodule_search_locations))) / "package_data" / "plotly.min.js"
-
-
-# Pages load nothing from another host: ReDoc's bundle, for one, always asks a CDN for its
-# logo; under this policy the browser never sends that request (the logo hides itself).
-OFFLINE_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
-                  "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-                  "font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
 
 
 def mount_page(app: FastAPI) -> None:
@@ -51,10 +44,3 @@ def mount_page(app: FastAPI) -> None:
 
     app.include_router(router)
     app.mount(f"{PAGE_PATH}/static", StaticFiles(directory=STATIC), name="page-static")
-
-    @app.middleware("http")
-    async def offline_only(request: Request, call_next: Any) -> Response:
-        response = await call_next(request)
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers["Content-Security-Policy"] = OFFLINE_POLICY
-        return response

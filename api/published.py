@@ -23,6 +23,7 @@ from resources.serving import (
     LATE_PAYMENT_SHARE,
     answer_file,
     insight_file,
+    month_part,
     parts_folder,
 )
 
@@ -73,7 +74,7 @@ def venues(data_dir: Path) -> pl.DataFrame | None:
 def venue_totals(data_dir: Path, start: date, end: date, venue: str | None) -> pl.DataFrame | None:
     """Totals per venue and creation date in [start, end], by date then venue."""
     folder = parts_folder(data_dir, INVOICE_TOTALS)
-    found = read_parts(folder, start.strftime("%Y-%m"), end.strftime("%Y-%m"))
+    found = read_parts(folder, month_part(start), month_part(end))
     if found is None:
         return None
     found = found.filter(pl.col("created_date").is_between(start, end))
@@ -95,8 +96,8 @@ def industry_history(data_dir: Path, start: date | None, end: date | None) -> pl
         if not parts:
             return None
         end = date.fromisoformat(parts[-1])
-    if start is None:
-        start = date.fromordinal(end.toordinal() - 29)
+    if start is None:  # 30 days, or fewer when they would begin before 0001-01-01
+        start = date.fromordinal(max(1, end.toordinal() - 29))
     found = read_parts(folder, start.isoformat(), end.isoformat())
     return None if found is None else found.sort("scored_at", "as_of", "rank")
 

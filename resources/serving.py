@@ -17,6 +17,7 @@ This module imports neither Dagster nor DuckDB: the API uses it as it is.
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,6 +32,12 @@ INDUSTRY_SCORES = ("industries", "industry_change_scores")
 INDUSTRY_HISTORY = ("industries", "industry_change_history")  # part: as_of day YYYY-MM-DD
 LATE_PAYMENT_SHARE = ("late_payments", "late_payment_share")
 CUSTOMER_INSIGHTS = ("top_customers", "top_products", "category_ratings", "monthly_sales")
+
+
+def month_part(day: date) -> str:
+    """The part name of `day`'s month, 'YYYY-MM' with the year zero-padded (strftime's %Y
+    is not, for years before 1000, and the names are compared as strings)."""
+    return day.isoformat()[:7]
 
 
 def serving_dir(data_dir: str | os.PathLike[str], domain: str) -> Path:

@@ -17,7 +17,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.invoices.store import InvoiceStore
-from resources.serving import INVOICE_TOTALS, INVOICE_VENUES, answer_file, publish_table
+from resources.serving import (
+    INVOICE_TOTALS,
+    INVOICE_VENUES,
+    answer_file,
+    month_part,
+    publish_table,
+)
 
 _MONTH = """
 SELECT t.venue_id, t.created_date, t.total_amount, t.invoice_count, t.updated_at,
@@ -67,13 +73,13 @@ def publish_months(store: InvoiceStore, data_dir: str | Path, dates: set[date]) 
         rows = store.execute(_MONTH, (first, last, first, last)).fetchall()
         table = pa.Table.from_pylist(
             [dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA)
-        publish_table(answer_file(data_dir, INVOICE_TOTALS, first.strftime("%Y-%m")), table)
+        publish_table(answer_file(data_dir, INVOICE_TOTALS, month_part(first)), table)
         for venue, day, *_ in rows:
             seen = venues.get(venue, (day, day))
             venues[venue] = (min(seen[0], day), max(seen[1], day))
     if venues:
         _merge_venues(data_dir, venues)
-    return [first.strftime("%Y-%m") for first, _ in months]
+    return [month_part(first) for first, _ in months]
 
 
 def _merge_venues(data_dir: str | Path, found: dict[str, tuple[date, date]]) -> None:
