@@ -13,7 +13,8 @@ session calling `asyncio.run` (e.g. `dg.evaluate_automation_conditions`) would f
 - `page` (function): a fresh context and page (1400x1000). Requests to any host other than
   127.0.0.1/localhost are aborted and recorded in `page.blocked_urls` (also the fixture
   `blocked_requests`): a test asserts it is empty to prove the page works offline.
-  Playwright's default timeouts are 60 s (slow CI machines).
+  Playwright's default timeouts are 60 s (slow CI machines). What the page's
+  Content-Security-Policy refused is in `csp_violations(page)` (an `eval`, a script).
 
 Without Playwright or Chromium the tests skip; with CI=true they fail instead. When a test
 fails, a full-page screenshot goes to `$BROWSER_ARTIFACTS` (default tests/browser/artifacts/)
@@ -157,6 +158,18 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# Every Content-Security-Policy violation of a page, as "<directive> <blocked URI>" in
+# `window.cspViolations` (`eval` for an eval the policy refused): `csp_violations(page)`.
+CSP_RECORDER = """window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.cspViolations.push(e.effectiveDirective + " " + e.blockedURI));"""
+
+
+def csp_violations(page: Any) -> list[str]:
+    """What the page's Content-Security-Policy refused so far."""
+    return page.evaluate("window.cspViolations")
+
+
 @pytest.fixture
 def blocked_requests() -> list[str]:
     """URLs the page tried to fetch from outside the machine (aborted)."""
@@ -177,6 +190,7 @@ def page(browser: Any, blocked_requests: list[str]) -> Iterator[Any]:
             route.abort("blockedbyclient")
 
     context.route("**/*", local_only)
+    context.add_init_script(CSP_RECORDER)
     page = context.new_page()
     page.blocked_urls = blocked_requests
     yield page

@@ -16,6 +16,8 @@ try:
 except ImportError:  # the `browser` fixture skips the tests (fails them under CI=true)
     expect = None
 
+from tests.browser.conftest import csp_violations
+
 
 def warehouse(platform: Any, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(Path(platform.data) / "warehouse.duckdb"), read_only=True) as conn:
@@ -122,6 +124,7 @@ def test_late_payments_and_customer_insights(app: Any, platform: Any) -> None:
     expect(app.locator("#top-customers tbody tr").first.locator("td").nth(1)).to_have_text(name)
     for chart in ("late-chart", "products-chart", "ratings-chart", "sales-chart"):
         assert app.locator(f"#{chart} .main-svg").count() > 0, chart
+    assert csp_violations(app) == []  # the charts drew under a policy without eval
     if os.environ.get("PAGE_SCREENSHOT"):  # `PAGE_SCREENSHOT=docs/img/page.png`: the README's
         app.screenshot(path=os.environ["PAGE_SCREENSHOT"], full_page=True)
 
@@ -137,3 +140,5 @@ def test_the_api_docs_render_offline(page: Any, platform: Any, path: str, shown:
     expect(page.locator(shown).first).to_be_visible()
     expect(page.get_by_text("Commerce platform API").first).to_be_visible()
     assert page.blocked_urls == []
+    scripts = [v for v in csp_violations(page) if v.startswith("script-src")]
+    assert scripts == []  # no eval, no outside script: only ReDoc's CDN logo is refused
