@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,6 +12,8 @@ import pyarrow as pa
 
 from assets.invoices.files import EXPECTED_HEADER, BadInvoiceFile
 from assets.invoices.partitions import START_DATE
+from resources.csv_rows import CsvRow, csv_rows, open_csv
+from resources.lines import escaped
 
 EARLIEST_CREATED = date.fromisoformat(START_DATE)
 MAX_TOTAL = Decimal("9999999999999999.99")
@@ -32,9 +33,22 @@ STAGE_SCHEMA = pa.schema(
 
 def raw_text(record: list[str]) -> str:
     """The row as kept in `rejected_invoice_rows.raw_line`: its fields joined by commas, each
-    NUL byte written as the four characters `\\x00` (PostgreSQL text cannot hold NUL, and
-    the kept line must be storable on both backends)."""
-    return ",".join(record).replace(NUL, "\\x00")
+    NUL byte written as the four characters `\\x00` and each byte that is not UTF-8 as
+    `\\xNN` (PostgreSQL text cannot hold NUL, and the kept line must be storable on both
+    backends)."""
+    return escaped(",".join(record)).replace(NUL, "\\x00")
+
+
+def _check_header(path: Path, header: CsvRow | None) -> None:
+    """A file without the expected header is a bad file (moved aside), named in the error."""
+    if header is None:
+        raise BadInvoiceFile(f"{path.name}: empty file, expected a header row")
+    if header.problem is not None:
+        raise BadInvoiceFile(f"{path.name}: unreadable header ({header.problem})")
+    normalized = tuple(col.strip().lower() for col in header.fields)
+    if normalized != EXPECTED_HEADER:
+        shown = [escaped(col) for col in header.fields]
+        raise BadInvoiceFile(f"{path.name}: wrong header {shown}, expected {list(EXPECTED_HEADER)}")
 
 
 @dataclass
@@ -79,42 +93,30 @@ def _row_error(record: list[str], sync_date: date) -> tuple[str | None, tuple | 
     return None, (invoice, venue_id, created_at, created_date, total)
 
 
-def parse_invoice_file(path: Path, sync_date: date) -> ParsedFile:
+def parse_invoice_file(path: Path, sync_date: date, limit: int | None = None) -> ParsedFile:
     """Validate the header (a wrong one makes the file bad) and every row (a bad one is kept
-    as rejected). Within one file, the last row of an invoice id wins; earlier ones are
-    recorded as rejected with the line that superseded them."""
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise BadInvoiceFile(f"{path.name}: empty file, expected a header row") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise BadInvoiceFile(f"{path.name}: unreadable header ({exc})") from None
-        normalized = tuple(col.strip().lower() for col in header)
-        if normalized != EXPECTED_HEADER:
-            raise BadInvoiceFile(
-                f"{path.name}: wrong header {list(header)}, expected {list(EXPECTED_HEADER)}"
-            )
-        latest: dict[str, tuple] = {}
-        rejected: list[tuple[int, str, str]] = []
-        line = reader.line_num
-        try:
-            for record in reader:
-                line, raw = reader.line_num, raw_text(record)
-                if not record or all(not value.strip() for value in record):
-                    continue
-                error, row = _row_error(record, sync_date)
-                if error:
-                    rejected.append((line, raw, error))
-                    continue
-                previous = latest.pop(row[0], None)
-                if previous is not None:
-                    reason = f"invoice_id {row[0]} repeated; superseded by line {line}"
-                    rejected.append((previous[5], previous[6], reason))
-                latest[row[0]] = (*row, line, raw)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise BadInvoiceFile(f"{path.name}: unreadable after line {line} ({exc})") from None
+    as rejected: a bad field, and also a line that is not UTF-8 or is over `limit`,
+    `LANDING_MAX_LINE_BYTES`). Within one file, the last row of an invoice id wins; earlier
+    ones are recorded as rejected with the line that superseded them."""
+    latest: dict[str, tuple] = {}
+    rejected: list[tuple[int, str, str]] = []
+    with open_csv(path) as handle:
+        rows = csv_rows(handle, limit)
+        _check_header(path, next(rows, None))
+        for row in rows:
+            line, raw = row.line, raw_text(row.fields) if row.fields else row.text
+            if row.problem is None and all(not value.strip() for value in row.fields):
+                continue
+            error, parsed = (row.problem, None) if row.problem else _row_error(row.fields,
+                                                                              sync_date)
+            if error:
+                rejected.append((line, raw, error))
+                continue
+            previous = latest.pop(parsed[0], None)
+            if previous is not None:
+                reason = f"invoice_id {parsed[0]} repeated; superseded by line {line}"
+                rejected.append((previous[5], previous[6], reason))
+            latest[parsed[0]] = (*parsed, line, raw)
     columns = list(zip(*(value[:6] for value in latest.values()), strict=True)) or [[]] * 6
     table = pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, STAGE_SCHEMA, strict=True)],
