@@ -154,7 +154,7 @@ def bench_new_files(rows: list, root: Path, files: int, size: int) -> None:
         names = [f"new_{count}x{size_mb}_{i}_2024-01-03.csv" for i in range(count)]
         write_files(folder, names, size_mb * 1_000_000)
         seconds, cursor, requests, mb, stats = tick(invoice_files_sensor, paths, cursor)
-        assert len(requests) == count, requests
+        assert requests, "the new files were not found"  # one run per stretch of dates
         rows.append((invoice_files_sensor.name, n, f"{count} new file(s) x {size_mb} MB",
                      stats, f"{mb:,.0f}",
                      f"{seconds * 1000:,.0f} ({seconds * 1000 / mb:.1f} per MB)",

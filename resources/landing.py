@@ -138,8 +138,20 @@ class LandingFolder:
         why it cannot be loaded: its bytes would end up in logs and reason files."""
         return path.resolve().is_relative_to(self.path.resolve())
 
-    def settled(self, st: os.stat_result, now_ns: int | None = None) -> bool:
-        return (now_ns or time.time_ns()) - st.st_mtime_ns >= self.settle_ns
+    def settled(self, st: os.stat_result, now_ns: int, seen_ns: int | None = None) -> bool:
+        """Nobody has written the file for `settle_seconds`: its mtime is that far in the
+        past of this machine's clock (a file that landed long ago is ready at the first
+        look), or its signature has not changed since a look `seen_ns` that long ago by
+        this machine's clock, whatever its mtime says (a producer's clock ahead of ours
+        would otherwise hold its files until our clock catches up)."""
+        age = now_ns - st.st_mtime_ns
+        if 0 <= age and age >= self.settle_ns:
+            return True
+        return now_ns - (now_ns if seen_ns is None else seen_ns) >= self.settle_ns
+
+    def ahead(self, st: os.stat_result, now_ns: int) -> float:
+        """Seconds the file's mtime is ahead of this machine's clock (0 when it is not)."""
+        return max(0.0, (st.st_mtime_ns - now_ns) / 1e9)
 
     def unready(self, rels: Iterable[str]) -> dict[str, str]:
         """rel -> why that file must not be read now: missing, a link out of the folder,
@@ -149,7 +161,7 @@ class LandingFolder:
         make a half-written neighbour ready. Stats these files only; reads none."""
         rels = list(rels)
         with self.index.open() as index:
-            known = index.hashed_under(rels)
+            known, waiting = index.hashed_under(rels), index.waiting(rels)
         now, why = time.time_ns(), {}
         for rel in rels:
             path = self.path / rel
@@ -158,13 +170,24 @@ class LandingFolder:
             except (FileNotFoundError, NotADirectoryError):
                 why[rel] = "missing"
                 continue
+            signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            seen = waiting.get(rel)
             if not self.inside(path):
                 why[rel] = "a symbolic link to outside the landing folder (never read)"
-            elif not self.settled(st, now):
-                why[rel] = f"written less than {self.settle_ns / 1e9:g} s ago"
-            elif known.get(rel) != (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino):
+            elif known.get(rel) == signature:
+                continue  # hashed in this very state, once it had settled
+            elif not self.settled(st, now, seen[1] if seen and seen[0] == signature else None):
+                why[rel] = self._unsettled_reason(st, now)
+            else:
                 why[rel] = "changed since it was hashed (hashed again on a coming look)"
         return why
+
+    def _unsettled_reason(self, st: os.stat_result, now: int) -> str:
+        settle = f"{self.settle_ns / 1e9:g} s"
+        if (ahead := self.ahead(st, now)) > 0:
+            return (f"its mtime is {ahead:,.0f} s ahead of this machine's clock (the "
+                    f"producer's clock?): read once unchanged for {settle} across looks")
+        return f"written less than {settle} ago"
 
     def present(self) -> list[tuple[str, Path]]:
         """(rel, path) of every file under a final name, sorted by rel. Assets read these
@@ -233,28 +256,32 @@ class LandingFolder:
             signature = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
             if stat.S_ISREG(st.st_mode) and old != signature:  # new, changed, or hashed racily
                 moved.append((rel, path, st, signature))
-        hashed, unsettled = self._hash(moved, index.hashes(r for r, *_ in moved), now)
+        seen = index.waiting()
+        hashed, waiting = self._hash(moved, index.hashes(r for r, *_ in moved), seen, now)
         index.record(hashed, gone=known)  # what is left of `known` is no longer there
-        return stated, hashed, unsettled
+        if waiting != seen:
+            index.record_waiting(waiting)
+        return stated, hashed, len(waiting)
 
     def _hash(
-        self, moved: list[tuple], old: dict[str, str], now: int
-    ) -> tuple[list[tuple], int]:
+        self, moved: list[tuple], old: dict[str, str], seen: dict[str, tuple], now: int
+    ) -> tuple[list[tuple], dict[str, tuple]]:
         """Hash the settled files among `moved` (new files numbered by name) within the
-        hashing budget; the number of files left for the next look (still being written, or
-        past the budget) is returned beside the rows to record."""
-        hashed, unsettled = [], 0
+        hashing budget: the rows to record, and the files left for the next look (still
+        being written, or past the budget) with the signature seen and since when."""
+        hashed, waiting = [], {}
         deadline = time.monotonic() + self.hash_budget
         for rel, path, st, signature in sorted(moved, key=lambda m: m[0]):
-            if not self.settled(st, now) or (hashed and time.monotonic() > deadline):
-                unsettled += 1  # looked at again next time
+            since = seen[rel][1] if rel in seen and seen[rel][0] == signature else now
+            if not self.settled(st, now, since) or (hashed and time.monotonic() > deadline):
+                waiting[rel] = (signature, since)  # looked at again next time
                 continue
             try:
                 digest = file_sha256(path)
             except FileNotFoundError:
                 continue
             hashed.append((rel, signature, digest, now, old.get(rel) != digest))
-        return hashed, unsettled
+        return hashed, waiting
 
     def files(self) -> list[Landed]:
         """Every indexed file of the folder, as of the last `changes` (no file is read)."""

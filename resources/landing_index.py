@@ -2,9 +2,11 @@
 
 Per landing folder and file: the stat signature (size, mtime, ctime, inode) under which the
 file was hashed, the hash, when it was hashed, and `seq`, a number drawn from one counter
-each time the file's content changes. A `generation` counter moves on every write, so a
-process keeps the signatures of a folder in memory and re-reads them only after a change:
-an idle look costs one small query, not a read of the whole index.
+each time the file's content changes; and, for a file not settled yet, the signature a look
+saw and when (this machine's clock), to judge readiness across looks. A `generation`
+counter moves on every write, so a process keeps the signatures of a folder in memory and
+re-reads them only after a change: an idle look costs one small query, not a read of the
+whole index.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ INDEX = Schema("landing", (
         id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL,
         generation INTEGER NOT NULL)""",
     "INSERT OR IGNORE INTO counters VALUES (1, 0, 0)",
+    # files stat'ed but not yet settled: the signature they had and when (this machine's
+    # clock) a look first saw it; readiness across looks, whatever the file's mtime says
+    """CREATE TABLE IF NOT EXISTS waiting (
+        folder TEXT NOT NULL, rel TEXT NOT NULL,
+        size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, ctime_ns INTEGER NOT NULL,
+        ino INTEGER NOT NULL, seen_ns INTEGER NOT NULL, PRIMARY KEY (folder, rel))""",
     # per folder: its directories' signatures at the last look, when, when every file was
     # last stat'ed (the sweep), and how many files were still being written then
     """CREATE TABLE IF NOT EXISTS folders (
@@ -83,8 +91,8 @@ class LandingIndex:
                 " WHERE folder = ?",
                 (self.folder,),
             )
-            cached = (generation, {
-                r[0]: r[1:5] if r[5] - r[2] >= RACY_NS else None for r in rows
+            cached = (generation, {  # racy: hashed within RACY_NS after its mtime
+                r[0]: None if 0 <= r[5] - r[2] < RACY_NS else r[1:5] for r in rows
             })
             with _lock:
                 _signatures[key] = cached
@@ -113,6 +121,25 @@ class LandingIndex:
             if row:
                 out[rel] = row[0]
         return out
+
+    def waiting(self, rels: Iterable[str] | None = None) -> dict[str, tuple[Signature, int]]:
+        """rel -> (signature, when a look first saw it) of the files not settled yet (all,
+        or those of `rels`)."""
+        rows = self.db.execute(
+            "SELECT rel, size, mtime_ns, ctime_ns, ino, seen_ns FROM waiting WHERE folder = ?",
+            (self.folder,),
+        ).fetchall()
+        wanted = None if rels is None else set(rels)
+        return {r[0]: (tuple(r[1:5]), r[5]) for r in rows if wanted is None or r[0] in wanted}
+
+    def record_waiting(self, seen: dict[str, tuple[Signature, int]]) -> None:
+        """Replace the folder's not-yet-settled files with `seen` (rel -> signature, since)."""
+        with transaction(self.db):
+            self.db.execute("DELETE FROM waiting WHERE folder = ?", (self.folder,))
+            self.db.executemany(
+                "INSERT INTO waiting VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(self.folder, rel, *sig, since) for rel, (sig, since) in seen.items()],
+            )
 
     def last_look(self) -> tuple[str, int, int, int] | None:
         """(directory signatures, when, when swept, files still being written) of the last
