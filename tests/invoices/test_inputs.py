@@ -1,16 +1,23 @@
 """Issue 21: one bad byte or one huge line in an invoice file rejects that row (file, line,
 reason) and the rest of the file loads, on DuckDB and on PostgreSQL; the memory a line may
-take is bounded (`LANDING_MAX_LINE_BYTES`)."""
+take is bounded (`LANDING_MAX_LINE_BYTES`); a file dated ahead of the platform's clock
+loads."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from assets.invoices.store import open_store
+from cli.runner import execute_run_request, tick_sensor
+from definitions import domain_defs
+from resources import build_resources
 from tests.invoices.conftest import uid
 from tests.invoices.test_reliability import load
 
@@ -104,3 +111,26 @@ def test_a_200_mb_line_costs_a_parse_a_few_mb(tmp_path: Path) -> None:
     grown_mb, found = out.split(" ", 1)
     assert int(grown_mb) < 30, f"parsing grew the peak RSS by {grown_mb} MB ({found})"
     assert found.strip() == "2 3"  # two rows loaded, line 3 rejected
+
+
+def test_a_file_dated_a_day_ahead_is_loaded_once_it_stays_unchanged(tmp_path, monkeypatch):
+    """Issue 21, item 9: a producer's clock a day ahead. Was: held silently for a day."""
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LANDING_SETTLE_SECONDS", "0.5")
+    monkeypatch.delenv("INVOICES_DB_URL", raising=False)
+    resources = build_resources()
+    defs = domain_defs("invoices", resources)
+    path = tmp_path / "data" / "landing" / "invoices" / "invoices_2024-03-01.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(HEADER + _row(b"v1", 1))
+    ahead = time.time() + 86_400
+    os.utime(path, (ahead, ahead))
+    with dg.instance_for_test() as instance:
+        requests, cursor = tick_sensor(defs, "invoice_files_sensor", instance, None)
+        assert requests == []  # not yet known to be still
+        time.sleep(0.6)
+        requests, cursor = tick_sensor(defs, "invoice_files_sensor", instance, cursor)
+        assert [r.partition_key for r in requests] == ["2024-03-01"]
+        assert execute_run_request(defs, requests[0], instance).success
+    with open_store(resources["invoices_db"]) as store:
+        assert store.execute("SELECT venue_id FROM invoices.raw_invoices").fetchall() == [("v1",)]
