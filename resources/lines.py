@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, AnyStr, Generic
 
 MAX_LINE_ENV = "LANDING_MAX_LINE_BYTES"
@@ -74,6 +75,15 @@ def bounded_lines(fh: IO[AnyStr], limit: int, first: int = 1
             piece = fh.readline(CHUNK)
             size += len(piece)
         yield TooLong(number, head, size, complete=bool(piece))
+
+
+def first_too_long(path: Path, limit: int | None = None) -> TooLong[bytes] | None:
+    """The first line of a file over `limit` (`LANDING_MAX_LINE_BYTES`), or None: one read
+    of the file, at most `limit` bytes of it held. For a reader that cannot reject one such
+    line itself (DuckDB drops a line that spans its buffers without a word)."""
+    limit = limit or max_line_bytes()
+    with path.open("rb") as fh:
+        return next((x for x in bounded_lines(fh, limit) if isinstance(x, TooLong)), None)
 
 
 def utf8_problem(text: str) -> str | None:

@@ -148,3 +148,31 @@ def test_implausible_dates_are_rejected_rows_with_the_reason(real_extracts, path
         ("invoices.csv", 9690, "payment_dates out of range: 2021-02-01;0202-02-01"),
     ]
     assert staged == [(900005,), (900006,)]  # within a year of the load is plausible
+
+
+def test_a_latin1_byte_rejects_its_row_and_a_line_over_the_limit_its_file(
+    real_extracts, paths, warehouse, monkeypatch
+):
+    """Issue 21: one bad byte is one rejected row (DuckDB's reader judges each row); a line
+    over LANDING_MAX_LINE_BYTES moves the file aside naming the line, read through in
+    chunks, never whole (DuckDB would drop a line longer than its buffer without a word)."""
+    invoices = real_extracts / "invoices.csv"
+    lines = invoices.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b",", b"\xe9,", 1)  # line 6
+    invoices.write_bytes(b"\n".join(lines))
+    assert materialize(paths, warehouse).success
+    with warehouse.get_connection() as conn:
+        assert conn.execute("SELECT line, reason FROM late_payments.rejected_rows").fetchall() == [
+            (6, "Invalid unicode (byte sequence mismatch) detected. This file is not utf-8 "
+                "encoded.")]
+    published = _features(warehouse)
+    assert published == 9685 - 1
+    monkeypatch.setenv("LANDING_MAX_LINE_BYTES", "1000")
+    lines[5] = lines[5] + b"x" * 5000
+    invoices.write_bytes(b"\n".join(lines))
+    result = materialize(paths, warehouse, raise_on_error=False)
+    assert not result.success
+    assert "invoices.csv: line 6 is 5," in _failure(result)
+    reason = (paths.landing("retail") / "_rejected" / "invoices.csv.reason.txt").read_text()
+    assert reason.startswith("invoices.csv: line 6 is 5,0") and "over the limit of 1,000" in reason
+    assert _features(warehouse) == published  # the features stay
