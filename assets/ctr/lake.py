@@ -29,12 +29,12 @@ from typing import Any, Protocol
 import polars as pl
 
 from assets.ctr.serving import canonical_platform
+from assets.ctr.views_blocks import parse_view_file
 from assets.ctr.views_parse import (
     REJECTED_COLUMNS,
     VIEW_COLUMNS,
     ParsedViews,
     UnfinishedArrayError,
-    parse_views,
 )
 from resources.files import atomic_write, atomic_write_text, file_sha256
 
@@ -151,8 +151,9 @@ Parser = Callable[[Path, Path, str, str], Parsed]
 
 
 def parse_embedded(path: Path, lake: Path, platform: str, name: str) -> ParsedViews:
-    """Parse in this process (Polars, or the tolerant parser) and write one part per date."""
-    parsed = parse_views(path.read_bytes())
+    """Parse in this process (Polars, or the tolerant parser; a file over
+    `LANDING_MAX_LINE_BYTES` a block at a time) and write one part per date."""
+    parsed = parse_view_file(path)
     for (day,), frame in parsed.views.partition_by("date", as_dict=True).items():
         atomic_write(
             part_path(lake, platform, str(day), name),

@@ -106,24 +106,26 @@ def sniff_format(data: bytes) -> str:
     raise NotJsonError(f"not JSON: {what} (expected '[' or '{{')")
 
 
-def parse_views(data: bytes) -> ParsedViews:
-    """Parse the bytes of one file; NotJsonError when it is not JSON at all."""
-    fmt = sniff_format(data)
+def parse_views(data: bytes, first_line: int = 1, fmt: str | None = None) -> ParsedViews:
+    """Parse the bytes of one file (or of a block of whole JSON Lines starting at line
+    `first_line`, with `fmt="lines"`: `views_blocks`); NotJsonError when it is not JSON."""
+    fmt = fmt or sniff_format(data)
     until = last_partition_end_ms()
     if not (fmt == "lines" and b"\n\n" in data.replace(b"\r\n", b"\n")):
         try:
-            return _fast(data, fmt, until)
+            return _fast(data, fmt, until, first_line)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
             pass
-    return _tolerant(data, fmt, until)
+    return _tolerant(data, fmt, until, first_line)
 
 
-def _fast(data: bytes, fmt: str, until: tuple[str, float]) -> ParsedViews:
+def _fast(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
     src = io.BytesIO(data)
     raw = pl.read_json(src, schema=BATCH_SCHEMA) if fmt == "array" else pl.read_ndjson(
         src, schema=BATCH_SCHEMA
     )
-    raw = raw.with_row_index("batch_no", offset=1).with_columns(pl.col("batch_no").cast(pl.Int64))
+    raw = raw.with_row_index("batch_no", offset=first).with_columns(
+        pl.col("batch_no").cast(pl.Int64))
     no_events = raw.filter(pl.col("events").is_null())
     ev = (
         raw.filter(pl.col("events").list.len() > 0)
@@ -218,12 +220,13 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _lines(data: bytes) -> tuple[list[tuple[int, Any]], list[tuple[int, str, str | None]]]:
+def _lines(data: bytes, first: int = 1
+           ) -> tuple[list[tuple[int, Any]], list[tuple[int, str, str | None]]]:
     """(line number, value) of each JSON Lines line, and a rejected row for each line that
-    is not UTF-8 or not JSON (physical line numbers; blank lines skipped)."""
+    is not UTF-8 or not JSON (physical line numbers from `first`; blank lines skipped)."""
     batches: list[tuple[int, Any]] = []
     rejected: list[tuple[int, str, str | None]] = []
-    for lineno, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
+    for lineno, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), first):
         if not raw.strip():
             continue
         try:
@@ -236,7 +239,7 @@ def _lines(data: bytes) -> tuple[list[tuple[int, Any]], list[tuple[int, str, str
             batches.append((lineno, json.loads(line)))
         except ValueError as exc:
             rejected.append((lineno, "malformed batch: invalid JSON", str(exc)[:200]))
-    if not batches:  # one pretty-printed object over several lines is one batch
+    if not batches and first == 1:  # one pretty-printed object over several lines
         return [(1, _document(data, "no line is a JSON value"))], []
     return batches, rejected
 
@@ -263,10 +266,10 @@ def _array(data: bytes) -> list[tuple[int, Any]]:
     return list(enumerate(doc, 1)) if isinstance(doc, list) else [(1, doc)]
 
 
-def _tolerant(data: bytes, fmt: str, until: tuple[str, float]) -> ParsedViews:
+def _tolerant(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
     """Batch-by-batch parse with Python's json: every bad batch/line gets a reason."""
     rows: list[tuple[int, str | None, str | None, float | None, str | None]] = []
-    batches, rejected = _lines(data) if fmt == "lines" else (_array(data), [])
+    batches, rejected = _lines(data, first) if fmt == "lines" else (_array(data), [])
     invalid_lines = malformed = len(rejected)
     unusable = 0
     for no, batch in batches:
