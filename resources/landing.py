@@ -5,7 +5,10 @@ platform). For every such folder this module is the one place that decides:
 
 - **readiness**: a file counts only under its final name (no `.`/`_` prefix, no temporary
   suffix such as `.part` or `.tmp`; a symbolic link only when it points inside the folder),
-  and a sensor acts on it only once nobody has written it for `settle_seconds`;
+  and a sensor acts on it only once nobody has written it for `settle_seconds`: its mtime
+  is that far in the past of this machine's clock, or its stat signature has not changed
+  between looks that far apart by this machine's clock (a producer's clock running ahead
+  cannot hold its files);
 - **identity**: a file is its path relative to the folder plus the SHA-256 of its bytes, so
   the same content twice is one file and new bytes under an old name are a new one;
 - **move-aside**: a file that cannot be loaded goes to `_rejected/` (same relative path)
