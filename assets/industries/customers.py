@@ -13,7 +13,9 @@ from assets.industries.schema import SCHEMA as TABLES
 from assets.shared import POOL
 from assets.shared import md_table as _md
 from resources import PlatformPaths, Warehouse
+from resources.csv_rows import CsvRow, csv_rows, open_csv
 from resources.landing import LandingFolder
+from resources.lines import escaped
 from resources.sql import transaction
 
 CUSTOMER_FOLDER = "customers"
@@ -32,26 +34,47 @@ def customer_files(folder: LandingFolder) -> list[Path]:
 
 
 def read_batch(path: Path, batch_no: int) -> pl.DataFrame:
-    """One batch as strings with its line numbers; raises ValueError for an unusable file."""
-    try:
-        df = pl.read_csv(path, infer_schema=False, truncate_ragged_lines=False)
-    except Exception as exc:  # polars raises several error types for malformed CSV
-        raise ValueError(f"unreadable CSV: {exc}") from exc
-    df = df.rename({c: c.strip().lower() for c in df.columns})
-    industry_col = next((c for c in INDUSTRY_HEADERS if c in df.columns), None)
-    missing = [c for c in ("customer_id", "company_name") if c not in df.columns]
+    """One batch as strings with the physical line of each record, and `problem` for a
+    record that cannot be used (not UTF-8, over `LANDING_MAX_LINE_BYTES`, not CSV, the wrong
+    number of fields): a rejected row. ValueError for an unusable file (its header)."""
+    with open_csv(path) as handle:
+        rows = csv_rows(handle)
+        header = next(rows, None)
+        if header is None or header.problem is not None:
+            raise ValueError(f"unreadable CSV header: {header.problem if header else 'empty'}")
+        names = [c.strip().lower() for c in header.fields]
+        columns = _batch_columns(names)
+        found = [_record(row, names, columns) for row in rows
+                 if row.problem is not None or any(v.strip() for v in row.fields)]
+    frame = pl.DataFrame(found, schema=BATCH_SCHEMA, orient="row")
+    return frame.with_columns(source_file=pl.lit(path.name), batch_no=pl.lit(batch_no))
+
+
+BATCH_SCHEMA = {"customer_id": pl.String, "company_name": pl.String,
+                "specialized_industries": pl.String, "line_number": pl.Int64,
+                "problem": pl.String, "raw": pl.String}
+
+
+def _batch_columns(names: list[str]) -> list[int]:
+    """Where customer_id, company_name and the industries column are in the header."""
+    industry_col = next((c for c in INDUSTRY_HEADERS if c in names), None)
+    missing = [c for c in ("customer_id", "company_name") if c not in names]
     if industry_col is None:
         missing.append("specialized_industries (or specialised_industries)")
     if missing:
         raise ValueError(f"missing columns: {', '.join(missing)}")
-    return df.select(
-        pl.col("customer_id").str.strip_chars(),
-        pl.col("company_name").str.strip_chars(),
-        pl.col(industry_col).alias("specialized_industries"),
-        pl.lit(path.name).alias("source_file"),
-        (pl.int_range(pl.len()) + 2).cast(pl.Int64).alias("line_number"),  # header is line 1
-        pl.lit(batch_no).alias("batch_no"),
-    )
+    return [names.index(c) for c in ("customer_id", "company_name", industry_col)]
+
+
+def _record(row: CsvRow, names: list[str], columns: list[int]) -> tuple:
+    """(customer_id, company_name, industries, line, problem, raw) of one record."""
+    problem = row.problem
+    if problem is None and len(row.fields) != len(names):
+        problem = f"expected {len(names)} fields, found {len(row.fields)}"
+    if problem is not None:
+        return None, None, None, row.line, problem, row.text or escaped(",".join(row.fields))
+    cid, name, industries = (row.fields[i] for i in columns)
+    return cid.strip(), name.strip(), industries, row.line, None, None
 
 
 def build_snapshot(frames: list[pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple]]:
@@ -60,6 +83,9 @@ def build_snapshot(frames: list[pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple
     if not frames:
         return pl.DataFrame(), rejected
     allrows = pl.concat(frames)
+    for r in allrows.filter(pl.col("problem").is_not_null()).iter_rows(named=True):
+        rejected.append((r["source_file"], r["line_number"], None, r["raw"], r["problem"]))
+    allrows = allrows.filter(pl.col("problem").is_null())
     no_id = allrows.filter(pl.col("customer_id").is_null() | (pl.col("customer_id") == ""))
     for r in no_id.iter_rows(named=True):
         rejected.append((r["source_file"], r["line_number"], None, None, "missing customer_id"))

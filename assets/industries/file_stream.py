@@ -15,6 +15,7 @@ each file's position is tied to its content: per file the stream stores
 - A file that shrank was replaced as well: read again from the start.
 
 Only complete lines are read (a trailing line without its newline is still being written),
+at most `LANDING_MAX_LINE_BYTES` of one line held (a longer one is a rejected order),
 and only up to the size the file had when the run looked at it, so the stored offset, digest
 and signature describe the same bytes. A UTF-8 byte-order mark at the start of a file is not
 part of its first order (editors on Windows write one).
@@ -32,6 +33,7 @@ from typing import IO, Any
 from assets.industries.records import RawRecord
 from assets.industries.stream import StreamState
 from resources.landing import LandingFolder
+from resources.lines import TooLong, bounded_lines, max_line_bytes
 
 ORDERS_LANDING = "orders"  # landing/orders/: history files, and the stream without Kafka
 ORDER_FILE_SUFFIXES = (".jsonl", ".json", ".ndjson")
@@ -79,7 +81,7 @@ def read_files(
     A file whose consumed prefix no longer hashes the same (or that shrank) was replaced:
     it is read again from the start (dedup on `order_id` makes the repeat harmless).
     """
-    count = 0
+    count, limit = 0, max_line_bytes()
     for path in order_files(folder):
         start, lines, digest, sig = stored(state, path.name)
         st = path.stat()
@@ -88,20 +90,40 @@ def read_files(
         with open(path, "rb") as fh:
             hasher, pos, lines = _resume(fh, start, lines, digest)
             try:
-                for raw in fh:
-                    if not raw.endswith(b"\n") or pos + len(raw) > st.st_size:
+                for raw in bounded_lines(fh, limit, lines + 1):
+                    size = raw.size if isinstance(raw, TooLong) else len(raw)
+                    done = raw.complete if isinstance(raw, TooLong) else raw.endswith(b"\n")
+                    if not done or pos + size > st.st_size:
                         break  # still being written: the next batch reads it
-                    value = _without_bom(raw) if pos == 0 else raw
-                    hasher.update(raw)
-                    pos += len(raw)
+                    record = _record(fh, hasher, raw, pos, path.name, lines + 1, limit)
+                    pos += size
                     lines += 1
-                    if value.strip():
-                        yield RawRecord(value, path.name, lines)
+                    if record is not None:
+                        yield record
                         count += 1
                         if count >= max_records:
                             return
             finally:  # the position after the last line handed out, tied to its bytes
                 state.files[path.name] = [pos, lines, hasher.hexdigest(), signature(st)]
+
+
+def _record(fh: IO[bytes], hasher: Any, raw: bytes | TooLong, pos: int, name: str,
+            line: int, limit: int) -> RawRecord | None:
+    """The record of one complete line at `pos` (None for a blank line), its bytes added to
+    the prefix digest. A line over `limit` is hashed again from the file in chunks (it was
+    read through, never held) and becomes a record rejected with that reason."""
+    if isinstance(raw, TooLong):
+        after = fh.tell()
+        fh.seek(pos)
+        left = raw.size
+        while left > 0 and (chunk := fh.read(min(CHUNK, left))):
+            hasher.update(chunk)
+            left -= len(chunk)
+        fh.seek(after)
+        return RawRecord(raw.head, name, line, too_long=raw.reason(limit))
+    hasher.update(raw)
+    value = _without_bom(raw) if pos == 0 else raw
+    return RawRecord(value, name, line) if value.strip() else None
 
 
 def _without_bom(first_line: bytes) -> bytes:

@@ -30,9 +30,10 @@ RAW_CHARS = 2000  # raw text kept with a rejected record
 
 @dataclass
 class RawRecord:
-    value: bytes
+    value: bytes  # the record (for a line over the limit, its first bytes only)
     source: str
     line: int  # file line number (1-based) or Kafka offset
+    too_long: str | None = None  # why the line was not read (`resources.lines.TooLong`)
 
 
 class BadField(ValueError):
@@ -46,6 +47,8 @@ def parse(record: RawRecord, now: datetime) -> dict[str, Any]:
     """One order row; `reject_reason` set (and the raw text kept) when it cannot be used."""
     row: dict[str, Any] = {"source": record.source, "line": record.line}
     try:
+        if record.too_long:
+            raise BadField("record", record.too_long)
         row.update(_order(_load(record.value), now))
     except BadField as exc:
         raw = record.value.decode("utf-8", errors="replace").strip()

@@ -26,10 +26,17 @@ from assets.late_payments.extracts import (
     match_header,
     problems,
 )
+from resources.lines import max_line_bytes
 from resources.sql import transaction
 
 _WS = "E' \\t\\r\\n'"
 _CSV_OPTS = "all_varchar=true, header=true, delim=',', quote='\"', escape='\"'"
+
+
+def _csv_opts() -> str:
+    """The reader's options; its longest line is the platform's (`LANDING_MAX_LINE_BYTES`,
+    checked before DuckDB reads the file: `staging`), not DuckDB's 2 MB default."""
+    return f"{_CSV_OPTS}, max_line_size={max_line_bytes()}"
 
 
 @dataclass(frozen=True)
@@ -75,16 +82,24 @@ DUCKDB = Dialect(
 def header_of(conn: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
     """The header's names, in file order (a file DuckDB cannot read is a bad file)."""
     try:
-        sql = f"DESCRIBE SELECT * FROM read_csv(?, {_CSV_OPTS}, ignore_errors=true)"
+        sql = f"DESCRIBE SELECT * FROM read_csv(?, {_csv_opts()}, ignore_errors=true)"
         rel = conn.execute(sql, [str(path)])
         return [row[0] for row in rel.fetchall()]
     except duckdb.Error as exc:
         raise BadExtractFile(f"{path.name}: not a readable CSV ({exc})") from exc
 
 
-def _physical_line(data: bytes, byte_position: int) -> int:
-    """DuckDB's 1-based byte position of a record start -> its physical line number."""
-    return data.count(b"\n", 0, max(byte_position - 1, 0)) + 1
+def _physical_lines(path: Path, byte_positions: list[int]) -> list[int]:
+    """DuckDB's 1-based byte positions of record starts -> their physical line numbers, in
+    one pass over the file a chunk at a time (never the whole file in memory)."""
+    found, lines, offset = {}, 1, 0
+    with path.open("rb") as fh:
+        for stop in sorted({max(p - 1, 0) for p in byte_positions}):
+            while offset < stop and (chunk := fh.read(min(1 << 20, stop - offset))):
+                lines += chunk.count(b"\n")
+                offset += len(chunk)
+            found[stop] = lines
+    return [found[max(p - 1, 0)] for p in byte_positions]
 
 
 def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) -> LoadStats:
@@ -118,7 +133,7 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
                        *, {typed}
                 FROM (
                     SELECT {raw_cols}, {newlines if with_lines else "0"} AS _nl
-                    FROM read_csv(?, {_CSV_OPTS}, store_rejects=true,
+                    FROM read_csv(?, {_csv_opts()}, store_rejects=true,
                                   rejects_table='lp_rej_errors', rejects_scan='lp_rej_scan')
                 )
             )
@@ -145,10 +160,10 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
     ).fetchall()
     broken: list[tuple[int, str, str]] = []
     if structural:
-        data = path.read_bytes()
         spans = []
-        for rank, (rec_line, byte_pos, csv_line, message) in enumerate(structural, start=1):
-            broken.append((_physical_line(data, byte_pos), message, csv_line))
+        physical = _physical_lines(path, [byte_pos for _, byte_pos, _, _ in structural])
+        for rank, (rec_line, _, csv_line, message) in enumerate(structural, start=1):
+            broken.append((physical[rank - 1], message, csv_line))
             spans.append(((rec_line - 1) - rank, 1 + (csv_line or "").count("\n")))
         # good records after a broken one sit further down the file by its physical span
         conn.execute("CREATE OR REPLACE TEMP TABLE lp_spans (goods_before BIGINT, span BIGINT)")

@@ -21,6 +21,7 @@ from assets.late_payments.load import LoadStats, load_extract
 from assets.shared import POOL
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.landing import LandingFolder
+from resources.lines import first_too_long, max_line_bytes
 
 
 def _unique_key_check(conn, extract: Extract) -> dg.AssetCheckResult:
@@ -47,6 +48,8 @@ def _stage(
     """Stage the file on the cluster (CSV -> lake Parquet -> warehouse) or embedded (DuckDB
     reads the CSV); then the preview and the key check, the same for both engines."""
     lake = paths.lake(DOMAIN)
+    if (long := first_too_long(path)) is not None:  # neither reader can reject it alone
+        raise BadExtractFile(f"{path.name}: {long.reason(max_line_bytes())}")
     if spark.enabled:  # the cluster's work first: no warehouse lock held meanwhile
         spark_models.stage(spark.session(), extract, path, *staging_paths(lake, extract))
     with warehouse.get_connection(TABLES) as conn:
