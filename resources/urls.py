@@ -58,6 +58,8 @@ def _url_problem(value: str, kind: str) -> str | None:
         return "contains a space or a control character (percent-encode it: a space is %20)"
     if _BAD_ESCAPE.search(value):
         return "has a '%' that is not followed by two hex digits (a literal '%' is written %25)"
+    if "%00" in value:
+        return "has a percent-encoded NUL (%00), which no server accepts"
     scheme, sep, rest = value.partition("://")
     base = scheme.split("+")[0] if kind == "postgres" else scheme
     if not sep or base not in SCHEMES[kind]:
