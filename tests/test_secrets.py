@@ -108,3 +108,26 @@ def test_the_issues_launch_is_refused_in_process(monkeypatch, tmp_path):
     with pytest.raises(dg.DagsterInvalidConfigError, match="unexpected config entry"):
         job.execute_in_process(run_config=ISSUE_LAUNCH,
                                instance=dg.DagsterInstance.ephemeral())
+
+
+def test_op_config_cannot_carry_a_secret(monkeypatch, tmp_path, capfd):
+    """Op config strings can be read from a variable at launch (`{"env": ...}`); one that
+    carries a secret fails the step at its start, once, naming the field and the variable."""
+    from definitions import domain_defs
+    from resources import build_resources
+
+    monkeypatch.setenv("INVOICES_DB_URL", SECRETS["INVOICES_DB_URL"])
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path))
+    job = domain_defs("invoices", build_resources()).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        run_config={"ops": {"invoices__raw_invoices": {"config": {
+            "files": ["invoices_2026-11-05.csv", {"env": "INVOICES_DB_URL"}]}}}},
+        partition_key="2026-11-05", asset_selection=[dg.AssetKey(["invoices", "raw_invoices"])],
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len(failures) == 1  # not retried
+    message = failures[0].step_failure_data.error.message
+    assert "launch config `files` carries a secret (INVOICES_DB_URL)" in message, message
+    logged = dg.serialize_value(result.all_events) + "".join(capfd.readouterr())
+    assert "pw-invoices-7f3a" not in logged
