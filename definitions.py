@@ -10,14 +10,16 @@ import dagster as dg
 
 from assets import DOMAINS, domain_assets
 from resources import build_resources
+from resources.bindings import bind
 
 
 def domain_defs(domain: str, resources: dict[str, Any] | None = None) -> dg.Definitions:
-    """One domain's definitions, with `resources` bound when given (tests bind their own)."""
+    """One domain's definitions, with `resources` bound when given (tests bind their own),
+    as the code location binds them: fixed, no resource config at launch (`bind`)."""
     return dg.Definitions.merge(
         dg.Definitions(assets=domain_assets(domain)),
         importlib.import_module(f"sensors.{domain}").defs,
-        dg.Definitions(resources=resources),
+        dg.Definitions(resources=bind(resources) if resources else None),
     )
 
 
@@ -26,5 +28,5 @@ def domain_defs(domain: str, resources: dict[str, Any] | None = None) -> dg.Defi
 # executor, ~2 s of Python start-up each) only added latency. Retries and pools still apply.
 defs = dg.Definitions.merge(
     *(domain_defs(domain) for domain in DOMAINS),
-    dg.Definitions(resources=build_resources(), executor=dg.in_process_executor),
+    dg.Definitions(resources=bind(build_resources()), executor=dg.in_process_executor),
 )

@@ -9,7 +9,8 @@ from typing import Any
 
 import dagster as dg
 
-from resources.env import DEFAULT_DATA_DIR, redact, resolve
+from resources.env import DEFAULT_DATA_DIR, checked, redact, resolve
+from resources.redaction import guarded
 
 
 class DocumentStore(dg.ConfigurableResource):
@@ -26,13 +27,14 @@ class DocumentStore(dg.ConfigurableResource):
     def describe(self) -> str:
         """Where the documents go, safe for logs (no password)."""
         where = f"embedded montydb at {self.path}" if self.embedded else (
-            f"MongoDB {redact(resolve(self.uri) or '')}"
+            f"MongoDB {redact(checked(self.uri, 'mongodb', 'DocumentStore.uri') or '')}"
         )
         return f"{where} db {self.database}"
 
     @contextmanager
     def get_database(self, server_selection_timeout_ms: int = 5000) -> Iterator[Any]:
-        """Yield a database object with the pymongo API (collections, upserts, indexes)."""
+        """Yield a database object with the pymongo API (collections, upserts, indexes).
+        The URI is validated first; errors leave with no secret in their text (`guarded`)."""
         if self.embedded:
             from montydb import MontyClient, set_storage
 
@@ -43,10 +45,11 @@ class DocumentStore(dg.ConfigurableResource):
         else:
             from pymongo import MongoClient
 
-            client = MongoClient(
-                resolve(self.uri), serverSelectionTimeoutMS=server_selection_timeout_ms
-            )
-        try:
-            yield client[self.database]
-        finally:
-            client.close()
+            uri = checked(self.uri, "mongodb", "DocumentStore.uri")
+            with guarded():
+                client = MongoClient(uri, serverSelectionTimeoutMS=server_selection_timeout_ms)
+        with guarded():
+            try:
+                yield client[self.database]
+            finally:
+                client.close()

@@ -8,7 +8,8 @@ from typing import Any
 
 import dagster as dg
 
-from resources.env import DEFAULT_DATA_DIR, resolve
+from resources.env import DEFAULT_DATA_DIR, checked, resolve
+from resources.redaction import guarded
 from resources.sql import Schema, ensure_schemas
 from resources.warehouse import Warehouse
 
@@ -26,15 +27,16 @@ class InvoicesDb(dg.ConfigurableResource):
     @contextmanager
     def connect(self, *schemas: Schema) -> Iterator[tuple[Any, str]]:
         """Yield (connection, dialect) with the tables of `schemas` in place: psycopg in
-        autocommit mode (transactions are explicit), or a DuckDB warehouse connection."""
-        url = resolve(self.url)
+        autocommit mode (transactions are explicit), or a DuckDB warehouse connection. The
+        URL is validated first; errors leave with no secret in their text (`guarded`)."""
+        url = checked(self.url, "postgres", "InvoicesDb.url")
         if not url:
             with Warehouse(database=self.warehouse_path).get_connection(*schemas) as conn:
                 yield conn, "duckdb"
             return
         import psycopg
 
-        with psycopg.connect(url, autocommit=True) as conn:
+        with guarded(), psycopg.connect(url, autocommit=True) as conn:
             # A file's staging tables are temp tables: keep them in memory, not on disk
             # (must be set before the session's first temp table).
             conn.execute("SET temp_buffers = '256MB'")

@@ -6,7 +6,8 @@ from typing import Any
 
 import dagster as dg
 
-from resources.env import resolve
+from resources.env import checked
+from resources.redaction import guarded
 
 
 class KafkaResource(dg.ConfigurableResource):
@@ -17,29 +18,31 @@ class KafkaResource(dg.ConfigurableResource):
 
     @property
     def enabled(self) -> bool:
-        return bool(resolve(self.bootstrap_servers))
+        return bool(self.bootstrap_servers)
+
+    @property
+    def bootstrap(self) -> str:
+        """The servers (`host:port[,...]`), validated: what a client (or Spark) is given."""
+        servers = checked(self.bootstrap_servers, "kafka", "KafkaResource.bootstrap_servers")
+        if not servers:
+            raise RuntimeError("Kafka is not configured: set KAFKA_BOOTSTRAP_SERVERS")
+        return servers
 
     def _config(self, extra: dict[str, Any]) -> dict[str, Any]:
-        if not self.enabled:
-            raise RuntimeError("Kafka is not configured: set KAFKA_BOOTSTRAP_SERVERS")
-        return {"bootstrap.servers": resolve(self.bootstrap_servers), **extra}
+        return {"bootstrap.servers": self.bootstrap, **extra}
 
     def consumer(self, group_id: str, **extra: Any):
         """A consumer with auto-commit off: offsets are committed only after a durable write."""
         from confluent_kafka import Consumer
 
-        return Consumer(
-            self._config(
-                {
-                    "group.id": group_id,
-                    "enable.auto.commit": False,
-                    "auto.offset.reset": "earliest",
-                    **extra,
-                }
-            )
-        )
+        config = self._config({"group.id": group_id, "enable.auto.commit": False,
+                               "auto.offset.reset": "earliest", **extra})
+        with guarded():
+            return Consumer(config)
 
     def producer(self, **extra: Any):
         from confluent_kafka import Producer
 
-        return Producer(self._config({"enable.idempotence": True, **extra}))
+        config = self._config({"enable.idempotence": True, **extra})
+        with guarded():
+            return Producer(config)

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from resources.env import redact, resolve
+from resources.env import checked, redact
+from resources.redaction import guarded
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
@@ -25,7 +26,7 @@ class SparkResource(dg.ConfigurableResource):
 
     @property
     def enabled(self) -> bool:
-        return bool(resolve(self.remote))
+        return bool(self.remote)
 
     def session(self) -> SparkSession:
         """This process' session on the cluster (created on first use: about a second)."""
@@ -33,7 +34,9 @@ class SparkResource(dg.ConfigurableResource):
             raise RuntimeError("Spark is not configured: set SPARK_REMOTE=sc://host:port")
         from pyspark.sql.connect.session import SparkSession
 
-        session = SparkSession.builder.remote(resolve(self.remote)).getOrCreate()
+        remote = checked(self.remote, "spark", "SparkResource.remote")
+        with guarded():
+            session = SparkSession.builder.remote(remote).getOrCreate()
         # wall-clock columns (TIMESTAMP_NTZ) and epoch conversions must not depend on the
         # cluster's zone: the platform computes in UTC, as DuckDB does here
         session.conf.set("spark.sql.session.timeZone", "UTC")
@@ -57,4 +60,5 @@ class SparkResource(dg.ConfigurableResource):
         """Where the cluster is, for logs and metadata (never a token)."""
         if not self.enabled:
             return "embedded (DuckDB/Polars in the step's process)"
-        return f"Spark Connect {redact(str(resolve(self.remote)).split(';')[0])}"
+        remote = checked(self.remote, "spark", "SparkResource.remote") or ""
+        return f"Spark Connect {redact(remote.split(';')[0])}"

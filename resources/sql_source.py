@@ -11,7 +11,8 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from resources.env import redact, resolve
+from resources.env import checked, redact
+from resources.redaction import guarded
 
 
 class SqlSource(dg.ConfigurableResource):
@@ -22,7 +23,7 @@ class SqlSource(dg.ConfigurableResource):
 
     @property
     def _url(self) -> str:
-        return resolve(self.url) or ""
+        return checked(self.url, "sql", "SqlSource.url") or ""
 
     @property
     def is_postgres(self) -> bool:
@@ -45,11 +46,12 @@ class SqlSource(dg.ConfigurableResource):
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
-        """Open a connection; commits on success, rolls back on error."""
+        """Open a connection; commits on success, rolls back on error. Errors leave with no
+        secret in their text (`guarded`)."""
         if self.is_postgres:
             import psycopg
 
-            with psycopg.connect(self._url) as conn:
+            with guarded(), psycopg.connect(self._url) as conn:
                 yield conn
         else:
             os.makedirs(os.path.dirname(self.sqlite_path) or ".", exist_ok=True)

@@ -1,29 +1,36 @@
-"""Passwords in server URLs never reach the UI: the real webserver, asked through the GraphQL
-API its pages use, shows each URL as a reference to its environment variable."""
+"""Passwords in server URLs never reach the UI, and a launch cannot reach them: the real
+webserver, asked through the GraphQL API its pages use, names each URL's variable and never
+its value, and refuses any resource config at launch (the resources are bound fixed in
+definitions.py), so a launch can neither redirect a load nor pull a variable into a log."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import dagster as dg
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.webserver import Webserver, webserver
+
 SECRETS = {
     "INVOICES_DB_URL": "postgresql://platform:pw-invoices-7f3a@127.0.0.1:1/invoices",
     "PURCHASES_DB_URL": "postgresql://platform:pw-purchases-7f3a@127.0.0.1:1/purchases",
     "ECOMMERCE_DB_URL": "postgresql://platform:pw-ecommerce-7f3a@127.0.0.1:1/ecommerce",
     "MONGODB_URI": "mongodb://platform:pw-mongo-7f3a@127.0.0.1:1/?authSource=admin",
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+    "SPARK_REMOTE": "sc://127.0.0.1:1/;token=pw-spark-7f3a",
 }
-PASSWORDS = ("pw-invoices-7f3a", "pw-purchases-7f3a", "pw-ecommerce-7f3a", "pw-mongo-7f3a")
+PASSWORDS = ("pw-invoices-7f3a", "pw-purchases-7f3a", "pw-ecommerce-7f3a", "pw-mongo-7f3a",
+             "pw-spark-7f3a")
+# (resource, field, the variable it is bound to)
+BOUND = [("invoices_db", "url", "INVOICES_DB_URL"), ("purchases_db", "url", "PURCHASES_DB_URL"),
+         ("ecommerce_db", "url", "ECOMMERCE_DB_URL"), ("docstore", "uri", "MONGODB_URI"),
+         ("kafka", "bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"),
+         ("spark", "remote", "SPARK_REMOTE")]
+# issue 21, item 4: the document store's database read from the invoices URL at launch
+ISSUE_LAUNCH = {"resources": {"docstore": {"config": {"database": {"env": "INVOICES_DB_URL"}}}}}
 
 RESOURCES = """
 { workspaceOrError { ... on Workspace { locationEntries { locationOrLoadError {
@@ -49,59 +56,19 @@ INSTIGATORS = """
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def webserver(tmp_path: Path) -> Iterator[str]:
+def ui(tmp_path: Path) -> Iterator[Webserver]:
     """`dagster-webserver` over the code location, every URL variable carrying a password."""
-    port = _free_port()
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    env = {**os.environ, **SECRETS, "DAGSTER_HOME": str(home),
-           "PLATFORM_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "webserver.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-m", "definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "webserver.log").read_text()[-3000:]
-            try:
-                if httpx.get(f"{url}/server_info", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the webserver did not start in 120 s"
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-        output = (tmp_path / "webserver.log").read_text()
-        leaked = [p for p in PASSWORDS if p in output]
-        assert not leaked, f"a password reached the webserver's log: {leaked}"
-
-
-def graphql(url: str, query: str) -> dict:
-    response = httpx.post(f"{url}/graphql", json={"query": query}, timeout=60)
-    response.raise_for_status()
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
+    with webserver(tmp_path, SECRETS) as server:
+        yield server
+    output = server.log.read_text()
+    leaked = [p for p in PASSWORDS if p in output]
+    assert not leaked, f"a password reached the webserver's log: {leaked}"
 
 
 @pytest.mark.integration
-def test_no_password_reaches_the_ui(webserver):
-    answers = {name: graphql(webserver, q) for name, q in
+def test_no_password_reaches_the_ui(ui):
+    answers = {name: ui.graphql(q) for name, q in
                (("resources", RESOURCES), ("assets", ASSETS), ("instigators", INSTIGATORS))}
     text = json.dumps(answers)
     leaked = [p for p in PASSWORDS if p in text]
@@ -109,11 +76,58 @@ def test_no_password_reaches_the_ui(webserver):
     # ...and it does show where each URL comes from: the variable, not its value
     repo = answers["resources"]["workspaceOrError"]["locationEntries"][0][
         "locationOrLoadError"]["repositories"][0]
-    values = {(r["name"], v["key"]): (v["type"], v["value"])
-              for r in repo["allTopLevelResourceDetails"] for v in r["configuredValues"]}
-    assert values[("invoices_db", "url")] == ("ENV_VAR", "INVOICES_DB_URL")
-    assert values[("purchases_db", "url")] == ("ENV_VAR", "PURCHASES_DB_URL")
-    assert values[("ecommerce_db", "url")] == ("ENV_VAR", "ECOMMERCE_DB_URL")
-    assert values[("docstore", "uri")] == ("ENV_VAR", "MONGODB_URI")
-    assert values[("kafka", "bootstrap_servers")] == ("ENV_VAR", "KAFKA_BOOTSTRAP_SERVERS")
+    resources = {r["name"]: r for r in repo["allTopLevelResourceDetails"]}
+    for name, field, variable in BOUND:
+        assert f"`{field}` from ${variable}" in resources[name]["description"], name
+    # nothing of a resource can be set at launch, so the page lists no field to set
+    assert all(not r["configFields"] and not r["configuredValues"] for r in resources.values())
     assert len(answers["assets"]["assetNodes"]) > 30
+
+
+@pytest.mark.integration
+def test_a_launch_cannot_reconfigure_a_resource(ui):
+    """The issue's launch (the document store's database from INVOICES_DB_URL) and a
+    literal redirect of the invoices database are refused; no run is created."""
+    for job, resource in (("customers_insights_job", ISSUE_LAUNCH["resources"]),
+                          ("__ASSET_JOB", {"invoices_db": {"config": {
+                              "url": "postgresql://other@elsewhere:5432/other"}}})):
+        answer = ui.launch(job, {"resources": resource})
+        assert answer["__typename"] == "RunConfigValidationInvalid", answer
+        assert "unexpected config entry" in json.dumps(answer["errors"])
+        assert not [p for p in PASSWORDS if p in json.dumps(answer)]
+    runs = ui.graphql("{ runsOrError { ... on Runs { count } } }")["runsOrError"]
+    assert runs == {"count": 0}
+
+
+def test_the_issues_launch_is_refused_in_process(monkeypatch, tmp_path):
+    monkeypatch.setenv("INVOICES_DB_URL", SECRETS["INVOICES_DB_URL"])
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path))
+    from definitions import defs
+
+    job = defs.resolve_job_def("customers_insights_job")
+    with pytest.raises(dg.DagsterInvalidConfigError, match="unexpected config entry"):
+        job.execute_in_process(run_config=ISSUE_LAUNCH,
+                               instance=dg.DagsterInstance.ephemeral())
+
+
+def test_op_config_cannot_carry_a_secret(monkeypatch, tmp_path, capfd):
+    """Op config strings can be read from a variable at launch (`{"env": ...}`); one that
+    carries a secret fails the step at its start, once, naming the field and the variable."""
+    from definitions import domain_defs
+    from resources import build_resources
+
+    monkeypatch.setenv("INVOICES_DB_URL", SECRETS["INVOICES_DB_URL"])
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(tmp_path))
+    job = domain_defs("invoices", build_resources()).resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        run_config={"ops": {"invoices__raw_invoices": {"config": {
+            "files": ["invoices_2026-11-05.csv", {"env": "INVOICES_DB_URL"}]}}}},
+        partition_key="2026-11-05", asset_selection=[dg.AssetKey(["invoices", "raw_invoices"])],
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failures = [e for e in result.all_events if e.is_step_failure]
+    assert len(failures) == 1  # not retried
+    message = failures[0].step_failure_data.error.message
+    assert "launch config `files` carries a secret (INVOICES_DB_URL)" in message, message
+    logged = dg.serialize_value(result.all_events) + "".join(capfd.readouterr())
+    assert "pw-invoices-7f3a" not in logged

@@ -13,7 +13,7 @@ from assets.ctr.lake import parse_embedded, read_ledger, rejected_path
 from assets.ctr.partitions import DOMAIN, VIEW_EVENTS, VIEWS_LANDING
 from assets.ctr.rollups import SCHEMA
 from assets.ctr.spark_engine import SparkViewsParser
-from assets.shared import POOL, asset_key, md, md_table
+from assets.shared import POOL, LaunchConfig, asset_key, md, md_table
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.landing import LandingFolder
 from resources.sql import transaction
@@ -29,7 +29,7 @@ view_files = dg.AssetSpec(
 )
 
 
-class ViewEventsConfig(dg.Config):
+class ViewEventsConfig(LaunchConfig):
     files: list[str] = []
     """Landed files to ingest (`<Platform folder>/<name>`); empty: every landed file."""
 

@@ -24,7 +24,7 @@ from assets.customers.tables import (
     check_results,
     table_metadata,
 )
-from assets.shared import POOL, RETRY, asset_key
+from assets.shared import POOL, RETRY, LaunchConfig, asset_key
 from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
 from resources.files import atomic_write
 from resources.serving import customers_output
@@ -44,7 +44,7 @@ SOURCE_SPECS = [
     )
     for key in SOURCE_KEYS
 ]
-class DocstoreLoadConfig(dg.Config):
+class DocstoreLoadConfig(LaunchConfig):
     """How long one attempt waits for the document store before failing (and retrying)."""
 
     server_selection_timeout_ms: int = 10_000

@@ -12,9 +12,8 @@ from assets.industries.records import parse
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.spark_engine import consume_kafka
 from assets.industries.stream import batch_files, load_state, read_batch_meta, write_batch
-from assets.shared import POOL, RETRY, md_table
+from assets.shared import POOL, RETRY, LaunchConfig, md_table
 from resources import KafkaResource, PlatformPaths, SparkResource, Warehouse
-from resources.env import resolve
 from resources.sql import transaction
 
 
@@ -44,7 +43,7 @@ def sync_ledger(conn: duckdb.DuckDBPyConnection, lake) -> list[int]:
     return [seq for seq, _ in new]
 
 
-class OrderBatchConfig(dg.Config):
+class OrderBatchConfig(LaunchConfig):
     max_records: int = 500_000
     idle_seconds: float = 2.0
     # Test hook: fail after the batch file is durable and before the Kafka commit, as a
@@ -88,7 +87,7 @@ def order_batches(
         records = list(read_files(folder, state, config.max_records))
         streamed = None
         if consumer is not None and spark.enabled:  # Structured Streaming into the lake
-            streamed = consume_kafka(spark.session(), str(resolve(kafka.bootstrap_servers)),
+            streamed = consume_kafka(spark.session(), kafka.bootstrap,
                                      kafka.topic, lake, state.seq + 1, now)
             state.kafka.setdefault(kafka.topic, {}).update(streamed["offsets"])
         elif consumer is not None and len(records) < config.max_records:

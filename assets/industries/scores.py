@@ -18,7 +18,7 @@ from assets.industries.publish import publish_history_day, publish_scores
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.scoring import WarehouseScoring, Window
 from assets.industries.spark_scoring import SparkScoring
-from assets.shared import POOL, md_table
+from assets.shared import POOL, LaunchConfig, md_table
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
@@ -27,7 +27,7 @@ UNKNOWN_CUSTOMERS_CHECK = "orders_from_known_customers"
 COLUMNS = "industry, last_24h, baseline, change_abs, change_pct, rank, as_of, complete"
 
 
-class ScoreConfig(dg.Config):
+class ScoreConfig(LaunchConfig):
     # ISO timestamp (UTC if no zone). Default: end of the latest complete hour of orders.
     as_of: str | None = None
 

@@ -22,6 +22,7 @@ from assets.invoices.store import FileOutcome, InvoiceStore, open_store
 from assets.shared import (
     POOL,
     RETRY,
+    LaunchConfig,
     coverage_table,
     date_ranges,
     describe_ranges,
@@ -37,7 +38,7 @@ TOUCHED_DATES = "created_dates_touched"
 Outcomes = list[tuple[InvoiceFile, FileOutcome]]
 
 
-class RawInvoicesConfig(dg.Config):
+class RawInvoicesConfig(LaunchConfig):
     files: list[str] = []
     """File names in `landing/invoices/` to load; empty loads every file of the partitions."""
 

@@ -17,7 +17,7 @@ from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import DOMAIN, SCHEMA
 from assets.late_payments.lake import load_table
 from assets.late_payments.publish import publish_share
-from assets.shared import POOL
+from assets.shared import POOL, LaunchConfig
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
@@ -93,7 +93,7 @@ CHECK_LATE = "is_late_not_null_for_paid"
 CHECK_RANGES = "feature_ranges_sane"
 
 
-class FeaturesConfig(dg.Config):
+class FeaturesConfig(LaunchConfig):
     """`as_of` (YYYY-MM-DD) decides lateness of unpaid invoices; default: the latest date
     in the invoices extract (issue or payment date)."""
 

@@ -1,7 +1,8 @@
 """What every domain's assets share: asset keys, the warehouse pool, the retry policy,
-Markdown tables for metadata and contiguous ranges of partition keys."""
+the base of op config (`LaunchConfig`), Markdown tables for metadata and contiguous ranges
+of partition keys."""
 
-from assets.shared.conventions import POOL, RETRY, asset_key, history_start
+from assets.shared.conventions import POOL, RETRY, LaunchConfig, asset_key, history_start
 from assets.shared.markdown import md, md_table
 from assets.shared.ranges import (
     contiguous,
@@ -14,6 +15,7 @@ from assets.shared.ranges import (
 __all__ = [
     "POOL",
     "RETRY",
+    "LaunchConfig",
     "asset_key",
     "contiguous",
     "coverage_table",

@@ -11,14 +11,25 @@
   about 3, 6, 12 and 24 s), so a database or broker that restarts within ~45 s does not
   leave a file or a batch unloaded. A failure retrying cannot fix (a bad file) raises
   `dg.Failure(allow_retries=False)`.
+- Op config (what a person sets at launch) derives from `LaunchConfig`: Dagster lets any
+  string of it be read from an environment variable (`{"env": "INVOICES_DB_URL"}`), so a
+  value that carries a configured secret is refused at the step's start, naming the field and
+  the variable, never the value (and not retried); validation errors do not echo inputs.
+  Locations and secrets are not op config: they are the resources, bound in definitions.py.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
+from typing import Any
 
 import dagster as dg
+from pydantic import ConfigDict, model_validator
+
+from resources.redaction import configured_secrets
+from resources.urls import ConfigError
 
 POOL = "warehouse"
 
@@ -43,3 +54,32 @@ def asset_key(domain: str, *names: str) -> dg.AssetKey:
     """`<domain>/<table>`: the key of the table `<domain>.<table>` (a source outside the
     warehouse adds its own path: `customers/ecommerce_db/orders`)."""
     return dg.AssetKey([domain, *names])
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in (*value.keys(), *value.values()):
+            yield from _strings(item)
+
+
+class LaunchConfig(dg.Config):
+    """Base of every op config: no value may carry a configured secret (see the module)."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
+
+    @model_validator(mode="after")
+    def _no_secret(self) -> LaunchConfig:
+        secrets = configured_secrets()
+        for name in type(self).model_fields:
+            for text in _strings(getattr(self, name)):
+                found = max((s for s in secrets if s in text), key=len, default=None)
+                if found:
+                    raise ConfigError(f"launch config `{name}`", f"carries a secret "
+                                      f"({secrets[found].strip('<>')}): op config takes no "
+                                      "secret")
+        return self

@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.customers.documents import CUSTOMERS_COLLECTION, latest_insight
 from cli.runner import execute_run_request
+from resources.bindings import resource_of
 from sensors.customers import JOB_NAME
 
 TITLE = "5. Customer insights"
@@ -18,7 +19,7 @@ def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
         if m.asset_key.path[-1] == "docstore_customer_aggregates"
     )
     meta = {k: v.value for k, v in load.metadata.items()}
-    docstore = (defs.resources or {})["docstore"]
+    docstore = resource_of((defs.resources or {})["docstore"])
     with docstore.get_database() as db:
         total = db[CUSTOMERS_COLLECTION].count_documents({})
         top = latest_insight(db, "top_customers")

@@ -5,6 +5,7 @@ import dagster as dg
 
 from assets.industries.common import SCHEMA
 from cli.runner import drain_sensor
+from resources.bindings import resource_of
 
 TITLE = "3. Industry change: top 3 industries"
 
@@ -18,7 +19,7 @@ SENSORS = (
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Drive the domain's sensors to quiet and return the top 3 as text."""
     runs = {name: drain_sensor(defs, name, instance)[0] for name in SENSORS}
-    warehouse = (defs.resources or {})["warehouse"]
+    warehouse = resource_of((defs.resources or {})["warehouse"])
     with warehouse.get_connection() as conn:
         rows = conn.execute(
             f"SELECT rank, industry, last_24h, baseline, change_abs, change_pct, as_of "

@@ -5,12 +5,13 @@ import dagster as dg
 from assets.invoices.store import open_store
 from assets.shared import md_table
 from cli.runner import drain_sensor
+from resources.bindings import resource_of
 
 TITLE = "1. Invoices: venue totals per creation date"
 
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     runs, _ = drain_sensor(defs, "invoice_files_sensor", instance)
-    with open_store((defs.resources or {})["invoices_db"]) as store:
+    with open_store(resource_of((defs.resources or {})["invoices_db"])) as store:
         files, loaded, rejected = store.execute(
             "SELECT COUNT(*), SUM(rows_loaded), SUM(rows_rejected) FROM invoices.file_ledger"
         ).fetchone()

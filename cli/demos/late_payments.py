@@ -6,6 +6,7 @@ import dagster as dg
 
 from assets.late_payments.extracts import SCHEMA
 from cli.runner import drain_sensor
+from resources.bindings import resource_of
 from sensors.late_payments import SENSOR_NAME
 
 TITLE = "4. Late-payment features"
@@ -13,7 +14,7 @@ TITLE = "4. Late-payment features"
 def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Run the job for the set in landing/retail/ (via the sensor); return the answer lines."""
     runs, _ = drain_sensor(defs, SENSOR_NAME, instance)
-    warehouse = (defs.resources or {})["warehouse"]
+    warehouse = resource_of((defs.resources or {})["warehouse"])
     with warehouse.get_connection() as conn:
         rows, accounts, late, unpaid_null, avg_total = conn.execute(
             f"""SELECT count(*), count(DISTINCT acct_id), avg(is_late),
