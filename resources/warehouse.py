@@ -9,24 +9,27 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from resources.failures import full_disk_fails_at_once
 from resources.sql import Schema, database_identity, ensure_schemas
 
 
 class Warehouse(DuckDBResource):
     """DuckDB warehouse; one writing process at a time (writers go through the `warehouse`
-    pool). Sessions run in UTC."""
+    pool). Sessions run in UTC. A full disk inside a connection's block (the warehouse, or a
+    lake file written meanwhile) fails the step at once, naming the path."""
 
     @contextmanager
     def get_connection(self, *schemas: Schema) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection on which the tables of `schemas` exist (created the first time this
         process opens this database file)."""
-        if self.database != ":memory:":
-            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with super().get_connection() as conn:
-            try:
-                conn.execute("SET TimeZone = 'UTC'")
-                ensure_schemas(conn, database_identity(self.database), schemas)
-                yield conn
-            except BaseException:
-                conn.close()  # never hand back a connection inside a failed transaction
-                raise
+        with full_disk_fails_at_once(self.database, "writing the warehouse"):
+            if self.database != ":memory:":
+                Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+            with super().get_connection() as conn:
+                try:
+                    conn.execute("SET TimeZone = 'UTC'")
+                    ensure_schemas(conn, database_identity(self.database), schemas)
+                    yield conn
+                except BaseException:
+                    conn.close()  # never hand back a connection inside a failed transaction
+                    raise

@@ -1,7 +1,14 @@
-"""What every domain's assets share: asset keys, the warehouse pool, the retry policy,
-Markdown tables for metadata and contiguous ranges of partition keys."""
+"""What every domain's assets share: asset keys, the warehouse pool, the retry policy
+(and the no-re-ask mark), Markdown tables for metadata and contiguous ranges of partition keys."""
 
-from assets.shared.conventions import POOL, RETRY, asset_key, history_start
+from assets.shared.conventions import (
+    NO_REASK_TAG,
+    POOL,
+    RETRY,
+    asset_key,
+    history_start,
+    no_reask,
+)
 from assets.shared.markdown import md, md_table
 from assets.shared.ranges import (
     contiguous,
@@ -12,6 +19,7 @@ from assets.shared.ranges import (
 )
 
 __all__ = [
+    "NO_REASK_TAG",
     "POOL",
     "RETRY",
     "asset_key",
@@ -23,4 +31,5 @@ __all__ = [
     "md",
     "md_table",
     "next_day",
+    "no_reask",
 ]
