@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
 from resources.env import DEFAULT_DATA_DIR, checked, resolve
+from resources.failures import full_disk_fails_at_once
 from resources.redaction import guarded
 from resources.sql import Schema, ensure_schemas
 from resources.warehouse import Warehouse
@@ -36,7 +38,9 @@ class InvoicesDb(dg.ConfigurableResource):
             return
         import psycopg
 
-        with guarded(), psycopg.connect(url, autocommit=True) as conn:
+        with (guarded(),
+              full_disk_fails_at_once(Path(self.warehouse_path).parent, "loading invoices"),
+              psycopg.connect(url, autocommit=True) as conn):
             # A file's staging tables are temp tables: keep them in memory, not on disk
             # (must be set before the session's first temp table).
             conn.execute("SET temp_buffers = '256MB'")

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from resources.files import atomic_write_text, file_sha256
+from resources.files import atomic_write_text, file_sha256, named_when_full
 from resources.landing_index import RACY_NS, LandingIndex
 
 DEFAULT_SETTLE_SECONDS = 5.0
@@ -300,13 +300,14 @@ class LandingFolder:
         it in the index."""
         rel = path.relative_to(self.path).as_posix()
         target = self.path / REJECTED / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(path), target)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write_text(
-            target.with_name(target.name + REASON_SUFFIX),
-            f"{reason}\nmoved aside from landing/{self.key}/{rel} at {stamp}\n",
-        )
+        with named_when_full(target, f"moving landing/{self.key}/{rel} aside"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(path), target)
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            atomic_write_text(
+                target.with_name(target.name + REASON_SUFFIX),
+                f"{reason}\nmoved aside from landing/{self.key}/{rel} at {stamp}\n",
+            )
         with self.index.open() as index:
             index.record([], gone=[rel])
         return target

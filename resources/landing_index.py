@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+from resources.files import named_when_full
 from resources.sql import Schema, database_identity, ensure_schemas, transaction
 
 # A hash taken this soon after the file's last write may have raced another write within the
@@ -63,15 +64,16 @@ class LandingIndex:
 
     @contextmanager
     def open(self) -> Iterator[LandingIndex]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.execute("PRAGMA journal_mode = WAL")
-            ensure_schemas(db, database_identity(str(self.path)), [INDEX])
-            self._db = db
-            try:
-                yield self
-            finally:
-                self._db = None
+        with named_when_full(self.path, "updating the landing index"):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+                db.execute("PRAGMA journal_mode = WAL")
+                ensure_schemas(db, database_identity(str(self.path)), [INDEX])
+                self._db = db
+                try:
+                    yield self
+                finally:
+                    self._db = None
 
     @property
     def db(self) -> sqlite3.Connection:

@@ -10,6 +10,7 @@
 2. the partitions each ingest touched (read from `ctr/view_events` materializations after
    the last one seen) -> one `ctr_refresh_partition` run per (date, platform): purchases of
    that day and both per-minute rollups. Nothing else is recomputed.
+A failed run of either kind is asked again by the one re-ask rule (`sensors/reask.py`).
 The sensor never opens the DuckDB warehouse (it reads files and Dagster's event log), so it
 never waits on the writer's lock.
 """
@@ -40,8 +41,9 @@ from assets.shared import date_ranges
 from resources import PlatformPaths
 from sensors import TICK_SECONDS, partitions_of_run
 from sensors.events import materializations_after
+from sensors.reask import Ask, sensor_result
 
-MAX_RETRIES = 3
+SENSOR_NAME = "ctr_product_views_sensor"
 RECENT_DAYS = 3
 
 ingest_views_job = dg.define_asset_job(
@@ -65,24 +67,9 @@ def _digest(items: list[str]) -> str:
     return hashlib.sha256("\n".join(sorted(items)).encode()).hexdigest()[:16]
 
 
-def _run_key(context: dg.SensorEvaluationContext, key: str) -> str:
-    """`key`, or `key:retryN` when every earlier run of it failed (at most MAX_RETRIES), so a
-    transient failure does not leave the same content stuck behind a used run key."""
-    runs = context.instance.get_runs(
-        filters=dg.RunsFilter(tags={"ctr/run_key_base": key}), limit=MAX_RETRIES + 1
-    )
-    if (
-        runs
-        and len(runs) <= MAX_RETRIES
-        and all(r.status == dg.DagsterRunStatus.FAILURE for r in runs)
-    ):
-        return f"{key}:retry{len(runs)}"
-    return key
-
-
 def _ingest_requests(
-    context: dg.SensorEvaluationContext, paths: PlatformPaths, state: dict[str, int]
-) -> tuple[list[dg.RunRequest], int, int]:
+    paths: PlatformPaths, state: dict[str, int], log: dg.DagsterLogManager
+) -> tuple[list[Ask], int, int]:
     """(requests, landing sequence every file up to which is in the lake, newest seen)."""
     changes = views_folder(paths).changes(state.get("landing", 0))
     lake = paths.lake(DOMAIN)
@@ -91,7 +78,7 @@ def _ingest_requests(
         platform = platform_of(landed.rel)
         if platform is None:
             if landed.seq > state.get("seen", 0):
-                context.log.warning(f"{landed.rel}: not in a platform folder; ignored")
+                log.warning(f"{landed.rel}: not in a platform folder; ignored")
             continue
         name = source_name(landed.path, platform)
         manifest = read_manifest(lake, platform, name)
@@ -105,26 +92,22 @@ def _ingest_requests(
                             + (":unfinished" if unfinished else "")))
     if not pending:
         return [], confirmed, changes.seq
-    base = f"ctr-ingest:{_digest([item for _, _, item in pending])}"
     request = dg.RunRequest(
         job_name=ingest_views_job.name,
-        run_key=_run_key(context, base),
+        run_key=f"ctr-ingest:{_digest([item for _, _, item in pending])}",
         run_config={
             "ops": {
                 "ctr__view_events": {"config": {"files": [landed.rel for landed, *_ in pending]}}
             }
         },
-        tags={
-            "ctr/files": ", ".join(sorted(fid for _, fid, _ in pending))[:1000],
-            "ctr/run_key_base": base,
-        },
+        tags={"ctr/files": ", ".join(sorted(fid for _, fid, _ in pending))[:1000]},
     )
-    return [request], confirmed, changes.seq
+    return [Ask(request, max(landed.seq for landed, *_ in pending))], confirmed, changes.seq
 
 
 def _refresh_requests(
     context: dg.SensorEvaluationContext, after: int | None
-) -> tuple[list[dg.RunRequest], int | None]:
+) -> tuple[list[Ask], int | None]:
     """The (date, platform) partitions that ingests materialized after `after` touched, as
     one refresh run per platform and run of consecutive dates (a file spanning midnight
     is one run, not two)."""
@@ -146,25 +129,23 @@ def _refresh_requests(
     for platform, days in sorted(by_platform.items()):
         for first, last in date_ranges(days):
             digests = [days[d] for d in sorted(days) if first <= d <= last]
-            base = f"ctr-refresh:{platform}:{first}..{last}:{_digest(digests)}"
-            requests.append(_refresh_request(context, platform, first, last, base))
+            key = f"ctr-refresh:{platform}:{first}..{last}:{_digest(digests)}"
+            requests.append(Ask(_refresh_request(platform, first, last, key)))
     return requests, after
 
 
-def _refresh_request(
-    context: dg.SensorEvaluationContext, platform: str, first: date, last: date, base: str
-) -> dg.RunRequest:
+def _refresh_request(platform: str, first: date, last: date, key: str) -> dg.RunRequest:
     """A refresh run of one platform's dates `first`..`last` (one partition, or a range)."""
     return dg.RunRequest(
         job_name=refresh_partition_job.name,
-        run_key=_run_key(context, base),
+        run_key=key,
         **partitions_of_run(partition_key(str(first), platform),
-                            partition_key(str(last), platform), {"ctr/run_key_base": base}),
+                            partition_key(str(last), platform)),
     )
 
 
 @dg.sensor(
-    name="ctr_product_views_sensor",
+    name=SENSOR_NAME,
     jobs=[ingest_views_job, refresh_partition_job],
     minimum_interval_seconds=TICK_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -175,10 +156,10 @@ def ctr_product_views_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult:
     state = json.loads(context.cursor) if context.cursor else {}
-    ingests, confirmed, seen = _ingest_requests(context, paths, state)
+    ingests, confirmed, seen = _ingest_requests(paths, state, context.log)
     refreshes, after = _refresh_requests(context, state.get("after"))
     cursor = {"landing": confirmed, "seen": seen, "after": after}
-    return dg.SensorResult(run_requests=ingests + refreshes, cursor=json.dumps(cursor))
+    return sensor_result(context, SENSOR_NAME, ingests + refreshes, cursor=json.dumps(cursor))
 
 
 def recent_dates(today: date, days: int = RECENT_DAYS) -> list[str]:

@@ -3,7 +3,8 @@
 None of them consumes or commits anything: the stream sensor only compares the offsets
 stored in the lake with the topic's high watermarks (or landing file sizes) and asks for a
 run; the run consumes, writes the batch durably, and only then commits to Kafka. Each looks
-at what is new since its cursor: the newest batch it knew, the landing sequence.
+at what is new since its cursor: the newest batch it knew, the landing sequence. A failed
+run of any of them is asked again by the one re-ask rule (`sensors/reask.py`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from assets.industries.file_stream import ORDERS_LANDING, file_lag
 from assets.industries.stream import batches_after, load_state, read_batch_meta
 from resources import KafkaResource, PlatformPaths
 from sensors import TICK_SECONDS, partitions_of_run
+from sensors.reask import Ask, sensor_result
 
 # Touched hours closer than this share one run: rebuilding the hours between (empty, or
 # holding earlier orders) is cheap and correct, and a month of history with quiet nights is
@@ -40,6 +42,8 @@ MAX_GAP = timedelta(hours=24)
 # for the automation sensor (which still covers materializations made by hand).
 SCORED = [SCORES, HISTORY]
 STREAM_SENSOR = "industries_order_stream_sensor"
+HOURS_SENSOR = "industries_order_hours_sensor"
+CUSTOMERS_SENSOR = "industries_customers_sensor"
 # A run in one of these states has not yet read the stream up to its end.
 PENDING = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED,
            dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
@@ -89,25 +93,25 @@ def order_stream_sensor(
             consumer.close()
         what += f" + kafka topic {kafka.topic}"
     if not lag:
-        return dg.SkipReason(f"no new records in {what} beyond batch {state.seq}")
+        return sensor_result(context, STREAM_SENSOR, [],
+                             idle=f"no new records in {what} beyond batch {state.seq}")
     # The key names exactly which records the run will see: stored start .. end per source.
     key = f"orders-{state.seq}-{_digest(lag)}"
     pending = sum(end - start for start, end in lag.values())
     context.log.debug(f"{what}: {pending} bytes/messages pending")
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=key, asset_selection=[ORDER_BATCHES])], cursor=key
-    )
+    request = dg.RunRequest(run_key=key, asset_selection=[ORDER_BATCHES])
+    return sensor_result(context, STREAM_SENSOR, [Ask(request)], cursor=key)
 
 
 @dg.sensor(
-    name="industries_order_hours_sensor",
+    name=HOURS_SENSOR,
     asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=TICK_SECONDS,
 )
 def order_hours_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
-) -> dg.SensorResult | dg.SkipReason:
+) -> dg.SensorResult:
     """For each new lake batch, re-materialize only the order hours it touched, and rescore.
 
     Touched hours less than MAX_GAP apart share one run over their range (single-run
@@ -116,49 +120,43 @@ def order_hours_sensor(
     done = int(context.cursor or 0)
     new = batches_after(paths.lake(DOMAIN), done)
     if not new:
-        return dg.SkipReason(f"no lake batch after {done}")
+        return sensor_result(context, HOURS_SENSOR, [], idle=f"no lake batch after {done}")
     hours: set[str] = set()
     for _, path in new:
         hours.update(read_batch_meta(path)[1])
     first, last = new[0][0], new[-1][0]
-    requests = []
-    for start, end in hour_ranges(sorted(hours), MAX_GAP):
-        requests.append(
-            dg.RunRequest(
-                run_key=f"order-hours-{start}..{end}-batches-{first}-{last}",
-                asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
-                **partitions_of_run(start, end),
-            )
-        )
-    return dg.SensorResult(run_requests=requests, cursor=str(last))
+    asks = [
+        Ask(dg.RunRequest(
+            run_key=f"order-hours-{start}..{end}-batches-{first}-{last}",
+            asset_selection=[ORDERS, CUSTOMER_HOURLY, *SCORED],
+            **partitions_of_run(start, end),
+        ))
+        for start, end in hour_ranges(sorted(hours), MAX_GAP)
+    ]
+    return sensor_result(context, HOURS_SENSOR, asks, cursor=str(last))
 
 
 @dg.sensor(
-    name="industries_customers_sensor",
+    name=CUSTOMERS_SENSOR,
     asset_selection=[CUSTOMERS, *SCORED],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=TICK_SECONDS,
 )
 def customers_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
-) -> dg.SensorResult | dg.SkipReason:
+) -> dg.SensorResult:
     """Rebuild the customer snapshot, and rescore, when a batch file is new or changed (by
     content); the run key names the content of every batch (from the landing index)."""
     folder = paths.landing_folder(CUSTOMER_FOLDER)
     after = int(context.cursor or 0)
     changes = folder.changes(after)
     if not any(is_batch(f.rel) for f in changes.files):
-        return dg.SensorResult(
-            skip_reason=f"no new customer batch in landing/{CUSTOMER_FOLDER}",
-            cursor=str(changes.seq),
-        )
+        return sensor_result(context, CUSTOMERS_SENSOR, [], cursor=str(changes.seq),
+                             idle=f"no new customer batch in landing/{CUSTOMER_FOLDER}")
     digest = _digest([(f.rel, f.sha256) for f in folder.files() if is_batch(f.rel)])
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(run_key=f"customers-{digest}", asset_selection=[CUSTOMERS, *SCORED])
-        ],
-        cursor=str(changes.seq),
-    )
+    request = dg.RunRequest(run_key=f"customers-{digest}", asset_selection=[CUSTOMERS, *SCORED])
+    return sensor_result(context, CUSTOMERS_SENSOR, [Ask(request, changes.seq)],
+                         cursor=str(changes.seq))
 
 
 # Evaluates the scores' AutomationCondition; Dagster's implicit default sensor starts

@@ -6,7 +6,8 @@ then still gets its own materialization event); dates with no new file between t
 the runs, so no partition is shown as materialized without a file. That run also brings the
 creation-date partitions of `venue_daily_totals` the files touched up to date (in the same
 transaction as each file's rows) and records them, so the right totals are there when the
-run ends: no second run. Its cursor is the landing sequence it acted on.
+run ends: no second run. Its cursor is the landing sequence it acted on; a failed run is
+asked again by the one re-ask rule (`sensors/reask.py`).
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from assets.shared.partitions import OWN_EVENTS_MAX
 from resources import PlatformPaths
 from resources.landing import Landed, LandingFolder, run_tags
 from sensors import TICK_SECONDS, partitions_of_run
+from sensors.reask import Ask, sensor_result
 
 RAW_OP = "invoices__raw_invoices"
+SENSOR_NAME = "invoice_files_sensor"
 MAX_FILES = OWN_EVENTS_MAX
 
 
@@ -68,7 +71,7 @@ def _groups(found: list[tuple[date, Landed]]) -> list[list[tuple[date, Landed]]]
     return groups
 
 
-def _request(group: list[tuple[date, Landed]]) -> dg.RunRequest:
+def _request(group: list[tuple[date, Landed]]) -> Ask:
     """One run over the group's sync dates, loading exactly its files; the key names their
     content (one file: its hash, as `invoice-file:<sha256>`)."""
     files = [landed for _, landed in group]
@@ -76,16 +79,16 @@ def _request(group: list[tuple[date, Landed]]) -> dg.RunRequest:
     key = (f"invoice-file:{hashes[0]}" if len(hashes) == 1 else
            "invoice-files:" + hashlib.sha256("\n".join(hashes).encode()).hexdigest())
     first, last = group[0][0].isoformat(), group[-1][0].isoformat()
-    return dg.RunRequest(
+    return Ask(dg.RunRequest(
         run_key=key,
         asset_selection=[RAW_KEY],
         run_config={"ops": {RAW_OP: {"config": {"files": [f.name for f in files]}}}},
         **partitions_of_run(first, last, run_tags(files)),
-    )
+    ), landed=max(f.seq for f in files))
 
 
 @dg.sensor(
-    name="invoice_files_sensor",
+    name=SENSOR_NAME,
     target=[raw_invoices],
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=TICK_SECONDS,
@@ -94,11 +97,12 @@ def invoice_files_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
 ) -> dg.SensorResult:
     """Requests one run per group of new files of consecutive sync dates (run key = their
-    content); the run records the creation dates of the totals the files touched."""
+    content); the run records the creation dates of the totals the files touched. A failed
+    run is asked again (`sensors.reask`)."""
     cursor = json.loads(context.cursor) if context.cursor else {}
     found, landing = _new_files(context, paths.landing_folder(DOMAIN), cursor.get("landing", 0))
-    requests = [_request(group) for group in _groups(found)]
-    return dg.SensorResult(run_requests=requests, cursor=json.dumps({"landing": landing}))
+    asks = [_request(group) for group in _groups(found)]
+    return sensor_result(context, SENSOR_NAME, asks, cursor=json.dumps({"landing": landing}))
 
 
 defs = dg.Definitions(sensors=[invoice_files_sensor])

@@ -6,7 +6,8 @@ set (touched, re-copied) is a no-op and a replaced set is a new run. The sensor 
 all four are present, settled NOW and hashed in their current state (`LandingFolder.unready`):
 one file settling must not launch a run that reads a neighbour still being rewritten
 (`*.part` / `*.tmp` uploads are ignored anyway). Its cursor is the landing sequence of the
-last set it asked for.
+last set it asked for; a failed run is asked again by the one re-ask rule
+(`sensors/reask.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from assets.late_payments.common import GROUP
 from assets.late_payments.extracts import EXTRACT_FILES, LANDING, set_fingerprint
 from resources import PlatformPaths
 from sensors import TICK_SECONDS
+from sensors.reask import Ask, sensor_result
 
 JOB_NAME = "late_payments_job"
 SENSOR_NAME = "late_payments_extracts_sensor"
@@ -42,7 +44,8 @@ def late_payments_extracts_sensor(
     folder = paths.landing_folder(LANDING)
     changes = folder.changes(after)
     if not any(f.rel in EXTRACT_FILES for f in changes.files):
-        return dg.SensorResult(skip_reason="extract set unchanged", cursor=str(changes.seq))
+        return sensor_result(context, SENSOR_NAME, [], cursor=str(changes.seq),
+                             idle="extract set unchanged")
     waiting = folder.unready(EXTRACT_FILES)
     if waiting:  # keep the cursor: the set is looked at again until every file is ready
         return dg.SensorResult(
@@ -52,14 +55,11 @@ def late_payments_extracts_sensor(
         )
     hashes = {f.rel: f.sha256 for f in folder.files() if f.rel in EXTRACT_FILES}
     run_key = set_fingerprint(hashes)
-    return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(
-                run_key=run_key, job_name=JOB_NAME, tags={"late_payments/extract_set": run_key}
-            )
-        ],
-        cursor=str(changes.seq),
+    request = dg.RunRequest(
+        run_key=run_key, job_name=JOB_NAME, tags={"late_payments/extract_set": run_key}
     )
+    return sensor_result(context, SENSOR_NAME, [Ask(request, changes.seq)],
+                         cursor=str(changes.seq))
 
 
 defs = dg.Definitions(jobs=[late_payments_job], sensors=[late_payments_extracts_sensor])

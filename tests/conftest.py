@@ -5,6 +5,7 @@
 - `kafka_server` (session) / `kafka_bootstrap` ("127.0.0.1:PORT")
 - `spark_cluster` (session: standalone master + worker + Spark Connect) / `spark` (a
   `SparkResource` bound to it)
+- `small_disk`: a 64 MB tmpfs to fill (a full data root)
 - `after_demo` (session): (DAGSTER_HOME, data root) after `python -m cli.demo --scale 0.2`
   on fresh temporary ones; shared by tests/test_demo_then_platform.py and tests/browser/
 
@@ -148,6 +149,20 @@ def spark(spark_cluster) -> Iterator[object]:
     resource = SparkResource(remote=spark_cluster.remote)
     yield resource
     resource.close()
+
+
+# --- A small disk to fill -------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[object]:
+    """A 64 MB tmpfs under tmp_path (`tests/servers/disk.py`): `.path`, `.fill(leave)`,
+    `.free()`. Needs root to mount; skips without (fails with CI=true)."""
+    from tests.servers.disk import SmallDisk
+
+    disk = _start_or_skip(lambda: SmallDisk(tmp_path / "disk", 64))
+    yield disk
+    disk.unmount()
 
 
 # --- The demo's instance ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from assets.ctr.lake import parse_embedded, read_ledger, rejected_path
 from assets.ctr.partitions import DOMAIN, VIEW_EVENTS, VIEWS_LANDING
 from assets.ctr.rollups import SCHEMA
 from assets.ctr.spark_engine import SparkViewsParser
-from assets.shared import POOL, LaunchConfig, asset_key, md, md_table
+from assets.shared import POOL, LaunchConfig, asset_key, md, md_table, no_reask
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.landing import LandingFolder
 from resources.sql import transaction
@@ -144,6 +144,7 @@ def view_events(
                 description="partial: the files ingested before a bad file failed the run",
                 metadata={"files_loaded": len(loaded), TOUCHED: dg.MetadataValue.json(touched)},
             ))
+        no_reask(context, "moved to landing/product_views/_rejected/: " + "; ".join(bad))
         raise dg.Failure(
             description="moved to landing/product_views/_rejected/: " + "; ".join(bad),
             metadata={"rejected_files": bad, "files_loaded": len(loaded)},

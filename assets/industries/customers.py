@@ -1,7 +1,5 @@
 """`industries.customers`: the current deduplicated snapshot from CSV batches."""
 
-from __future__ import annotations
-
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +8,7 @@ import polars as pl
 
 from assets.industries.common import CUSTOMERS, GROUP, INDUSTRIES, SCHEMA, canonical_industry
 from assets.industries.schema import SCHEMA as TABLES
-from assets.shared import POOL
+from assets.shared import POOL, no_reask
 from assets.shared import md_table as _md
 from resources import PlatformPaths, Warehouse
 from resources.csv_rows import CsvRow, csv_rows, open_csv
@@ -120,7 +118,9 @@ def build_snapshot(frames: list[pl.DataFrame]) -> tuple[pl.DataFrame, list[tuple
     pool=POOL,
     check_specs=[dg.AssetCheckSpec(UNKNOWN_CHECK, asset=CUSTOMERS)],
 )
-def customers(paths: PlatformPaths, warehouse: Warehouse) -> dg.MaterializeResult:
+def customers(
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse
+) -> dg.MaterializeResult:
     """Current customer snapshot from every CSV batch in `landing/customers/`.
 
     Each batch is a full snapshot: a later batch wins, within a batch the last row for an
@@ -137,6 +137,7 @@ def customers(paths: PlatformPaths, warehouse: Warehouse) -> dg.MaterializeResul
             folder.reject(path, str(exc))
             bad.append(f"{path.name}: {exc}")
     if bad:
+        no_reask(context, "customer batch moved to _rejected/: " + "; ".join(bad))
         raise dg.Failure(
             description=f"customer batch rejected (moved to _rejected/): {'; '.join(bad)}"
         )

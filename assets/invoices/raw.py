@@ -29,6 +29,7 @@ from assets.shared import (
     md,
     md_table,
     next_day,
+    no_reask,
 )
 from assets.shared.partitions import partition_results, record_partitions
 from resources import InvoicesDb, PlatformPaths
@@ -78,6 +79,7 @@ def raw_invoices(
     files = files_for_sync_dates(landing, days, config.files)
     missing = set(config.files) - {f.name for f in files}
     if missing:
+        no_reask(context, f"files not in landing/{DOMAIN}/: {sorted(missing)}")
         raise dg.Failure(
             f"invoice files not found in {landing.path} for {first}..{last}: {sorted(missing)}",
             allow_retries=False,
@@ -100,6 +102,7 @@ def raw_invoices(
                           asset_key=TOTALS_KEY,
                           description="updated incrementally with the files of this run")
     if bad:
+        no_reask(context, "bad file(s) moved to _rejected/: " + "; ".join(bad))
         committed = {f.sync_date.isoformat() for f, o in outcomes if not o.already_loaded}
         record_partitions(context, {k: v for k, v in figures.items() if k in committed},
                           description="partial: the files committed before a bad file")

@@ -18,7 +18,7 @@ from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import DOMAIN, EXTRACTS, LANDING, SCHEMA, BadExtractFile, Extract
 from assets.late_payments.lake import load_staging, staging_paths
 from assets.late_payments.load import LoadStats, load_extract
-from assets.shared import POOL
+from assets.shared import POOL, no_reask
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.landing import LandingFolder
 from resources.lines import first_too_long, max_line_bytes
@@ -63,11 +63,13 @@ def _stage(
 
 
 def _move_aside(
-    folder: LandingFolder, path: Path, reason: str, cause: Exception | None = None
+    context: dg.AssetExecutionContext, folder: LandingFolder, path: Path, reason: str,
+    cause: Exception | None = None,
 ) -> NoReturn:
     """Move a file that cannot be loaded to `_rejected/` with its reason; fail the step
-    naming it (the features already published stay as they are)."""
+    naming it (the features already published stay as they are), not to be asked again."""
     target = folder.reject(path, reason)
+    no_reask(context, f"{path.name} moved to _rejected/: {reason}")
     raise dg.Failure(
         description=f"bad file {path.name}: {reason} (moved to {target})",
         metadata={"file": path.name, "moved_to": str(target)},
@@ -101,9 +103,10 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
         folder = paths.landing_folder(LANDING)
         path = folder.path / extract.file_name
         if not folder.inside(path):  # a link out of the folder: moved aside, never read
-            _move_aside(folder, path, f"{extract.file_name}: a symbolic link to outside "
+            _move_aside(context, folder, path, f"{extract.file_name}: a symbolic link to outside "
                         f"landing/{LANDING}/; not read")
         if not path.is_file():
+            no_reask(context, f"landing/{LANDING}/{extract.file_name} is missing")
             raise dg.Failure(
                 description=f"landing/{LANDING}/{extract.file_name} is missing: "
                 "the set of four extracts is incomplete"
@@ -111,7 +114,7 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
         try:
             stats, preview, checks = _stage(extract, path, paths, warehouse, spark)
         except BadExtractFile as exc:
-            _move_aside(folder, path, str(exc), exc)
+            _move_aside(context, folder, path, str(exc), exc)
         context.log.info(f"{stats.file}: {stats.loaded} rows staged, {stats.rejected} rejected")
         return dg.MaterializeResult(
             metadata={

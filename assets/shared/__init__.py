@@ -1,8 +1,16 @@
-"""What every domain's assets share: asset keys, the warehouse pool, the retry policy,
-the base of op config (`LaunchConfig`), Markdown tables for metadata and contiguous ranges
-of partition keys."""
+"""What every domain's assets share: asset keys, the warehouse pool, the retry policy
+(and the no-re-ask mark), the base of op config (`LaunchConfig`), Markdown tables for
+metadata and contiguous ranges of partition keys."""
 
-from assets.shared.conventions import POOL, RETRY, LaunchConfig, asset_key, history_start
+from assets.shared.conventions import (
+    NO_REASK_TAG,
+    POOL,
+    RETRY,
+    LaunchConfig,
+    asset_key,
+    history_start,
+    no_reask,
+)
 from assets.shared.markdown import md, md_table
 from assets.shared.ranges import (
     contiguous,
@@ -13,6 +21,7 @@ from assets.shared.ranges import (
 )
 
 __all__ = [
+    "NO_REASK_TAG",
     "POOL",
     "RETRY",
     "LaunchConfig",
@@ -25,4 +34,5 @@ __all__ = [
     "md",
     "md_table",
     "next_day",
+    "no_reask",
 ]

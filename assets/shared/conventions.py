@@ -10,7 +10,9 @@
 - A step that talks to a server retries with `RETRY` (exponential backoff with jitter:
   about 3, 6, 12 and 24 s), so a database or broker that restarts within ~45 s does not
   leave a file or a batch unloaded. A failure retrying cannot fix (a bad file) raises
-  `dg.Failure(allow_retries=False)`.
+  `dg.Failure(allow_retries=False)`; when its input is bad (the file moved aside), the step
+  also says so with `no_reask`, and the sensors do not ask for that run again
+  (`sensors/reask.py`; every other failed run is asked again with backoff).
 - Op config (what a person sets at launch) derives from `LaunchConfig`: Dagster lets any
   string of it be read from an environment variable (`{"env": "INVOICES_DB_URL"}`), so a
   value that carries a configured secret is refused at the step's start, naming the field and
@@ -36,6 +38,15 @@ POOL = "warehouse"
 RETRY = dg.RetryPolicy(
     max_retries=4, delay=3, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
+
+# On a run: its input was bad (moved aside with the reason) and asking again cannot help.
+NO_REASK_TAG = "platform/no_reask"
+
+
+def no_reask(context: dg.AssetExecutionContext, why: str) -> None:
+    """Mark this run as failed for its input (`why`): the sensors' re-ask rule leaves it be,
+    until the same content lands again."""
+    context.instance.add_run_tags(context.run_id, {NO_REASK_TAG: why[:200]})
 
 
 def history_start(domain: str, default: str) -> str:

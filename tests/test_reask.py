@@ -1,0 +1,148 @@
+"""A failed run whose cause goes away is asked again, and loads each file once (issue 21).
+
+Every file-driven pipeline, with its real sensor on a real instance: its data root is a
+small tmpfs filled between the sensor's tick and the run (the run fails at once, naming the
+full path), then freed; the next ticks ask again (`REASK_DELAYS_SECONDS=0`) and the files
+load exactly once. A file deleted before its run fails it as missing, is not asked again
+on its own, and loads at once when the same bytes land again. A bad file (moved aside) is
+never asked again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from cli.generators.invoices import write_invoice_file
+from cli.runner import execute_run_request, tick_sensor
+from definitions import domain_defs
+from resources import build_resources
+from sensors.reask import ASK_TAG, ATTEMPT_TAG, REASK_OF_TAG, REASK_TAG
+from tests.invoices.conftest import uid
+
+INVOICES = "invoice_files_sensor"
+
+
+@pytest.fixture
+def instance() -> Iterator[dg.DagsterInstance]:
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+def bind(root: Path, domain: str, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, dg.Definitions]:
+    """The domain's definitions, embedded, on the data root `root`."""
+    monkeypatch.setenv("PLATFORM_DATA_DIR", str(root))
+    for name in ("INVOICES_DB_URL", "PURCHASES_DB_URL", "KAFKA_BOOTSTRAP_SERVERS"):
+        monkeypatch.delenv(name, raising=False)
+    resources = build_resources()
+    return resources, domain_defs(domain, resources)
+
+
+def run_all(defs: dg.Definitions, requests: list[dg.RunRequest],
+            instance: dg.DagsterInstance) -> list[dg.ExecuteInProcessResult]:
+    return [execute_run_request(defs, r, instance, raise_on_error=False) for r in requests]
+
+
+def failure_text(result: dg.ExecuteInProcessResult) -> str:
+    return " ".join(str(e.event_specific_data.error.to_string())
+                    for e in result.all_events if e.is_step_failure)
+
+
+def drain(defs: dg.Definitions, sensor: str, instance: dg.DagsterInstance,
+          cursor: str | None, ticks: int = 6) -> tuple[list[dg.RunRequest], str | None]:
+    """Tick and run what is asked until a tick asks for nothing; every run must succeed."""
+    asked = []
+    for _ in range(ticks):
+        requests, cursor = tick_sensor(defs, sensor, instance, cursor)
+        if not requests:
+            return asked, cursor
+        for result in run_all(defs, requests, instance):
+            assert result.success, failure_text(result)
+        asked += requests
+    raise AssertionError(f"{sensor} still asks after {ticks} ticks")
+
+
+def land_invoices(root: Path, name: str = "invoices_2024-03-01.csv", n: int = 200) -> Path:
+    path = root / "landing" / "invoices" / name
+    write_invoice_file(path, [[f"v{i % 7}", uid(i), f"2024-02-{1 + i % 28:02d} 10:00:00",
+                               f"{i}.25"] for i in range(n)])
+    return path
+
+
+def invoice_counts(resources: dict) -> tuple[int, int, int]:
+    """(raw rows, ledger rows, invoices counted by the totals)."""
+    from assets.invoices.store import open_store
+
+    with open_store(resources["invoices_db"]) as store:
+        return (store.scalar("SELECT COUNT(*) FROM invoices.raw_invoices"),
+                store.scalar("SELECT COUNT(*) FROM invoices.file_ledger"),
+                store.scalar("SELECT COALESCE(SUM(invoice_count), 0)"
+                             " FROM invoices.venue_daily_totals"))
+
+
+def test_invoices_run_failed_on_a_full_disk_is_asked_again_and_loads_once(
+    small_disk, instance, monkeypatch
+):
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
+    resources, defs = bind(small_disk.path, "invoices", monkeypatch)
+    land_invoices(small_disk.path)
+    [request], cursor = tick_sensor(defs, INVOICES, instance, None)
+    assert request.tags[ATTEMPT_TAG] == "1"
+    small_disk.fill()
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success
+    assert "no space left on the device of" in failure_text(failed)
+    assert len([e for e in failed.all_events if e.event_type_value == "STEP_RESTARTED"]) == 0
+    # still full: asked again after the backoff (0 s here), and fails again
+    [again], cursor = tick_sensor(defs, INVOICES, instance, cursor)
+    assert again.run_key == f"{request.run_key}:retry1"
+    assert again.tags[REASK_OF_TAG] == failed.run_id and again.tags[ATTEMPT_TAG] == "2"
+    assert not run_all(defs, [again], instance)[0].success
+    small_disk.free()
+    asked, cursor = drain(defs, INVOICES, instance, cursor)
+    assert [r.run_key for r in asked] == [f"{request.run_key}:retry2"]
+    assert invoice_counts(resources) == (200, 1, 200)
+    marks = [r.tags.get(REASK_TAG, "") for r in instance.get_runs(
+        dg.RunsFilter(tags={ASK_TAG: request.run_key}, statuses=[dg.DagsterRunStatus.FAILURE]))]
+    assert len(marks) == 2 and all(m.startswith("asked again as") for m in marks)
+
+
+def test_invoices_file_deleted_before_its_run_loads_when_it_lands_again(
+    tmp_path, instance, monkeypatch
+):
+    monkeypatch.delenv("REASK_DELAYS_SECONDS", raising=False)  # the real backoff: 60 s
+    resources, defs = bind(tmp_path, "invoices", monkeypatch)
+    path = land_invoices(tmp_path)
+    [request], cursor = tick_sensor(defs, INVOICES, instance, None)
+    kept = tmp_path / "kept.csv"
+    shutil.move(path, kept)
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success and "not found" in failure_text(failed)
+    nothing, cursor = tick_sensor(defs, INVOICES, instance, cursor)
+    assert nothing == []  # missing input: not asked again on its own
+    shutil.copy(kept, path)  # the same bytes land again: asked at once, not after 60 s
+    [again], cursor = tick_sensor(defs, INVOICES, instance, cursor)
+    assert again.run_key == f"{request.run_key}:retry1"
+    assert run_all(defs, [again], instance)[0].success
+    assert invoice_counts(resources) == (200, 1, 200)
+    assert tick_sensor(defs, INVOICES, instance, cursor)[0] == []
+
+
+def test_a_bad_invoice_file_is_never_asked_again(tmp_path, instance, monkeypatch):
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
+    resources, defs = bind(tmp_path, "invoices", monkeypatch)
+    path = tmp_path / "landing" / "invoices" / "invoices_2024-03-01.csv"
+    path.parent.mkdir(parents=True)
+    path.write_text("not,an,invoice,header\n1,2,3,4\n")
+    [request], cursor = tick_sensor(defs, INVOICES, instance, None)
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success
+    for _ in range(2):
+        nothing, cursor = tick_sensor(defs, INVOICES, instance, cursor)
+        assert nothing == []
+    [run] = instance.get_runs(dg.RunsFilter(run_ids=[failed.run_id]))
+    assert run.tags[REASK_TAG].startswith("not asked again: bad file(s) moved to _rejected/")
