@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from dagster._utils.backoff import backoff
+from dagster._utils.backoff import exponential_delay_generator
 from dagster_duckdb import DuckDBResource
 
 from resources.failures import full_disk_fails_at_once
-from resources.files import named_when_full
+from resources.files import NoSpace, named_when_full
 from resources.sql import Schema, database_identity, ensure_schemas
 
 
@@ -36,13 +37,25 @@ class Warehouse(DuckDBResource):
                 conn.close()  # never hand back a connection inside a failed transaction
 
     def _open(self) -> duckdb.DuckDBPyConnection:
-        """Connect as DuckDBResource does (retrying while another process holds the file's
-        lock), except that a full disk is not waited on for minutes: it raises at once."""
-
-        def connect() -> duckdb.DuckDBPyConnection:
-            with named_when_full(self.database, "opening the warehouse"):
-                return duckdb.connect(self.database, read_only=False,
-                                      config={"custom_user_agent": "dagster",
-                                              **self.connection_config})
-
-        return backoff(fn=connect, retry_on=(RuntimeError, duckdb.IOException), max_retries=10)
+        """Connect, retrying (about 100 s in all) only while another process holds the file's
+        lock, as DuckDBResource does; any other error (a full disk) raises at once. A file
+        this call created but could not finish (a full disk) is removed, or every later
+        open would refuse it as "not a valid DuckDB database file"."""
+        fresh = self.database != ":memory:" and not Path(self.database).exists()
+        delays = exponential_delay_generator()
+        for attempt in range(11):
+            try:
+                with named_when_full(self.database, "opening the warehouse"):
+                    return duckdb.connect(self.database, read_only=False,
+                                          config={"custom_user_agent": "dagster",
+                                                  **self.connection_config})
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or attempt == 10:
+                    raise
+                time.sleep(next(delays))
+            except NoSpace:
+                if fresh:
+                    for leftover in (Path(self.database), Path(f"{self.database}.wal")):
+                        leftover.unlink(missing_ok=True)
+                raise
+        raise AssertionError("unreachable")
