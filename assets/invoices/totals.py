@@ -25,7 +25,9 @@ from resources import InvoicesDb, PlatformPaths
     partitions_def=creation_date_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
     retry_policy=RETRY,
-    deps=[dg.AssetDep(raw_invoices, partition_mapping=dg.AllPartitionMapping())],
+    # per date, not all-to-all: a backfill of N dates of both assets is N dates of each
+    # (a file of sync date S touches creation dates up to S; raw.py records those itself)
+    deps=[dg.AssetDep(raw_invoices, partition_mapping=dg.TimeWindowPartitionMapping())],
     group_name=DOMAIN,
     kinds={"duckdb", "postgres"},
     pool=POOL,
