@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
@@ -25,6 +26,8 @@ from sensors.reask import ASK_TAG, ATTEMPT_TAG, REASK_OF_TAG, REASK_TAG
 from tests.invoices.conftest import uid
 
 INVOICES = "invoice_files_sensor"
+BIG_FILE_ROWS = 400_000  # ~20 MB of CSV: more than is left for it
+LEFT_FOR_TWO_FILES = 2**20
 
 
 @pytest.fixture
@@ -66,10 +69,12 @@ def drain(defs: dg.Definitions, sensor: str, instance: dg.DagsterInstance,
     raise AssertionError(f"{sensor} still asks after {ticks} ticks")
 
 
-def land_invoices(root: Path, name: str = "invoices_2024-03-01.csv", n: int = 200) -> Path:
+def land_invoices(root: Path, name: str = "invoices_2024-03-01.csv", n: int = 200,
+                  first: int = 0) -> Path:
+    """`n` invoices (ids from `first`) created in February 2024."""
     path = root / "landing" / "invoices" / name
     write_invoice_file(path, [[f"v{i % 7}", uid(i), f"2024-02-{1 + i % 28:02d} 10:00:00",
-                               f"{i}.25"] for i in range(n)])
+                               f"{i}.25"] for i in range(first, first + n)])
     return path
 
 
@@ -144,3 +149,50 @@ def test_a_bad_invoice_file_is_never_asked_again(tmp_path, instance, monkeypatch
         assert nothing == []
     [run] = instance.get_runs(dg.RunsFilter(run_ids=[failed.run_id]))
     assert run.tags[REASK_TAG].startswith("not asked again: bad file(s) moved to _rejected/")
+
+
+def published_totals(root: Path) -> tuple[int, Decimal]:
+    """(invoices, amount) over every published month file (what the API answers)."""
+    import pyarrow.parquet as pq
+
+    from resources.serving import INVOICE_TOTALS, answer_file
+
+    files = sorted(answer_file(root, INVOICE_TOTALS, "x").parent.glob("*.parquet"))
+    rows = [r for f in files for r in pq.read_table(f).to_pylist()]
+    return sum(r["invoice_count"] for r in rows), sum((r["total_amount"] for r in rows),
+                                                      Decimal(0))
+
+
+def committed_totals(resources: dict) -> tuple[int, Decimal]:
+    from assets.invoices.store import open_store
+
+    with open_store(resources["invoices_db"]) as store:
+        count, amount = store.execute("SELECT SUM(invoice_count), SUM(total_amount)"
+                                      " FROM invoices.venue_daily_totals").fetchone()
+    return int(count), Decimal(str(amount))
+
+
+def test_a_run_failing_mid_way_on_a_full_disk_has_published_what_it_committed(
+    small_disk, instance, monkeypatch
+):
+    """Issue 21, item 2: two files commit, the disk fills at the third; the published
+    totals equal the warehouse (not the state before the run), and after space is freed the
+    re-asked run loads the rest once."""
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
+    monkeypatch.setenv("INVOICES_PUBLISH_EVERY_SECONDS", "0")
+    resources, defs = bind(small_disk.path, "invoices", monkeypatch)
+    land_invoices(small_disk.path, "invoices_2024-03-01.csv", 50)
+    drain(defs, INVOICES, instance, None)  # the warehouse exists, 50 invoices published
+    for day, n, first in (("02", 500, 10**6), ("03", 500, 2 * 10**6), ("04", BIG_FILE_ROWS, 0)):
+        land_invoices(small_disk.path, f"invoices_2024-03-{day}.csv", n, first)
+    [request], cursor = tick_sensor(defs, INVOICES, instance, None)
+    small_disk.fill(leave=LEFT_FOR_TWO_FILES)
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success and "no space left" in failure_text(failed)
+    small_disk.free()
+    assert committed_totals(resources)[0] == 1050  # the two small files committed
+    assert published_totals(small_disk.path) == committed_totals(resources)
+    asked, _ = drain(defs, INVOICES, instance, cursor)
+    assert len(asked) == 1
+    assert committed_totals(resources)[0] == 1000 + BIG_FILE_ROWS  # 0..49 re-synced
+    assert published_totals(small_disk.path) == committed_totals(resources)

@@ -17,7 +17,7 @@ import dagster as dg
 from assets.invoices.files import DOMAIN, BadInvoiceFile, InvoiceFile, files_for_sync_dates
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import RAW_KEY, TOTALS_KEY, sync_date_partitions
-from assets.invoices.publish import ledger_dates, publish_months
+from assets.invoices.publish import Publisher, ledger_dates
 from assets.invoices.store import FileOutcome, InvoiceStore, open_store
 from assets.shared import (
     POOL,
@@ -85,7 +85,8 @@ def raw_invoices(
             allow_retries=False,
         )
     with open_store(invoices_db) as store:
-        outcomes, bad = load_files(context, store, landing, files)
+        publisher = Publisher(store, paths.root)
+        outcomes, bad = load_files(context, store, landing, files, publisher)
         touched = sorted({d for _, o in outcomes for d in o.dates_touched})
         mismatched = [m for a, b in date_ranges(touched) for m in store.mismatches(a, b)]
         figures = sync_date_figures(store, outcomes, context.partition_keys)
@@ -93,8 +94,9 @@ def raw_invoices(
             "SELECT sync_date, SUM(rows_loaded) FROM invoices.file_ledger GROUP BY sync_date"
         ).fetchall()), next_day))
         totals = totals_figures(store, touched)
-        again = ledger_dates(store, [f.content_hash for f, o in outcomes if o.already_loaded])
-        published = publish_months(store, paths.root, set(touched) | again)
+        publisher.committed(ledger_dates(store, [f.content_hash for f, o in outcomes
+                                                 if o.already_loaded]))
+        published = publisher.flush()
         context.log.info(f"venue totals published for {', '.join(published) or 'no month'}")
         totals_coverage = md(totals_coverage_table(store))
         record_partitions(context, {k: {**v, "coverage": totals_coverage}
@@ -132,33 +134,60 @@ def load_files(
     store: InvoiceStore,
     landing: LandingFolder,
     files: list[InvoiceFile],
+    publisher: Publisher,
 ) -> tuple[Outcomes, list[str]]:
-    """Apply each file in its own transaction: (what each did, the bad files moved aside)."""
+    """Apply each file in its own transaction: (what each did, the bad files moved aside).
+    What committed is published as it commits, and before an error leaves the run."""
     outcomes: Outcomes = []
     bad: list[str] = []
-    for item in files:
-        if store.is_loaded(item.content_hash):
-            context.log.info(f"{item.name}: same content already loaded, nothing to do")
-            outcomes.append((item, FileOutcome(0, 0, 0, [], already_loaded=True)))
-            continue
-        try:
-            parsed = parse_invoice_file(item.path, item.sync_date)
-        except BadInvoiceFile as exc:
-            moved = landing.reject(item.path, str(exc))
-            context.log.error(f"{exc}; moved to {moved}")
-            bad.append(str(exc))
-            continue
-        try:
-            outcome = store.apply_file(parsed, item.name, item.content_hash, item.sync_date)
-        except Exception as exc:  # rolled back; the error keeps its type (retries) + the file
-            exc.add_note(f"while loading invoice file {item.name} ({item.path})")
-            raise
-        context.log.info(
-            f"{item.name}: {outcome.rows_loaded} rows loaded, {outcome.rows_rejected}"
-            f" rejected, dates touched: {describe_ranges(outcome.dates_touched)}"
-        )
-        outcomes.append((item, outcome))
+    try:
+        for item in files:
+            outcome = _load_one(context, store, landing, item, bad)
+            if outcome is not None:
+                outcomes.append((item, outcome))
+                publisher.committed(outcome.dates_touched)
+    except BaseException:
+        _publish_before_failing(context, publisher)
+        raise
     return outcomes, bad
+
+
+def _publish_before_failing(context: dg.AssetExecutionContext, publisher: Publisher) -> None:
+    try:
+        months = publisher.flush()
+        context.log.info(f"published the files committed before the error: {months}")
+    except Exception as exc:  # a full disk: the re-asked run republishes these months
+        context.log.warning(f"could not publish the committed files before failing: {exc}")
+
+
+def _load_one(
+    context: dg.AssetExecutionContext,
+    store: InvoiceStore,
+    landing: LandingFolder,
+    item: InvoiceFile,
+    bad: list[str],
+) -> FileOutcome | None:
+    """One file in one transaction; None when it was bad (moved aside, reason in `bad`)."""
+    if store.is_loaded(item.content_hash):
+        context.log.info(f"{item.name}: same content already loaded, nothing to do")
+        return FileOutcome(0, 0, 0, [], already_loaded=True)
+    try:
+        parsed = parse_invoice_file(item.path, item.sync_date)
+    except BadInvoiceFile as exc:
+        moved = landing.reject(item.path, str(exc))
+        context.log.error(f"{exc}; moved to {moved}")
+        bad.append(str(exc))
+        return None
+    try:
+        outcome = store.apply_file(parsed, item.name, item.content_hash, item.sync_date)
+    except Exception as exc:  # rolled back; the error keeps its type (retries) + the file
+        exc.add_note(f"while loading invoice file {item.name} ({item.path})")
+        raise
+    context.log.info(
+        f"{item.name}: {outcome.rows_loaded} rows loaded, {outcome.rows_rejected}"
+        f" rejected, dates touched: {describe_ranges(outcome.dates_touched)}"
+    )
+    return outcome
 
 
 def sync_date_figures(
