@@ -37,7 +37,7 @@ from assets.ctr.partitions import (
     date_partitions,
     partition_key,
 )
-from assets.shared import date_ranges
+from assets.shared import DOMAIN_TAG, date_ranges
 from resources import PlatformPaths
 from sensors import TICK_SECONDS, partitions_of_run
 from sensors.events import materializations_after
@@ -48,16 +48,19 @@ RECENT_DAYS = 3
 
 ingest_views_job = dg.define_asset_job(
     "ctr_ingest_views",
+    tags={DOMAIN_TAG: "ctr"},
     selection=dg.AssetSelection.assets(VIEW_EVENTS),
     description="Parse new product-view files into the lake (once per content).",
 )
 refresh_partition_job = dg.define_asset_job(
     "ctr_refresh_partition",
+    tags={DOMAIN_TAG: "ctr"},
     selection=dg.AssetSelection.assets(PURCHASES, PURCHASES_PER_MINUTE, VIEWS_PER_MINUTE),
     description="Purchases + both per-minute rollups of one (date, platform) partition.",
 )
 refresh_purchases_job = dg.define_asset_job(
     "ctr_refresh_purchases",
+    tags={DOMAIN_TAG: "ctr"},
     selection=dg.AssetSelection.assets(PURCHASES, PURCHASES_PER_MINUTE),
     description="Re-extract purchases of one (date, platform) and roll them up.",
 )

@@ -12,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from assets.customers.assets import ASSETS, DOMAIN
+from assets.shared import DOMAIN_TAG
 from resources import PlatformPaths
 
 JOB_NAME = "customers_insights_job"
@@ -19,6 +20,7 @@ FAILURE_LOG = Path("logs") / "customers_pipeline_failures.jsonl"
 
 customers_job = dg.define_asset_job(
     JOB_NAME,
+    tags={DOMAIN_TAG: "customers"},
     selection=dg.AssetSelection.assets(*ASSETS),
     description="Extract the e-commerce DB, rebuild customers.* tables, load the documents.",
 )

@@ -1,19 +1,21 @@
 """Sensors of the invoices domain.
 
 `invoice_files_sensor`: new invoice files (by content) → one run of `raw_invoices` over the
-sync dates they carry, consecutive dates in one run (at most MAX_FILES files: each sync date
-then still gets its own materialization event); dates with no new file between them split
-the runs, so no partition is shown as materialized without a file. That run also brings the
-creation-date partitions of `venue_daily_totals` the files touched up to date (in the same
-transaction as each file's rows) and records them, so the right totals are there when the
-run ends: no second run. Its cursor is the landing sequence it acted on; a failed run is
-asked again by the one re-ask rule (`sensors/reask.py`).
+sync dates they carry, consecutive dates in one run (bounded: at most a month of dates, so
+each sync date still gets its own materialization event, and MAX_FILES files or MAX_BYTES,
+so many small files coalesce into few runs of seconds each); dates with no new file between
+them split the runs, so no partition is shown as materialized without a file. That run also
+brings the creation-date partitions of `venue_daily_totals` the files touched up to date (in
+the same transaction as each file's rows) and records them, so the right totals are there
+when the run ends: no second run. Its cursor is the landing sequence it acted on; a failed
+run is asked again by the one re-ask rule (`sensors/reask.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from datetime import date, timedelta
 
 import dagster as dg
@@ -29,7 +31,10 @@ from sensors.reask import Ask, sensor_result
 
 RAW_OP = "invoices__raw_invoices"
 SENSOR_NAME = "invoice_files_sensor"
-MAX_FILES = OWN_EVENTS_MAX
+# Per run, at most (each: INVOICES_MAX_FILES_PER_RUN, INVOICES_MAX_MB_PER_RUN): about 10 s
+# of loading for one-row files (~18 ms each) or for 64 MB of CSV (bench/freshness.py).
+MAX_FILES = int(os.environ.get("INVOICES_MAX_FILES_PER_RUN", "500"))
+MAX_BYTES = int(float(os.environ.get("INVOICES_MAX_MB_PER_RUN", "64")) * 2**20)
 
 
 def _sync_partition(name: str) -> str:
@@ -61,13 +66,22 @@ def _new_files(
 
 
 def _groups(found: list[tuple[date, Landed]]) -> list[list[tuple[date, Landed]]]:
-    """Files of consecutive sync dates together, at most MAX_FILES per group."""
+    """Files of consecutive sync dates together: many small files coalesce into one run,
+    bounded (at most OWN_EVENTS_MAX dates, MAX_FILES files, MAX_BYTES bytes) so that one
+    run holds the warehouse for seconds, not minutes, and other domains get their turn."""
     groups: list[list[tuple[date, Landed]]] = []
+    dates = size = 0
     for day, landed in found:
         last = groups[-1][-1][0] if groups else None
-        if last is None or day - last > timedelta(days=1) or len(groups[-1]) >= MAX_FILES:
+        new_date = last is None or day != last
+        if (last is None or day - last > timedelta(days=1) or len(groups[-1]) >= MAX_FILES
+                or size + landed.size > MAX_BYTES or (new_date and dates >= OWN_EVENTS_MAX)):
             groups.append([])
+            dates = size = 0
+            new_date = True
         groups[-1].append((day, landed))
+        dates += new_date
+        size += landed.size
     return groups
 
 

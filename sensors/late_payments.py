@@ -16,6 +16,7 @@ import dagster as dg
 
 from assets.late_payments.common import GROUP
 from assets.late_payments.extracts import EXTRACT_FILES, LANDING, set_fingerprint
+from assets.shared import DOMAIN_TAG
 from resources import PlatformPaths
 from sensors import TICK_SECONDS
 from sensors.reask import Ask, sensor_result
@@ -25,6 +26,7 @@ SENSOR_NAME = "late_payments_extracts_sensor"
 
 late_payments_job = dg.define_asset_job(
     JOB_NAME,
+    tags={DOMAIN_TAG: "late_payments"},
     selection=dg.AssetSelection.groups(GROUP),
     description="Stage the four retail extracts and rebuild late_payments.invoice_features.",
 )

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets.shared import NO_REASK_TAG
+from assets.shared import DOMAIN_TAG, NO_REASK_TAG
 from sensors import RANGE_END_TAG, RANGE_START_TAG
 
 ASK_TAG = "platform/ask"  # the content key the run was asked for (its first run key)
@@ -83,8 +83,11 @@ def _newest(instance: dg.DagsterInstance, key: str) -> dg.RunRecord | None:
 
 
 def _tagged(request: dg.RunRequest, sensor: str, key: str, landed: int | None) -> dg.RunRequest:
-    """The first request of a content key, tagged so that its runs can be found."""
+    """The first request of a content key, tagged so that its runs can be found (and, for
+    assets, with their domain: a job's runs carry the job's own tag)."""
     tags = {**request.tags, SENSOR_TAG: sensor, ASK_TAG: key, ATTEMPT_TAG: "1"}
+    if request.asset_selection:
+        tags.setdefault(DOMAIN_TAG, request.asset_selection[0].path[0])
     if landed is not None:
         tags[LANDED_TAG] = str(landed)
     return request.with_replaced_attrs(tags=tags)

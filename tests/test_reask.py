@@ -22,7 +22,7 @@ from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request, tick_sensor
 from definitions import domain_defs
 from resources import build_resources
-from sensors.reask import ASK_TAG, ATTEMPT_TAG, REASK_OF_TAG, REASK_TAG
+from sensors.reask import ATTEMPT_TAG, REASK_OF_TAG, REASK_TAG
 from tests.invoices.conftest import uid
 
 INVOICES = "invoice_files_sensor"

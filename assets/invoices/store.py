@@ -201,10 +201,12 @@ class InvoiceStore:
         return row is not None
 
     def apply_file(
-        self, parsed: ParsedFile, file_name: str, content_hash: str, sync_date: date
+        self, parsed: ParsedFile, file_name: str, content_hash: str, sync_date: date,
+        known_new: bool = False,
     ) -> FileOutcome:
-        """Load one parsed file atomically; a file already in the ledger is a no-op."""
-        if self.is_loaded(content_hash):
+        """Load one parsed file atomically; a file already in the ledger is a no-op (the
+        caller that has just looked says `known_new`; the ledger's key still guards)."""
+        if not known_new and self.is_loaded(content_hash):
             return FileOutcome(0, 0, 0, [], already_loaded=True)
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction():
@@ -220,13 +222,10 @@ class InvoiceStore:
             with self._timed("incremental"):  # the aggregate: per-(venue, date) deltas
                 self.execute(_DELTAS)
                 self.execute(_MERGE_DELTAS, (now, now))
-            loaded = self.execute("SELECT COUNT(*) FROM changes").fetchone()[0]
-            dates = [
-                r[0]
-                for r in self.execute(
-                    "SELECT DISTINCT created_date FROM deltas ORDER BY 1"
-                ).fetchall()
-            ]
+            loaded, dates = self.execute(
+                "SELECT (SELECT COUNT(*) FROM changes), (SELECT array_agg(DISTINCT"
+                " created_date ORDER BY created_date) FROM deltas)").fetchone()
+            dates = list(dates or [])
             self._insert_rejected(parsed.rejected, content_hash, file_name, now)
             outcome = FileOutcome(
                 rows_loaded=loaded,
@@ -241,7 +240,8 @@ class InvoiceStore:
                     outcome.rows_rejected, outcome.rows_unchanged, dates, now,
                 ),
             )
-            self._drop_temp("stage", "changes", "deltas", "rejects")
+            if parsed.rows.num_rows > 10_000:  # small ones go with the next file's start
+                self._drop_temp("stage", "changes", "deltas", "rejects")
         return outcome
 
     def _fresh(self, start: date, end: date) -> None:

@@ -3,6 +3,7 @@
 metadata and contiguous ranges of partition keys."""
 
 from assets.shared.conventions import (
+    DOMAIN_TAG,
     NO_REASK_TAG,
     POOL,
     RETRY,
@@ -21,6 +22,7 @@ from assets.shared.ranges import (
 )
 
 __all__ = [
+    "DOMAIN_TAG",
     "NO_REASK_TAG",
     "POOL",
     "RETRY",

@@ -39,6 +39,10 @@ RETRY = dg.RetryPolicy(
     max_retries=4, delay=3, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
 
+# On a run: the domain it works for. The run queue limits each domain's runs in progress
+# (dagster.yaml `tag_concurrency_limits`), so one domain's backlog never fills the queue.
+DOMAIN_TAG = "platform/domain"
+
 # On a run: its input was bad (moved aside with the reason) and asking again cannot help.
 NO_REASK_TAG = "platform/no_reask"
 

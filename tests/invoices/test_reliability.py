@@ -13,6 +13,7 @@ import pytest
 from assets.invoices.files import InvoiceFile
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import RAW_KEY
+from assets.invoices.publish import Publisher
 from assets.invoices.raw import load_files
 from assets.invoices.store import InvoiceStore
 from cli.generators.invoices import write_invoice_file
@@ -141,7 +142,7 @@ def test_a_database_error_names_the_file_rolls_it_back_and_a_rerun_loads_it(
     with monkeypatch.context() as patch, invoices_env.store() as store:
         patch.setattr(InvoiceStore, "_insert_rejected", lost)
         with pytest.raises(ConnectionError) as failed:  # same type: the retry policy applies
-            load_files(context, store, landing, [item])
+            load_files(context, store, landing, [item], Publisher(store, invoices_env.data_dir))
     assert f"while loading invoice file invoices_2024-03-01.csv ({path})" in "".join(
         getattr(failed.value, "__notes__", []))
     for table in ("raw_invoices", "venue_daily_totals", "file_ledger", "rejected_invoice_rows"):

@@ -93,9 +93,9 @@ def test_rewritten_file_gets_a_new_run_key(invoices_env):
 def test_a_day_without_a_file_splits_the_runs_and_a_long_backlog_is_capped(invoices_env):
     from datetime import date, timedelta
 
-    from sensors.invoices import MAX_FILES
+    from assets.shared.partitions import OWN_EVENTS_MAX as MAX_DATES
 
-    days = [(date(2024, 1, 1) + timedelta(days=d)).isoformat() for d in range(MAX_FILES + 2)]
+    days = [(date(2024, 1, 1) + timedelta(days=d)).isoformat() for d in range(MAX_DATES + 2)]
     days.append("2024-03-01")
     for i, day in enumerate(days):
         write_invoice_file(invoices_env.landing / f"invoices_{day}.csv",
@@ -104,8 +104,27 @@ def test_a_day_without_a_file_splits_the_runs_and_a_long_backlog_is_capped(invoi
         requests, _ = tick_sensor(invoices_env.defs, SENSOR, instance, None)
     spans = [(r.partition_key_range.start, r.partition_key_range.end) if r.partition_key_range
              else (r.partition_key, r.partition_key) for r in requests]
-    # no partition in a run without its file; at most MAX_FILES files (own events) per run
-    assert spans == [("2024-01-01", days[MAX_FILES - 1]), (days[MAX_FILES], days[MAX_FILES + 1]),
+    # no partition in a run without its file; at most MAX_DATES dates (own events) per run
+    assert spans == [("2024-01-01", days[MAX_DATES - 1]), (days[MAX_DATES], days[MAX_DATES + 1]),
                      ("2024-03-01", "2024-03-01")]
     assert [len(r.run_config["ops"]["invoices__raw_invoices"]["config"]["files"])
-            for r in requests] == [MAX_FILES, 2, 1]
+            for r in requests] == [MAX_DATES, 2, 1]
+
+
+def test_many_small_files_coalesce_into_few_bounded_runs(invoices_env):
+    """Issue 21, item 8: 1,100 one-row files of two dates are 3 runs (was: one per 31 files),
+    each at most MAX_FILES files; a run is also cut at MAX_BYTES."""
+    from sensors.invoices import MAX_BYTES, MAX_FILES
+
+    assert MAX_FILES == 500 and MAX_BYTES == 64 * 2**20
+    for i in range(1_100):
+        day = "2024-05-01" if i < 700 else "2024-05-02"
+        write_invoice_file(invoices_env.landing / f"invoices_{day}_{i:04d}.csv",
+                           [["v1", uid(10_000 + i), f"{day} 09:00:00", "1.00"]])
+    with dg.instance_for_test() as instance:
+        requests, _ = tick_sensor(invoices_env.defs, SENSOR, instance, None)
+    files = [r.run_config["ops"]["invoices__raw_invoices"]["config"]["files"] for r in requests]
+    assert [len(f) for f in files] == [500, 500, 100]
+    assert sorted(n for f in files for n in f) == sorted(
+        p.name for p in invoices_env.landing.glob("*.csv"))
+    assert all(r.tags["platform/domain"] == "invoices" for r in requests)
