@@ -14,7 +14,10 @@ newest file) and every failed run of that sensor:
   person cancelled, or whose failure the daemon retries (crashes), is not asked again,
   unless its content landed again since;
 - every retry is visible: `platform/attempt` and `platform/reask_of` on the new run,
-  `platform/reask` on the failed one (what became of it), and the tick's log or reason.
+  `platform/reask` on the failed one (what became of it), and the tick's log or reason;
+- a backlog yields: of the requests of one tick, the first keeps the default priority and
+  the others, and every re-ask, get `dagster/priority` -1, so the run queue and the
+  `warehouse` pool serve another domain's fresh file before the rest of a backlog.
 
 Details and the tests of each case: docs/reliability.md ("Asked again").
 """
@@ -37,6 +40,8 @@ ATTEMPT_TAG = "platform/attempt"  # 1 for the first run of a content key, N for 
 LANDED_TAG = "platform/landed"  # the landing sequence of the newest file it was asked for
 REASK_OF_TAG = "platform/reask_of"  # the failed run a re-ask stands in for
 REASK_TAG = "platform/reask"  # on a failed run: what became of it (set once)
+PRIORITY_TAG = "dagster/priority"  # Dagster's: orders the run queue and the pools' claims
+BACKLOG_PRIORITY = "-1"
 DEFAULT_DELAYS = (60, 300, 900, 3600)
 LOOKBACK_SECONDS = 7 * 24 * 3600  # failed runs older than this are no longer looked at
 SCAN_LIMIT = 200  # failed runs of one sensor looked at per tick
@@ -185,6 +190,13 @@ def reask(context: dg.SensorEvaluationContext, sensor: str, asks: list[Ask]) -> 
     return asked
 
 
+def _yielding(requests: list[dg.RunRequest]) -> list[dg.RunRequest]:
+    """The tick's requests, a backlog's tail and the re-asks at priority -1 (see above)."""
+    return [r if (i == 0 and REASK_OF_TAG not in r.tags) or PRIORITY_TAG in r.tags
+            else r.with_replaced_attrs(tags={**r.tags, PRIORITY_TAG: BACKLOG_PRIORITY})
+            for i, r in enumerate(requests)]
+
+
 def sensor_result(context: dg.SensorEvaluationContext, sensor: str, asks: list[Ask],
                   cursor: str | None = None, idle: str | None = None) -> dg.SensorResult:
     """The tick's result: the re-ask rule applied to `asks`; when nothing is asked, the
@@ -194,6 +206,6 @@ def sensor_result(context: dg.SensorEvaluationContext, sensor: str, asks: list[A
         if "asked again as" in note:
             context.log.info(note)
     if asked.requests:
-        return dg.SensorResult(run_requests=asked.requests, cursor=cursor)
+        return dg.SensorResult(run_requests=_yielding(asked.requests), cursor=cursor)
     reason = "; ".join(([idle] if idle else []) + asked.notes) or None
     return dg.SensorResult(cursor=cursor, skip_reason=reason)

@@ -224,7 +224,7 @@ class InvoiceStore:
                 self.execute(_MERGE_DELTAS, (now, now))
             loaded, dates = self.execute(
                 "SELECT (SELECT COUNT(*) FROM changes), (SELECT array_agg(DISTINCT"
-                " created_date ORDER BY created_date) FROM deltas)").fetchone()
+                " created_date ORDER BY created_date) FROM deltas)").fetchall()[0]
             dates = list(dates or [])
             self._insert_rejected(parsed.rejected, content_hash, file_name, now)
             outcome = FileOutcome(
