@@ -8,14 +8,14 @@ run is needed before the answer is right (the totals asset recomputes dates from
 table when a person backfills them).
 """
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
 import dagster as dg
 
-from assets.invoices.files import DOMAIN, BadInvoiceFile, InvoiceFile, files_for_sync_dates
-from assets.invoices.parse import parse_invoice_file
+from assets.invoices.files import DOMAIN, InvoiceFile, files_for_sync_dates
+from assets.invoices.load import load_files
 from assets.invoices.partitions import RAW_KEY, TOTALS_KEY, sync_date_partitions
 from assets.invoices.publish import Publisher, ledger_dates
 from assets.invoices.store import FileOutcome, InvoiceStore, open_store
@@ -33,10 +33,8 @@ from assets.shared import (
 )
 from assets.shared.partitions import partition_results, record_partitions
 from resources import InvoicesDb, PlatformPaths
-from resources.landing import LandingFolder
 
 TOUCHED_DATES = "created_dates_touched"
-LOGGED_FILES = 50
 Outcomes = list[tuple[InvoiceFile, FileOutcome]]
 
 
@@ -128,81 +126,6 @@ def raw_invoices(
             metadata={"rows_rejected": rejected, "table": "invoices.rejected_invoice_rows"},
         ),
     ], run_figures={"coverage": coverage})
-
-
-def load_files(
-    context: dg.AssetExecutionContext,
-    store: InvoiceStore,
-    landing: LandingFolder,
-    files: list[InvoiceFile],
-    publisher: Publisher,
-) -> tuple[Outcomes, list[str]]:
-    """Apply each file in its own transaction: (what each did, the bad files moved aside).
-    What committed is published as it commits, and before an error leaves the run."""
-    outcomes: Outcomes = []
-    bad: list[str] = []
-    log = _file_log(context, len(files))
-    try:
-        for item in files:
-            outcome = _load_one(context, store, landing, item, bad, log)
-            if outcome is not None:
-                outcomes.append((item, outcome))
-                publisher.committed(outcome.dates_touched)
-    except BaseException:
-        _publish_before_failing(context, publisher)
-        raise
-    return outcomes, bad
-
-
-def _file_log(context: dg.AssetExecutionContext, files: int) -> Callable[[str], None]:
-    """A line per file in the run's log, for the first LOGGED_FILES files and then every
-    LOGGED_FILES-th one (each line is an event written to run storage: ~8 ms; every file's
-    figures are in the materialization's `files` table anyway)."""
-    seen = iter(range(1, files + 1))
-
-    def log(line: str) -> None:
-        n = next(seen, files)
-        if n <= LOGGED_FILES or n % LOGGED_FILES == 0 or n == files:
-            context.log.info(f"[{n}/{files}] {line}")
-    return log
-
-
-def _publish_before_failing(context: dg.AssetExecutionContext, publisher: Publisher) -> None:
-    try:
-        months = publisher.flush()
-        context.log.info(f"published the files committed before the error: {months}")
-    except Exception as exc:  # a full disk: the re-asked run republishes these months
-        context.log.warning(f"could not publish the committed files before failing: {exc}")
-
-
-def _load_one(
-    context: dg.AssetExecutionContext,
-    store: InvoiceStore,
-    landing: LandingFolder,
-    item: InvoiceFile,
-    bad: list[str],
-    log: Callable[[str], None],
-) -> FileOutcome | None:
-    """One file in one transaction; None when it was bad (moved aside, reason in `bad`)."""
-    if store.is_loaded(item.content_hash):
-        log(f"{item.name}: same content already loaded, nothing to do")
-        return FileOutcome(0, 0, 0, [], already_loaded=True)
-    try:
-        parsed = parse_invoice_file(item.path, item.sync_date)
-    except BadInvoiceFile as exc:
-        moved = landing.reject(item.path, str(exc))
-        context.log.error(f"{exc}; moved to {moved}")
-        bad.append(str(exc))
-        return None
-    try:
-        outcome = store.apply_file(parsed, item.name, item.content_hash, item.sync_date,
-                                   known_new=True)
-    except Exception as exc:  # rolled back; the error keeps its type (retries) + the file
-        exc.add_note(f"while loading invoice file {item.name} ({item.path})")
-        raise
-    log(f"{item.name}: {outcome.rows_loaded} rows loaded, {outcome.rows_rejected}"
-        f" rejected, dates touched: {describe_ranges(outcome.dates_touched)}")
-    return outcome
 
 
 def sync_date_figures(

@@ -68,14 +68,14 @@ SCHEMA = Schema("invoices", _DDL, postgres_only=_PG_ONLY)
 
 _CHANGES = """
 CREATE TEMP TABLE changes AS
-SELECT s.invoice_id, s.venue_id, s.created_at, s.created_date, s.total,
+SELECT s.invoice_id, s.venue_id, s.created_at, s.created_date, s.total, s.source_file,
        r.venue_id AS old_venue_id, r.created_date AS old_created_date, r.total AS old_total
 FROM stage s
 LEFT JOIN invoices.raw_invoices r ON r.invoice_id = s.invoice_id
 WHERE r.invoice_id IS NULL
    OR r.synced_on < %s
    OR (r.synced_on = %s AND (r.venue_id <> s.venue_id OR r.created_at <> s.created_at
-                             OR r.total <> s.total OR r.source_file <> %s))
+                             OR r.total <> s.total OR r.source_file <> s.source_file))
 """
 _DELTAS = """
 CREATE TEMP TABLE deltas AS
@@ -92,7 +92,8 @@ HAVING SUM(n) <> 0 OR SUM(amount) <> 0
 _UPSERT_RAW = """
 INSERT INTO invoices.raw_invoices
     (invoice_id, venue_id, created_at, created_date, total, source_file, synced_on, loaded_at)
-SELECT invoice_id, venue_id, created_at, created_date, total, %s, %s, %s FROM changes
+SELECT invoice_id, venue_id, created_at, created_date, total, source_file, %s, %s
+FROM changes
 ON CONFLICT (invoice_id) DO UPDATE SET
     venue_id = excluded.venue_id, created_at = excluded.created_at,
     created_date = excluded.created_date, total = excluded.total,
@@ -114,9 +115,9 @@ WHEN NOT MATCHED THEN INSERT
     VALUES (d.venue_id, d.created_date, d.amount, d.n, %s)
 """
 _STAGE_SELECT = ("invoice_id::UUID AS invoice_id, venue_id, created_at, created_date, total,"
-                 " line_number")
+                 " line_number, source_file")
 _STAGE_COLUMNS_PG = ("invoice_id UUID, venue_id TEXT, created_at TIMESTAMP, created_date DATE,"
-                     " total NUMERIC(18, 2), line_number BIGINT")
+                     " total NUMERIC(18, 2), line_number BIGINT, source_file TEXT")
 _INSERT_REJECTED = """
 INSERT INTO invoices.rejected_invoice_rows
     (content_hash, source_file, line_number, raw_line, reason, rejected_at)
@@ -141,6 +142,13 @@ WHERE f.venue_id IS NULL OR t.venue_id IS NULL
    OR f.total_amount <> t.total_amount OR f.invoice_count <> t.invoice_count
 ORDER BY 2, 1
 """
+
+
+Batched = tuple[ParsedFile, str, str]  # a parsed file, its name, its content hash
+
+
+def _with_source(rows: pa.Table, file_name: str) -> pa.Table:
+    return rows.append_column("source_file", pa.array([file_name] * rows.num_rows, pa.string()))
 
 
 @dataclass(frozen=True)
@@ -208,40 +216,63 @@ class InvoiceStore:
         caller that has just looked says `known_new`; the ledger's key still guards)."""
         if not known_new and self.is_loaded(content_hash):
             return FileOutcome(0, 0, 0, [], already_loaded=True)
+        return self.apply_files([(parsed, file_name, content_hash)], sync_date)[0]
+
+    def apply_files(self, files: list[Batched], sync_date: date) -> list[FileOutcome]:
+        """Load new files of one sync date whose invoice ids are disjoint in ONE transaction
+        (many small files at the cost of one: docs/invoices.md, "Small files"). Disjoint
+        ids make the order of the files irrelevant, so each file's rows and figures are
+        what loading it alone would give; a crash rolls back all of them."""
         now = datetime.now(UTC).replace(tzinfo=None)
         with self.transaction():
             self._drop_temp("stage", "changes", "deltas", "rejects")
             with self._timed("load"):  # the raw layer: stage, find replaced rows, upsert
-                self._stage(parsed.rows)
+                self._stage(pa.concat_tables([_with_source(p.rows, name) for p, name, _ in files]))
                 if self.dialect == "postgres":
                     self.execute("ANALYZE stage")
-                self.execute(_CHANGES, (sync_date, sync_date, file_name))
+                self.execute(_CHANGES, (sync_date, sync_date))
                 if self.dialect == "postgres":
                     self.execute("ANALYZE changes")
-                self.execute(_UPSERT_RAW, (file_name, sync_date, now))
+                self.execute(_UPSERT_RAW, (sync_date, now))
             with self._timed("incremental"):  # the aggregate: per-(venue, date) deltas
                 self.execute(_DELTAS)
                 self.execute(_MERGE_DELTAS, (now, now))
-            loaded, dates = self.execute(
-                "SELECT (SELECT COUNT(*) FROM changes), (SELECT array_agg(DISTINCT"
-                " created_date ORDER BY created_date) FROM deltas)").fetchall()[0]
-            dates = list(dates or [])
-            self._insert_rejected(parsed.rejected, content_hash, file_name, now)
-            outcome = FileOutcome(
-                rows_loaded=loaded,
-                rows_rejected=len(parsed.rejected),
-                rows_unchanged=parsed.rows.num_rows - loaded,
-                dates_touched=dates,
-            )
-            self.execute(
-                "INSERT INTO invoices.file_ledger VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (
-                    content_hash, file_name, sync_date, outcome.rows_loaded,
-                    outcome.rows_rejected, outcome.rows_unchanged, dates, now,
-                ),
-            )
-            if parsed.rows.num_rows > 10_000:  # small ones go with the next file's start
+            outcomes = [self._record(parsed, name, content_hash, sync_date, now, figures)
+                        for (parsed, name, content_hash), figures
+                        in zip(files, self._figures([n for _, n, _ in files]), strict=True)]
+            if sum(p.rows.num_rows for p, _, _ in files) > 10_000:  # small: next start drops
                 self._drop_temp("stage", "changes", "deltas", "rejects")
+        return outcomes
+
+    def _figures(self, names: list[str]) -> list[tuple[int, list[date]]]:
+        """(rows loaded, creation dates touched) of each file of the batch, from `changes`
+        (the dates: those its rows moved to or from, where the net delta is not 0)."""
+        net = {d for (d,) in self.execute("SELECT DISTINCT created_date FROM deltas").fetchall()}
+        loaded = dict(self.execute(
+            "SELECT source_file, COUNT(*) FROM changes GROUP BY source_file").fetchall())
+        dates: dict[str, set[date]] = {}
+        for name, day in self.execute(
+            "SELECT source_file, created_date FROM changes UNION SELECT source_file,"
+            " old_created_date FROM changes WHERE old_created_date IS NOT NULL"
+        ).fetchall():
+            if day in net:
+                dates.setdefault(name, set()).add(day)
+        return [(int(loaded.get(n, 0)), sorted(dates.get(n, ()))) for n in names]
+
+    def _record(self, parsed: ParsedFile, file_name: str, content_hash: str, sync_date: date,
+                now: datetime, figures: tuple[int, list[date]]) -> FileOutcome:
+        """One file's rejected rows and ledger row, inside the batch's transaction."""
+        loaded, dates = figures
+        if parsed.rejected:
+            self._drop_temp("rejects")
+            self._insert_rejected(parsed.rejected, content_hash, file_name, now)
+        outcome = FileOutcome(rows_loaded=loaded, rows_rejected=len(parsed.rejected),
+                              rows_unchanged=parsed.rows.num_rows - loaded, dates_touched=dates)
+        self.execute(
+            "INSERT INTO invoices.file_ledger VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (content_hash, file_name, sync_date, outcome.rows_loaded, outcome.rows_rejected,
+             outcome.rows_unchanged, dates, now),
+        )
         return outcome
 
     def _fresh(self, start: date, end: date) -> None:

@@ -11,10 +11,10 @@ import dagster as dg
 import pytest
 
 from assets.invoices.files import InvoiceFile
+from assets.invoices.load import load_files
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.partitions import RAW_KEY
 from assets.invoices.publish import Publisher
-from assets.invoices.raw import load_files
 from assets.invoices.store import InvoiceStore
 from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request, tick_sensor
