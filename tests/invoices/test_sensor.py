@@ -112,19 +112,19 @@ def test_a_day_without_a_file_splits_the_runs_and_a_long_backlog_is_capped(invoi
 
 
 def test_many_small_files_coalesce_into_few_bounded_runs(invoices_env):
-    """Issue 21, item 8: 450 one-row files of two dates are 3 runs (was: one per 31 files),
+    """Issue 21, item 8: 2,100 one-row files of two dates are 3 runs (was: one per 31 files),
     each at most MAX_FILES files; a run is also cut at MAX_BYTES."""
     from sensors.invoices import MAX_BYTES, MAX_FILES
 
-    assert MAX_FILES == 200 and MAX_BYTES == 64 * 2**20
-    for i in range(450):
-        day = "2024-05-01" if i < 300 else "2024-05-02"
+    assert MAX_FILES == 1000 and MAX_BYTES == 64 * 2**20
+    for i in range(2_100):
+        day = "2024-05-01" if i < 1_400 else "2024-05-02"
         write_invoice_file(invoices_env.landing / f"invoices_{day}_{i:04d}.csv",
                            [["v1", uid(10_000 + i), f"{day} 09:00:00", "1.00"]])
     with dg.instance_for_test() as instance:
         requests, _ = tick_sensor(invoices_env.defs, SENSOR, instance, None)
     files = [r.run_config["ops"]["invoices__raw_invoices"]["config"]["files"] for r in requests]
-    assert [len(f) for f in files] == [200, 200, 50]
+    assert [len(f) for f in files] == [1000, 1000, 100]
     assert sorted(n for f in files for n in f) == sorted(
         p.name for p in invoices_env.landing.glob("*.csv"))
     assert all(r.tags["platform/domain"] == "invoices" for r in requests)
