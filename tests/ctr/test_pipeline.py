@@ -312,15 +312,19 @@ def test_schedule_requests_recent_days(env: dict[str, Any]) -> None:
     assert len({r.run_key for r in requests}) == 9
 
 
-def test_failed_run_gets_a_fresh_run_key(env: dict[str, Any]) -> None:
-    """A run key that only ever failed is retried under `:retryN` (a used key never runs)."""
+def test_failed_run_gets_a_fresh_run_key(env: dict[str, Any], monkeypatch) -> None:
+    """A run that failed (a transient error) is asked again under `<key>:retry1` by the
+    shared rule (`sensors/reask.py`, which replaced this sensor's own retries)."""
+    from sensors.reask import ASK_TAG, ATTEMPT_TAG, REASK_OF_TAG, SENSOR_TAG
+
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
     batch = {"events": [view("P", "2016-03-05 10:00:00")]}
     write_views(env["paths"].root, "iOS", "a.json", [batch])
     defs = ctr_defs(env)
     instance = dg.DagsterInstance.ephemeral()
     (request,), _ = tick_sensor(defs, SENSOR, instance, None)
-    base = request.tags["ctr/run_key_base"]
-    assert request.run_key == base
+    key = request.tags[ASK_TAG]
+    assert request.run_key == key and request.tags[ATTEMPT_TAG] == "1"
 
     @dg.op
     def boom() -> None:
@@ -330,11 +334,12 @@ def test_failed_run_gets_a_fresh_run_key(env: dict[str, Any]) -> None:
     def failing() -> None:
         boom()
 
-    failing.execute_in_process(
-        instance=instance, tags={"ctr/run_key_base": base}, raise_on_error=False
-    )
+    failed = failing.execute_in_process(
+        instance=instance, tags={ASK_TAG: key, SENSOR_TAG: SENSOR, ATTEMPT_TAG: "1"},
+        raise_on_error=False)
     (request,), _ = tick_sensor(defs, SENSOR, instance, None)
-    assert request.run_key == f"{base}:retry1"
+    assert request.run_key == f"{key}:retry1"
+    assert request.tags[REASK_OF_TAG] == failed.run_id and request.tags[ATTEMPT_TAG] == "2"
 
 
 def test_single_run_backfill_of_a_date_range(env: dict[str, Any]) -> None:
