@@ -196,3 +196,110 @@ def test_a_run_failing_mid_way_on_a_full_disk_has_published_what_it_committed(
     assert len(asked) == 1
     assert committed_totals(resources)[0] == 1000 + BIG_FILE_ROWS  # 0..49 re-synced
     assert published_totals(small_disk.path) == committed_totals(resources)
+
+
+def test_late_payments_run_failed_on_a_full_disk_is_asked_again_and_loads_once(
+    small_disk, instance, monkeypatch
+):
+    """The issue's late-payment case ("extract set unchanged" for good): now the set is
+    asked again once space is freed, and its features are built once."""
+    from tests.late_payments.conftest import EXTRACT_FILES, REAL_EXTRACTS
+
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
+    resources, defs = bind(small_disk.path, "late_payments", monkeypatch)
+    landing = small_disk.path / "landing" / "retail"
+    landing.mkdir(parents=True)
+    for name in EXTRACT_FILES:
+        shutil.copy(REAL_EXTRACTS / name, landing / name)
+    sensor = "late_payments_extracts_sensor"
+    [request], cursor = tick_sensor(defs, sensor, instance, None)
+    small_disk.fill()
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success and "no space left" in failure_text(failed)
+    small_disk.free()
+    asked, cursor = drain(defs, sensor, instance, cursor)
+    assert [r.run_key for r in asked] == [f"{request.run_key}:retry1"]
+    with resources["warehouse"].get_connection() as conn:
+        assert conn.execute("SELECT count(*) FROM late_payments.invoice_features"
+                            ).fetchone()[0] == 9685
+
+
+def test_ctr_ingest_failed_on_a_full_disk_is_asked_again_and_counts_once(
+    small_disk, instance, monkeypatch
+):
+    """CTR: the view file's ingest fails on the full disk; once freed, the re-asked ingest
+    and its refresh run, and the rollup counts each view once."""
+    from tests.ctr.test_pipeline import view, write_views
+
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
+    resources, defs = bind(small_disk.path, "ctr", monkeypatch)
+    events = [view(p, f"2016-03-05 10:0{i}:00") for i, p in enumerate("PPQ")]
+    write_views(small_disk.path, "iOS", "a.json", [{"events": events}])
+    sensor = "ctr_product_views_sensor"
+    [request], cursor = tick_sensor(defs, sensor, instance, None)
+    small_disk.fill()
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success and "no space left" in failure_text(failed)
+    small_disk.free()
+    asked, cursor = drain(defs, sensor, instance, cursor)
+    assert asked[0].run_key == f"{request.run_key}:retry1"
+    with resources["warehouse"].get_connection() as conn:
+        assert conn.execute("SELECT SUM(count) FROM ctr.views_per_minute").fetchone()[0] == 3
+
+
+def test_industries_customer_batch_failed_on_a_full_disk_is_asked_again_and_loads_once(
+    small_disk, instance, monkeypatch
+):
+    """Industries: a customer batch's run fails on the full disk; once freed it is asked
+    again and each customer is loaded once."""
+    from tests.industries.conftest import write_customers
+
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
+    resources, defs = bind(small_disk.path, "industries", monkeypatch)
+    write_customers(small_disk.path / "landing" / "customers" / "customers_20250101T000000.csv",
+                    "specialized_industries",
+                    [(f"C{i}", f"Company {i}", '["Agriculture"]') for i in range(50)])
+    sensor = "industries_customers_sensor"
+    [request], cursor = tick_sensor(defs, sensor, instance, None)
+    small_disk.fill()
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success and "no space left" in failure_text(failed)
+    small_disk.free()
+    asked, cursor = drain(defs, sensor, instance, cursor)
+    assert [r.run_key for r in asked] == [f"{request.run_key}:retry1"]
+    with resources["warehouse"].get_connection() as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT customer_id)"
+                            " FROM industries.customers").fetchone() == (50, 50)
+
+
+def test_industries_order_batch_failed_on_a_full_disk_is_asked_again_and_reads_once(
+    small_disk, instance, monkeypatch
+):
+    """Industries orders (the embedded stream: landed order files; on Kafka the same rule,
+    the batch's offsets committed with its rows): a batch failed on the full disk is asked
+    again once freed, and each order is read once."""
+    import json
+    import random
+    from datetime import timedelta
+
+    from cli.generators import industries
+
+    monkeypatch.setenv("REASK_DELAYS_SECONDS", "0")
+    resources, defs = bind(small_disk.path, "industries", monkeypatch)
+    rng, placed = random.Random(3), industries.END - timedelta(hours=2)
+    path = small_disk.path / "landing" / "orders" / f"orders_{placed:%Y-%m-%d}.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(json.dumps(industries.make_order(
+        rng, f"O{i:05d}", industries.customer_id(i % 5), placed)) + "\n" for i in range(40)))
+    sensor = "industries_order_stream_sensor"
+    [request], cursor = tick_sensor(defs, sensor, instance, None)
+    small_disk.fill()
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success and "no space left" in failure_text(failed)
+    small_disk.free()
+    asked, cursor = drain(defs, sensor, instance, cursor)
+    assert asked and asked[0].run_key == f"{request.run_key}:retry1"
+    drain(defs, "industries_order_hours_sensor", instance, None)  # lake batches -> orders
+    with resources["warehouse"].get_connection() as conn:
+        assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT order_id)"
+                            " FROM industries.orders").fetchone() == (40, 40)
