@@ -45,6 +45,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from login import check_api_env, check_login  # tests/deploy/login.py (run.py is a script)
+
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("COMMERCE_PLATFORM_CACHE", Path.home() / ".cache/commerce-platform"))
 WORK = CACHE / "deploy-test"
@@ -427,6 +429,8 @@ def new_stack() -> str:
     example = (ROOT / "docker/.env.example").read_text()
     env = (example.replace("change-me-postgres", secrets.token_hex(12))
            .replace("change-me-mongo", secrets.token_hex(12))
+           .replace("change-me-ui-admin", secrets.token_hex(12))
+           .replace("change-me-ui-viewer", secrets.token_hex(12))
            .replace("LANDING_DIR=../data/landing", f"LANDING_DIR={LANDING}")
            .replace("LANDING_SETTLE_SECONDS=5", "LANDING_SETTLE_SECONDS=2")
            .replace("DAGSTER_PORT=3000", "DAGSTER_PORT=13000")
@@ -454,6 +458,9 @@ def main() -> None:
         return
     stack("compose", "down", "-v")  # a previous run's containers and volumes
     timed("up (build, start, all health checks)", stack, "up")
+
+    timed("login: 401 without credentials, read-only viewer", check_login, ENV_VALUES)
+    check_api_env(stack("compose", "exec", "-T", "ctr-api", "env", capture=True))
 
     drop_invoices("invoices_2026-11-29.csv", FILE_1)
     TIMINGS["invoice file -> totals"] = wait_totals(expected_totals(FILE_1))
