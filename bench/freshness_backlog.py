@@ -20,8 +20,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 
+from assets.invoices.publish import published_totals
 from assets.shared import md_table
 from bench.freshness import (
     domain_runs,
@@ -33,7 +33,6 @@ from bench.freshness import (
 )
 from bench.freshness_scenarios import SCENARIOS, land_all
 from cli.generators.invoices import write_invoice_file
-from resources.serving import INVOICE_TOTALS, answer_file
 
 INVOICE_TARGET, CTR_TARGET = 120, 45
 DATES = ("2024-04-01", "2024-04-02", "2024-04-03", "2024-04-04", "2024-04-05")
@@ -51,14 +50,6 @@ def build_invoice_files(root: Path, files: int) -> tuple[int, Decimal]:
             f"v{i % 40}", f"00000000-0000-4000-8000-{i:012d}", f"{day} 10:{i % 60:02d}:00",
             str(cents)]])
     return files, amount
-
-
-def published_invoices(data: Path) -> tuple[int, Decimal]:
-    """(invoices, amount) over the published month files (what the API answers)."""
-    folder = answer_file(data, INVOICE_TOTALS, "2024-04").parent
-    rows = [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
-    return (sum(r["invoice_count"] for r in rows),
-            sum((r["total_amount"] for r in rows), Decimal(0)))
 
 
 def main() -> None:
@@ -102,7 +93,7 @@ def measure(platform, invoices_built: Path, expected_invoices: tuple[int, Decima
         now = time.monotonic()
         if "ctr" not in done and platform_answer(platform, ctr) == expected_ctr:
             done["ctr"] = now - ctr_landed
-        if "invoices" not in done and published_invoices(platform.data) == expected_invoices:
+        if "invoices" not in done and published_totals(platform.data) == expected_invoices:
             done["invoices"] = now - invoices_landed
         return len(done) == 2
 

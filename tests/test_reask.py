@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from assets.invoices.publish import published_totals
 from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request, tick_sensor
 from definitions import domain_defs
@@ -149,18 +150,6 @@ def test_a_bad_invoice_file_is_never_asked_again(tmp_path, instance, monkeypatch
         assert nothing == []
     [run] = instance.get_runs(dg.RunsFilter(run_ids=[failed.run_id]))
     assert run.tags[REASK_TAG].startswith("not asked again: bad file(s) moved to _rejected/")
-
-
-def published_totals(root: Path) -> tuple[int, Decimal]:
-    """(invoices, amount) over every published month file (what the API answers)."""
-    import pyarrow.parquet as pq
-
-    from resources.serving import INVOICE_TOTALS, answer_file
-
-    files = sorted(answer_file(root, INVOICE_TOTALS, "x").parent.glob("*.parquet"))
-    rows = [r for f in files for r in pq.read_table(f).to_pylist()]
-    return sum(r["invoice_count"] for r in rows), sum((r["total_amount"] for r in rows),
-                                                      Decimal(0))
 
 
 def committed_totals(resources: dict) -> tuple[int, Decimal]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -88,6 +89,14 @@ def publish_months(store: InvoiceStore, data_dir: str | Path, dates: set[date]) 
     if venues:
         _merge_venues(data_dir, venues)
     return [month_part(first) for first, _ in months]
+
+
+def published_totals(data_dir: str | Path) -> tuple[int, Decimal]:
+    """(invoices, amount) over every published month file: what the API answers in all."""
+    folder = answer_file(data_dir, INVOICE_TOTALS, "0001-01").parent
+    rows = [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return (sum(r["invoice_count"] for r in rows),
+            sum((r["total_amount"] for r in rows), Decimal(0)))
 
 
 def _merge_venues(data_dir: str | Path, found: dict[str, tuple[date, date]]) -> None:
