@@ -209,12 +209,10 @@ class InvoiceStore:
         return row is not None
 
     def apply_file(
-        self, parsed: ParsedFile, file_name: str, content_hash: str, sync_date: date,
-        known_new: bool = False,
+        self, parsed: ParsedFile, file_name: str, content_hash: str, sync_date: date
     ) -> FileOutcome:
-        """Load one parsed file atomically; a file already in the ledger is a no-op (the
-        caller that has just looked says `known_new`; the ledger's key still guards)."""
-        if not known_new and self.is_loaded(content_hash):
+        """Load one parsed file atomically; a file already in the ledger is a no-op."""
+        if self.is_loaded(content_hash):
             return FileOutcome(0, 0, 0, [], already_loaded=True)
         return self.apply_files([(parsed, file_name, content_hash)], sync_date)[0]
 
