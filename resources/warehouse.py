@@ -11,7 +11,6 @@ import duckdb
 from dagster._utils.backoff import exponential_delay_generator
 from dagster_duckdb import DuckDBResource
 
-from resources.failures import full_disk_fails_at_once
 from resources.files import NoSpace, named_when_full
 from resources.sql import Schema, database_identity, ensure_schemas
 
@@ -25,7 +24,7 @@ class Warehouse(DuckDBResource):
     def get_connection(self, *schemas: Schema) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection on which the tables of `schemas` exist (created the first time this
         process opens this database file)."""
-        with full_disk_fails_at_once(self.database, "writing the warehouse"):
+        with named_when_full(self.database, "writing the warehouse"):
             if self.database != ":memory:":
                 Path(self.database).parent.mkdir(parents=True, exist_ok=True)
             conn = self._open()
