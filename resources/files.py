@@ -13,28 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
-
 # What drivers say when the device is full: the OS (ENOSPC, EDQUOT), DuckDB and pyarrow in
 # their messages, SQLite as "database or disk is full" (or, in WAL mode, "disk I/O error").
 _FULL = ("No space left on device", "database or disk is full", "Disk quota exceeded")
 _LOW = 1 << 20  # with less free space than this, SQLite's "disk I/O error" means full
 
 
-class NoSpace(OSError, dg.Failure):
+class NoSpace(OSError):
     """The device of a path is full: the message names the path, what was being done and
-    the space left, where the driver's own message may name neither.
-
-    Also a `dg.Failure(allow_retries=False)`, the one error Dagster's step `RETRY` does not
-    retry: waiting a minute does not free space, so a full disk anywhere fails the step at
-    once, and the sensors ask for the run again minutes later (`sensors/reask.py`)."""
-
-    def __init__(self, code: int, message: str) -> None:
-        OSError.__init__(self, code, message)
-        self.description, self.metadata, self.allow_retries = message, {}, False
-
-    def __str__(self) -> str:
-        return OSError.__str__(self)
+    the space left, where the driver's own message may name neither."""
 
 
 def _free(path: Path) -> int | None:

@@ -10,7 +10,7 @@ from typing import Any
 import dagster as dg
 
 from resources.env import DEFAULT_DATA_DIR, checked, resolve
-from resources.files import named_when_full
+from resources.failures import full_disk_fails_at_once
 from resources.redaction import guarded
 from resources.sql import Schema, ensure_schemas
 from resources.warehouse import Warehouse
@@ -39,7 +39,7 @@ class InvoicesDb(dg.ConfigurableResource):
         import psycopg
 
         with (guarded(),
-              named_when_full(Path(self.warehouse_path).parent, "loading invoices"),
+              full_disk_fails_at_once(Path(self.warehouse_path).parent, "loading invoices"),
               psycopg.connect(url, autocommit=True) as conn):
             # A file's staging tables are temp tables: keep them in memory, not on disk
             # (must be set before the session's first temp table).

@@ -11,6 +11,7 @@ import duckdb
 from dagster._utils.backoff import exponential_delay_generator
 from dagster_duckdb import DuckDBResource
 
+from resources.failures import full_disk_fails_at_once
 from resources.files import NoSpace, named_when_full
 from resources.sql import Schema, database_identity, ensure_schemas
 
@@ -24,7 +25,7 @@ class Warehouse(DuckDBResource):
     def get_connection(self, *schemas: Schema) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection on which the tables of `schemas` exist (created the first time this
         process opens this database file)."""
-        with named_when_full(self.database, "writing the warehouse"):
+        with full_disk_fails_at_once(self.database, "writing the warehouse"):
             if self.database != ":memory:":
                 Path(self.database).parent.mkdir(parents=True, exist_ok=True)
             conn = self._open()
