@@ -317,8 +317,10 @@ def test_platform_containers_point_at_spark_connect(compose: dict) -> None:
     services = compose["services"]
     assert "SPARK_REMOTE" in env_vars_read_by_resources()
     port = spark_conf(services["spark-connect"]["command"])["spark.connect.grpc.binding.port"]
-    for name in sorted(PLATFORM | {"seed"}):
+    for name in sorted(PLATFORM - {"ctr-api"} | {"seed"}):
         assert services[name]["environment"]["SPARK_REMOTE"] == f"sc://spark-connect:{port}"
+    # the API reads published files only: no Spark, no database, no password (issue 21)
+    assert services["ctr-api"]["environment"] == {"PLATFORM_DATA_DIR": "/data"}
 
 
 def test_spark_sees_the_data_root_where_the_platform_does(compose: dict) -> None:
@@ -507,7 +509,10 @@ def test_local_override_replaces_only_the_third_party_images(compose: dict) -> N
         spec = local[name]
         assert spec["build"]["dockerfile"] == "docker/Dockerfile"
         assert set(spec["build"]["args"]) == {"BASE_IMAGE"}
-        assert set(spec["environment"]) == {"MONGODB_URI"}  # FerretDB speaks PLAIN only
+        if name != "ctr-api":  # the API gets no store URI at all
+            assert set(spec["environment"]) == {"MONGODB_URI"}  # FerretDB speaks PLAIN only
+        else:
+            assert "environment" not in spec
     # Every local image has its build recipe.
     build = (DOCKER / "local" / "build.sh").read_text()
     for spec in local.values():
