@@ -70,6 +70,20 @@ def drain(defs: dg.Definitions, sensor: str, instance: dg.DagsterInstance,
     raise AssertionError(f"{sensor} still asks after {ticks} ticks")
 
 
+def fails_on_a_full_disk_then_recovers(small_disk, defs: dg.Definitions, sensor: str,
+                                       instance: dg.DagsterInstance
+                                       ) -> tuple[dg.RunRequest, list[dg.RunRequest]]:
+    """The sensor's one request, run on a full disk (it must fail naming it), then the
+    disk freed and the sensor drained: (the first request, what was asked after)."""
+    [request], cursor = tick_sensor(defs, sensor, instance, None)
+    small_disk.fill()
+    [failed] = run_all(defs, [request], instance)
+    assert not failed.success and "no space left" in failure_text(failed)
+    small_disk.free()
+    asked, _ = drain(defs, sensor, instance, cursor)
+    return request, asked
+
+
 def land_invoices(root: Path, name: str = "invoices_2024-03-01.csv", n: int = 200,
                   first: int = 0) -> Path:
     """`n` invoices (ids from `first`) created in February 2024."""
@@ -200,13 +214,8 @@ def test_late_payments_run_failed_on_a_full_disk_is_asked_again_and_loads_once(
     landing.mkdir(parents=True)
     for name in EXTRACT_FILES:
         shutil.copy(REAL_EXTRACTS / name, landing / name)
-    sensor = "late_payments_extracts_sensor"
-    [request], cursor = tick_sensor(defs, sensor, instance, None)
-    small_disk.fill()
-    [failed] = run_all(defs, [request], instance)
-    assert not failed.success and "no space left" in failure_text(failed)
-    small_disk.free()
-    asked, cursor = drain(defs, sensor, instance, cursor)
+    request, asked = fails_on_a_full_disk_then_recovers(
+        small_disk, defs, "late_payments_extracts_sensor", instance)
     assert [r.run_key for r in asked] == [f"{request.run_key}:retry1"]
     with resources["warehouse"].get_connection() as conn:
         assert conn.execute("SELECT count(*) FROM late_payments.invoice_features"
@@ -224,13 +233,8 @@ def test_ctr_ingest_failed_on_a_full_disk_is_asked_again_and_counts_once(
     resources, defs = bind(small_disk.path, "ctr", monkeypatch)
     events = [view(p, f"2016-03-05 10:0{i}:00") for i, p in enumerate("PPQ")]
     write_views(small_disk.path, "iOS", "a.json", [{"events": events}])
-    sensor = "ctr_product_views_sensor"
-    [request], cursor = tick_sensor(defs, sensor, instance, None)
-    small_disk.fill()
-    [failed] = run_all(defs, [request], instance)
-    assert not failed.success and "no space left" in failure_text(failed)
-    small_disk.free()
-    asked, cursor = drain(defs, sensor, instance, cursor)
+    request, asked = fails_on_a_full_disk_then_recovers(
+        small_disk, defs, "ctr_product_views_sensor", instance)
     assert asked[0].run_key == f"{request.run_key}:retry1"
     with resources["warehouse"].get_connection() as conn:
         assert conn.execute("SELECT SUM(count) FROM ctr.views_per_minute").fetchone()[0] == 3
@@ -248,13 +252,8 @@ def test_industries_customer_batch_failed_on_a_full_disk_is_asked_again_and_load
     write_customers(small_disk.path / "landing" / "customers" / "customers_20250101T000000.csv",
                     "specialized_industries",
                     [(f"C{i}", f"Company {i}", '["Agriculture"]') for i in range(50)])
-    sensor = "industries_customers_sensor"
-    [request], cursor = tick_sensor(defs, sensor, instance, None)
-    small_disk.fill()
-    [failed] = run_all(defs, [request], instance)
-    assert not failed.success and "no space left" in failure_text(failed)
-    small_disk.free()
-    asked, cursor = drain(defs, sensor, instance, cursor)
+    request, asked = fails_on_a_full_disk_then_recovers(
+        small_disk, defs, "industries_customers_sensor", instance)
     assert [r.run_key for r in asked] == [f"{request.run_key}:retry1"]
     with resources["warehouse"].get_connection() as conn:
         assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT customer_id)"
@@ -280,13 +279,8 @@ def test_industries_order_batch_failed_on_a_full_disk_is_asked_again_and_reads_o
     path.parent.mkdir(parents=True)
     path.write_text("".join(json.dumps(industries.make_order(
         rng, f"O{i:05d}", industries.customer_id(i % 5), placed)) + "\n" for i in range(40)))
-    sensor = "industries_order_stream_sensor"
-    [request], cursor = tick_sensor(defs, sensor, instance, None)
-    small_disk.fill()
-    [failed] = run_all(defs, [request], instance)
-    assert not failed.success and "no space left" in failure_text(failed)
-    small_disk.free()
-    asked, cursor = drain(defs, sensor, instance, cursor)
+    request, asked = fails_on_a_full_disk_then_recovers(
+        small_disk, defs, "industries_order_stream_sensor", instance)
     assert asked and asked[0].run_key == f"{request.run_key}:retry1"
     drain(defs, "industries_order_hours_sensor", instance, None)  # lake batches -> orders
     with resources["warehouse"].get_connection() as conn:
