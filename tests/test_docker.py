@@ -305,9 +305,11 @@ def test_spark_health_checks_and_start_order(compose: dict) -> None:
         assert services[name]["depends_on"] == {
             "spark-master": {"condition": "service_healthy"}
         }, name
-    # Runs are launched in user-code (DefaultRunLauncher): its steps open the sessions.
+    # Runs are launched in user-code (DefaultRunLauncher + a worker health check): its
+    # steps open the sessions.
     launcher = yaml.safe_load((DOCKER / "dagster.yaml").read_text())["run_launcher"]
-    assert launcher["class"] == "DefaultRunLauncher"
+    assert (launcher["module"], launcher["class"]) == ("resources.run_launcher",
+                                                       "MonitoredRunLauncher")
     assert services["user-code"]["depends_on"]["spark-connect"] == {
         "condition": "service_healthy"
     }
