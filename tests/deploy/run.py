@@ -23,6 +23,9 @@ passwords, host ports 13000/18000/18080, a landing folder in the cache), then:
    and the four insights;
 6. no run of any job failed; the API container answers /health and serves the page, its
    charting library and the API docs; its /industries/scores has the table's top 3;
+6b. the chaos step (tests/deploy/chaos.py): postgres, kafka, user-code and the daemon each
+   killed with SIGKILL and started again under a steady load of invoice files and orders ->
+   totals, ledger and scores equal the sums computed here, every failed run asked again;
 7. `down`: containers gone, data volumes kept (then removed, as this stack is a test's).
 Commands inside containers go through `compose exec` (tests/deploy/probes.py is sent on
 stdin to the platform image's Python; it reads the containers' own environment).
@@ -45,7 +48,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from login import check_api_env, check_login  # tests/deploy/login.py (run.py is a script)
+from chaos import Deploy, check_chaos  # tests/deploy/chaos.py (run.py is a script)
+from login import check_api_env, check_login
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("COMMERCE_PLATFORM_CACHE", Path.home() / ".cache/commerce-platform"))
@@ -60,6 +64,7 @@ FILE_1 = [("V-DEPLOY-1", "2026-11-28 10:00:00", "100.50"),
 FILE_2 = [("V-DEPLOY-1", "2026-11-28 18:00:00", "0.25"),
           ("V-DEPLOY-3", "2026-11-30 08:00:00", "7.00")]
 TIMINGS: dict[str, float] = {}
+SCORE_ORDERS: list[dict] = []  # the orders check_scores produced (the chaos step adds its own)
 ENV_VALUES: dict[str, str] = {}  # the test stack's env file
 
 
@@ -332,6 +337,8 @@ def check_scores() -> None:
                       for cid, (spelling, _) in CUSTOMERS.items()))
     records = industry_orders(datetime.now(UTC))
     probe("produce", {"records": records})
+    SCORE_ORDERS[:] = records
+    (WORK / "score_orders.json").write_text(json.dumps(records))  # for DEPLOY_STEPS=chaos
     query = ("SELECT industry, last_24h, baseline, change_abs, change_pct, rank, as_of "
              "FROM industries.industry_change_scores ORDER BY rank")
 
@@ -415,6 +422,20 @@ def check_documents() -> None:
     assert docs["insight_names"] == INSIGHTS and docs["insights"] == 4, docs
 
 
+def chaos(port: str) -> None:
+    """tests/deploy/chaos.py, then the CTR answer and the API's pages once more."""
+    if not SCORE_ORDERS:  # DEPLOY_STEPS=chaos on a kept stack
+        SCORE_ORDERS[:] = json.loads((WORK / "score_orders.json").read_text())
+    check_chaos(Deploy(stack=stack, sql=sql, probe=probe, warehouse=warehouse,
+                       drop_invoices=drop_invoices, expected_totals=expected_totals,
+                       expected_scores=expected_scores, wait_for=wait_for, timings=TIMINGS),
+                SCORE_ORDERS)
+    assert ctr_answer(port, 60, post=False) == ctr_expected(60), "CTR answer after the chaos"
+    for path in ("/health", "/app", "/app/vendor/plotly.min.js", "/docs", "/redoc"):
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            assert answer.status == 200, (path, answer.status)
+
+
 def timed(name: str, fn, *args):
     start = time.monotonic()
     result = fn(*args)
@@ -433,6 +454,8 @@ def new_stack() -> str:
            .replace("change-me-ui-viewer", secrets.token_hex(12))
            .replace("LANDING_DIR=../data/landing", f"LANDING_DIR={LANDING}")
            .replace("LANDING_SETTLE_SECONDS=5", "LANDING_SETTLE_SECONDS=2")
+           # failed runs asked again within a minute: the chaos step waits for them
+           .replace("REASK_DELAYS_SECONDS=", "REASK_DELAYS_SECONDS=10,20,30")
            .replace("DAGSTER_PORT=3000", "DAGSTER_PORT=13000")
            .replace("API_PORT=8000", "API_PORT=18000")
            .replace("SPARK_UI_PORT=8080", "SPARK_UI_PORT=18080")
@@ -454,7 +477,8 @@ def main() -> None:
     if steps != ["all"]:
         for step in steps:
             {"ctr": lambda: check_ctr(port), "scores": check_scores,
-             "documents": check_documents, "generator": check_generator}[step]()
+             "documents": check_documents, "generator": check_generator,
+             "chaos": lambda: chaos(port)}[step]()
         return
     stack("compose", "down", "-v")  # a previous run's containers and volumes
     timed("up (build, start, all health checks)", stack, "up")
@@ -486,9 +510,7 @@ def main() -> None:
                             "NOT LIKE '%customers_every_3_hours%' GROUP BY 1, 2 ORDER BY 1, 2")
     print(f"    runs: {failed.splitlines()}", flush=True)
     assert "FAILURE" not in failed, f"failed runs:\n{failed}"
-    for path in ("/health", "/app", "/app/vendor/plotly.min.js", "/docs", "/redoc"):
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
-            assert answer.status == 200, (path, answer.status)
+    chaos(port)  # tests/deploy/chaos.py: servers killed under load
 
     if os.environ.get("DEPLOY_KEEP"):
         print("DEPLOY_KEEP: the stack stays up; timings (s): "
