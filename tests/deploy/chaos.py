@@ -83,7 +83,8 @@ def _load(d: Deploy, load: Load) -> None:
         day = 1 + n % 28
         rows = [(f"V-CHAOS-{n % 5}", f"2026-10-{day:02d} {10 + k}:00:00",
                  f"{1 + (n * 13 + k * 7) % 900}.{(n + k) % 100:02d}") for k in range(3)]
-        d.drop_invoices(f"invoices_chaos_{n:04d}_{secrets.token_hex(3)}.csv", rows)
+        sync = datetime.now(UTC).strftime("%Y-%m-%d")  # the name carries the sync date
+        d.drop_invoices(f"invoices_{sync}_chaos_{n:04d}_{secrets.token_hex(3)}.csv", rows)
         load.files.append(rows)
         load.pending += _orders(n, base, tag)
         try:
@@ -116,7 +117,7 @@ def _totals(d: Deploy, load: Load) -> tuple[bool, str]:
     raw = d.sql("invoices", "SELECT count(*), count(DISTINCT invoice_id) FROM "
                 "invoices.raw_invoices WHERE venue_id LIKE 'V-CHAOS-%'")
     files = d.sql("invoices", "SELECT count(*), count(DISTINCT file_name) FROM "
-                  "invoices.file_ledger WHERE file_name LIKE 'invoices_chaos_%'")
+                  "invoices.file_ledger WHERE file_name LIKE 'invoices_%_chaos_%'")
     n_rows, n_files = sum(map(len, load.files)), len(load.files)
     ok = got == want and raw == f"{n_rows}|{n_rows}" and files == f"{n_files}|{n_files}"
     return ok, f"totals:\n{got}\nexpected:\n{want}\nraw {raw} (want {n_rows}), files {files}"
