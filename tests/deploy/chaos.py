@@ -19,7 +19,6 @@ and its content's newest run succeeded; no run is left in progress from before t
 
 from __future__ import annotations
 
-import json
 import secrets
 import subprocess
 import threading
@@ -44,10 +43,9 @@ class Deploy:
     stack: Callable[..., str]
     sql: Callable[..., str]
     probe: Callable[..., object]
-    warehouse: Callable[..., object]
     drop_invoices: Callable[[str, list], None]
     expected_totals: Callable[..., str]
-    expected_scores: Callable[[list, datetime], list]
+    scores_shown: Callable[[list[dict]], tuple[bool, str]]
     wait_for: Callable[..., float]
     timings: dict[str, float]
 
@@ -123,20 +121,6 @@ def _totals(d: Deploy, load: Load) -> tuple[bool, str]:
     return ok, f"totals:\n{got}\nexpected:\n{want}\nraw {raw} (want {n_rows}), files {files}"
 
 
-def _scores(d: Deploy, records: list[dict]) -> tuple[bool, str]:
-    rows = d.warehouse("SELECT industry, last_24h, baseline, change_abs, change_pct, rank, "
-                       "as_of FROM industries.industry_change_scores ORDER BY rank")
-    if not isinstance(rows, list) or len(rows) != 10:
-        return False, str(rows)
-    from decimal import Decimal
-
-    as_of = datetime.fromisoformat(rows[0][6]).astimezone(UTC)
-    got = [(r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3]),
-            None if r[4] is None else round(float(r[4]), 6), r[5]) for r in rows]
-    want = d.expected_scores(records, as_of)
-    return got == want, json.dumps({"got": got, "expected": want}, default=str)
-
-
 FOLLOWED = """
 SELECT f.run_id, f.pipeline_name,
        (SELECT value FROM run_tags WHERE run_id = f.run_id AND key = 'platform/ask'),
@@ -193,7 +177,7 @@ def check_chaos(d: Deploy, score_records: list[dict]) -> None:
     drained = time.monotonic()
     d.wait_for("chaos: invoice totals", lambda: _totals(d, load), DRAIN)
     records = score_records + load.orders
-    d.wait_for("chaos: industry scores", lambda: _scores(d, records), DRAIN)
+    d.wait_for("chaos: industry scores", lambda: d.scores_shown(records), DRAIN)
     counted: list[int] = []
 
     def settled() -> tuple[bool, str]:

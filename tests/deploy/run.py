@@ -330,6 +330,20 @@ def check_generator() -> None:
           flush=True)
 
 
+def scores_shown(records: list[dict]) -> tuple[bool, str]:
+    """Whether `industries.industry_change_scores` is the spec's rule applied here to
+    `records` (at the table's own as_of); what was seen."""
+    rows = warehouse("SELECT industry, last_24h, baseline, change_abs, change_pct, rank, "
+                     "as_of FROM industries.industry_change_scores ORDER BY rank")
+    if not isinstance(rows, list) or len(rows) != 10:
+        return False, str(rows)
+    as_of = datetime.fromisoformat(rows[0][6]).astimezone(UTC)
+    got = [(r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3]),
+            None if r[4] is None else round(float(r[4]), 6), r[5]) for r in rows]
+    want = expected_scores(records, as_of)
+    return got == want, json.dumps({"got": got, "expected": want}, default=str, indent=1)
+
+
 def check_scores() -> None:
     landing_write("customers/customers_20260101T000000.csv", "customer_id,company_name,"
                   "specialized_industries\n" + "".join(
@@ -339,20 +353,8 @@ def check_scores() -> None:
     probe("produce", {"records": records})
     SCORE_ORDERS[:] = records
     (WORK / "score_orders.json").write_text(json.dumps(records))  # for DEPLOY_STEPS=chaos
-    query = ("SELECT industry, last_24h, baseline, change_abs, change_pct, rank, as_of "
-             "FROM industries.industry_change_scores ORDER BY rank")
-
-    def scored():
-        rows = warehouse(query)
-        if not isinstance(rows, list) or len(rows) != 10:
-            return False, rows
-        as_of = datetime.fromisoformat(rows[0][6]).astimezone(UTC)
-        got = [(r[0], Decimal(r[1]), Decimal(r[2]), Decimal(r[3]),
-                None if r[4] is None else round(float(r[4]), 6), r[5]) for r in rows]
-        want = expected_scores(records, as_of)
-        return got == want, json.dumps({"got": got, "expected": want}, default=str, indent=1)
-
-    TIMINGS["orders + customer batch -> scores"] = wait_for("industry scores", scored, 900)
+    TIMINGS["orders + customer batch -> scores"] = wait_for(
+        "industry scores", lambda: scores_shown(records), 900)
     top = warehouse("SELECT industry FROM industries.industry_change_scores WHERE rank <= 3 "
                     "ORDER BY rank")
     url = f"http://127.0.0.1:{ENV_VALUES['API_PORT']}/industries/scores"
@@ -426,9 +428,9 @@ def chaos(port: str) -> None:
     """tests/deploy/chaos.py, then the CTR answer and the API's pages once more."""
     if not SCORE_ORDERS:  # DEPLOY_STEPS=chaos on a kept stack
         SCORE_ORDERS[:] = json.loads((WORK / "score_orders.json").read_text())
-    check_chaos(Deploy(stack=stack, sql=sql, probe=probe, warehouse=warehouse,
-                       drop_invoices=drop_invoices, expected_totals=expected_totals,
-                       expected_scores=expected_scores, wait_for=wait_for, timings=TIMINGS),
+    check_chaos(Deploy(stack=stack, sql=sql, probe=probe, drop_invoices=drop_invoices,
+                       expected_totals=expected_totals, scores_shown=scores_shown,
+                       wait_for=wait_for, timings=TIMINGS),
                 SCORE_ORDERS)
     assert ctr_answer(port, 60, post=False) == ctr_expected(60), "CTR answer after the chaos"
     for path in ("/health", "/app", "/app/vendor/plotly.min.js", "/docs", "/redoc"):
