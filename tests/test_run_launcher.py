@@ -15,8 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -24,6 +23,8 @@ import pytest
 from dagster._core.errors import DagsterUserCodeUnreachableError
 from dagster._core.launcher import WorkerStatus
 from dagster._grpc.client import DagsterGrpcClient
+
+from tests.test_crash_recovery import wait_for
 
 JOB = '''
 import time
@@ -49,15 +50,6 @@ run_launcher:
 telemetry:
   enabled: false
 """
-
-
-def wait_for(check: Callable[[], object], timeout: float, what: str) -> object:
-    deadline = time.monotonic() + timeout
-    while not (found := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {timeout:.0f} s for {what}")
-        time.sleep(0.5)
-    return found
 
 
 def free_port() -> int:
