@@ -1,4 +1,4 @@
-"""Reading the published answers (`resources.serving`) with Polars: never a database.
+"""Reading the published answers (`resources.lib.serving`) with Polars: never a database.
 
 Each file is read through one open (its bytes, then decoded from memory), so a file
 replaced meanwhile is seen whole in its old or its new version. A part file is chosen by
@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from assets.ctr.serving import PLATFORMS, TABLES, serving_file, serving_root
-from resources.serving import (
+from resources.lib.serving import (
     INDUSTRY_HISTORY,
     INDUSTRY_SCORES,
     INVOICE_TOTALS,

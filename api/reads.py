@@ -35,7 +35,7 @@ from api.models import (
     Venue,
     VenueTotal,
 )
-from resources.serving import CUSTOMER_INSIGHTS
+from resources.lib.serving import CUSTOMER_INSIGHTS
 
 
 class Paging(BaseModel):

@@ -22,20 +22,20 @@ from pathlib import Path
 
 import dagster as dg
 
-import resources.landing
+import resources.lib.landing
 from assets.ctr.ingest import views_folder
 from assets.ctr.lake import ledger_path, platform_of, source_name
 from assets.shared import md_table
 from definitions import domain_defs
 from resources import PlatformPaths, build_resources
-from resources.files import atomic_write_text, file_sha256
+from resources.lib.files import atomic_write_text, file_sha256
 from sensors.ctr import ctr_product_views_sensor
 from sensors.industries import customers_sensor
 from sensors.invoices import invoice_files_sensor
 
 ROW = "v{0:04d},00000000-0000-4000-8000-{0:012d},2024-01-01 10:00:00,12.50\n"
 HASHED = {"bytes": 0, "stats": 0}  # bytes read to hash files, files stat'ed
-_changes = resources.landing.LandingFolder.changes
+_changes = resources.lib.landing.LandingFolder.changes
 
 
 def _counting_changes(self, after: int = 0):
@@ -46,7 +46,7 @@ def _counting_changes(self, after: int = 0):
 
 
 # count what the mechanism stats and reads, from what it reports
-resources.landing.LandingFolder.changes = _counting_changes
+resources.lib.landing.LandingFolder.changes = _counting_changes
 
 
 def write_files(folder: Path, names: list[str], size: int) -> None:

@@ -14,7 +14,7 @@ import importlib
 from typing import Any
 
 # Exported names load their module on first use, so that a light consumer of the library
-# (the CTR API imports `resources.files` through the serving contract) pulls in neither
+# (the CTR API imports `resources.lib.files` through the serving contract) pulls in neither
 # Dagster nor the database drivers.
 _EXPORTS = {
     "DocumentStore": "resources.docstore",

@@ -22,7 +22,7 @@ from resources.docstore import DocumentStore
 from resources.env import DEFAULT_DATA_DIR, from_env, redact
 from resources.invoices_db import InvoicesDb
 from resources.kafka import KafkaResource
-from resources.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS
+from resources.lib.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS
 from resources.paths import PlatformPaths
 from resources.redaction import guarded, redact_secrets
 from resources.spark import SparkResource

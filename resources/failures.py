@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from resources.files import NoSpace, named_when_full
+from resources.lib.files import NoSpace, named_when_full
 
 
 @contextmanager

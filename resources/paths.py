@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from resources.env import DEFAULT_DATA_DIR
-from resources.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS, LandingFolder
+from resources.lib.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS, LandingFolder
 
 
 class PlatformPaths(dg.ConfigurableResource):
@@ -33,7 +33,7 @@ class PlatformPaths(dg.ConfigurableResource):
         return self.root / "landing" / folder
 
     def landing_folder(self, folder: str, depth: int = 0) -> LandingFolder:
-        """The landing mechanism over `landing/<folder>/` (see `resources.landing`)."""
+        """The landing mechanism over `landing/<folder>/` (see `resources.lib.landing`)."""
         return LandingFolder(
             self.landing(folder),
             index=self.state / "landing.sqlite",

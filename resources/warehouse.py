@@ -12,7 +12,7 @@ from dagster._utils.backoff import exponential_delay_generator
 from dagster_duckdb import DuckDBResource
 
 from resources.failures import full_disk_fails_at_once
-from resources.files import NoSpace, named_when_full
+from resources.lib.files import NoSpace, named_when_full
 from resources.sql import Schema, database_identity, ensure_schemas
 
 

@@ -25,7 +25,7 @@ from assets.invoices.partitions import RAW_KEY, START_DATE, sync_date_partitions
 from assets.invoices.raw import raw_invoices
 from assets.shared.partitions import OWN_EVENTS_MAX
 from resources import PlatformPaths
-from resources.landing import Landed, LandingFolder, run_tags
+from resources.lib.landing import Landed, LandingFolder, run_tags
 from sensors import TICK_SECONDS, partitions_of_run
 from sensors.reask import Ask, sensor_result
 

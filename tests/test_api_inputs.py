@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from resources.serving import INDUSTRY_HISTORY, INVOICE_TOTALS, answer_file
+from resources.lib.serving import INDUSTRY_HISTORY, INVOICE_TOTALS, answer_file
 from tests.ctr.conftest import write_serving
 
 CTR = {"startTimestamp": "2016-02-01 10:00:00", "endTimestamp": "2016-02-01 11:00:00",
@@ -50,7 +50,7 @@ def client(tmp_path: Path) -> TestClient:
 
 def test_month_parts_are_named_with_a_four_digit_year() -> None:
     """The publisher and the reader name a month's part the same way, year padded."""
-    from resources.serving import month_part
+    from resources.lib.serving import month_part
 
     assert month_part(date(999, 12, 31)) == "0999-12" and month_part(date(1, 1, 1)) == "0001-01"
 

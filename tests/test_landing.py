@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 
-import resources.landing
-from resources.landing import LandingFolder
+import resources.lib.landing
+from resources.lib.landing import LandingFolder
 
 
 @pytest.fixture
 def hashed(monkeypatch) -> list[str]:
     """The files the mechanism opens (to hash them), in order."""
     opened: list[str] = []
-    real = resources.landing.file_sha256
+    real = resources.lib.landing.file_sha256
 
     def counting(path):
         opened.append(Path(path).name)
         return real(path)
 
-    monkeypatch.setattr(resources.landing, "file_sha256", counting)
+    monkeypatch.setattr(resources.lib.landing, "file_sha256", counting)
     return opened
 
 
@@ -66,7 +66,7 @@ def test_identity_is_the_content(tmp_path, hashed):
     a = land(f, "a.csv", "one")
     first = f.changes()
     assert [(x.rel, x.seq) for x in first.files] == [("a.csv", 1)]
-    assert first.files[0].sha256 == resources.landing.file_sha256(a)
+    assert first.files[0].sha256 == resources.lib.landing.file_sha256(a)
     os.utime(a, None)  # touched, same bytes: looked at again, but no change
     f.sweep_ns = 0
     assert f.changes(first.seq).files == []

@@ -15,7 +15,7 @@ from assets.ctr.rollups import SCHEMA
 from assets.ctr.spark_engine import SparkViewsParser
 from assets.shared import POOL, LaunchConfig, asset_key, md, md_table, no_reask
 from resources import PlatformPaths, SparkResource, Warehouse
-from resources.landing import LandingFolder
+from resources.lib.landing import LandingFolder
 from resources.sql import transaction
 
 TOUCHED = "partitions_touched"

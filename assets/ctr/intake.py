@@ -30,7 +30,7 @@ from assets.ctr.lake import (
     unfinished_path,
 )
 from assets.ctr.views_parse import NotJsonError, UnfinishedArrayError
-from resources.landing import LandingFolder
+from resources.lib.landing import LandingFolder
 
 
 @dataclass

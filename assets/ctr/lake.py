@@ -36,7 +36,7 @@ from assets.ctr.views_parse import (
     ParsedViews,
     UnfinishedArrayError,
 )
-from resources.files import atomic_write, atomic_write_text, file_sha256
+from resources.lib.files import atomic_write, atomic_write_text, file_sha256
 
 
 def platform_of(rel: str) -> str | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from resources.serving import publish_table
+from resources.lib.serving import publish_table
 
 # Platforms, canonical spelling: folder names in landing/ match them ignoring case, and the
 # serving files and API answers use them as written here.

@@ -26,8 +26,8 @@ from assets.customers.tables import (
 )
 from assets.shared import POOL, RETRY, LaunchConfig, asset_key
 from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
-from resources.files import atomic_write
-from resources.serving import customers_output
+from resources.lib.files import atomic_write
+from resources.lib.serving import customers_output
 from resources.sql import transaction
 
 SOURCE_KEYS = [asset_key(DOMAIN, "ecommerce_db", table) for table in TABLES]

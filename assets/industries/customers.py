@@ -12,7 +12,7 @@ from assets.shared import POOL, no_reask
 from assets.shared import md_table as _md
 from resources import PlatformPaths, Warehouse
 from resources.csv_rows import CsvRow, csv_rows, open_csv
-from resources.landing import LandingFolder
+from resources.lib.landing import LandingFolder
 from resources.lines import escaped
 from resources.sql import transaction
 

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from assets.industries.records import RawRecord
 from assets.industries.stream import StreamState
-from resources.landing import LandingFolder
+from resources.lib.landing import LandingFolder
 from resources.lines import TooLong, bounded_lines, max_line_bytes
 
 ORDERS_LANDING = "orders"  # landing/orders/: history files, and the stream without Kafka

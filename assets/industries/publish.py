@@ -1,4 +1,4 @@
-"""Publishing committed industry scores for the API and the page (`resources.serving`).
+"""Publishing committed industry scores for the API and the page (`resources.lib.serving`).
 
 `industry_change_scores.parquet` is the current table (ten rows); the history is one file
 per UTC day of `as_of`, `industry_change_history/<YYYY-MM-DD>.parquet`, holding every
@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from assets.industries.common import SCHEMA
-from resources.serving import INDUSTRY_HISTORY, INDUSTRY_SCORES, answer_file, publish_table
+from resources.lib.serving import INDUSTRY_HISTORY, INDUSTRY_SCORES, answer_file, publish_table
 
 FIELDS = "industry, last_24h, baseline, change_abs, change_pct, rank, as_of, complete"
 

@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from resources.files import atomic_write
+from resources.lib.files import atomic_write
 
 OFFSETS_KEY = b"industries.offsets"
 HOURS_KEY = b"industries.hours"

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from resources.files import file_sha256
-from resources.landing import LandingFolder
+from resources.lib.files import file_sha256
+from resources.lib.landing import LandingFolder
 
 DOMAIN = "invoices"
 EXPECTED_HEADER = ("venue_id", "invoice_id", "datetime_created", "total")

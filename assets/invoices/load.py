@@ -21,7 +21,7 @@ from assets.invoices.parse import ParsedFile, parse_invoice_file
 from assets.invoices.publish import Publisher
 from assets.invoices.store import FileOutcome, InvoiceStore
 from assets.shared import describe_ranges
-from resources.landing import LandingFolder
+from resources.lib.landing import LandingFolder
 
 Outcomes = list[tuple[InvoiceFile, FileOutcome]]
 LOGGED_FILES = 50

@@ -1,4 +1,4 @@
-"""Publishing committed venue totals for the API and the page (`resources.serving`).
+"""Publishing committed venue totals for the API and the page (`resources.lib.serving`).
 
 One file per creation month, `venue_daily_totals/<YYYY-MM>.parquet`: every venue's total
 of every date of the month, with the files its invoices came from and the file loaded last
@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.invoices.store import InvoiceStore
-from resources.serving import (
+from resources.lib.serving import (
     INVOICE_TOTALS,
     INVOICE_VENUES,
     answer_file,

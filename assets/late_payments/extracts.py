@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from resources.landing import LandingFolder
+from resources.lib.landing import LandingFolder
 
 DOMAIN = "late_payments"
 LANDING = "retail"  # landing/retail/ (the extracts come from the retail point-of-sale system)

@@ -1,5 +1,5 @@
 """Publishing the late-payment share per issue date for the API and the page
-(`resources.serving`), from the committed `invoice_features` and `stg_invoices`.
+(`resources.lib.serving`), from the committed `invoice_features` and `stg_invoices`.
 
 Per day an invoice was issued: invoices, how many can be judged (paid, or unpaid for longer
 than the 30 days allowed as of the run's `as_of`), how many of those were late, and how many
@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from assets.late_payments.extracts import SCHEMA
-from resources.serving import LATE_PAYMENT_SHARE, answer_file, publish_table
+from resources.lib.serving import LATE_PAYMENT_SHARE, answer_file, publish_table
 
 SHARE_SQL = f"""
 SELECT i.date_issued AS day, count(*) AS invoices, count(f.is_late) AS judged,

@@ -20,7 +20,7 @@ from assets.late_payments.lake import load_staging, staging_paths
 from assets.late_payments.load import LoadStats, load_extract
 from assets.shared import POOL, no_reask
 from resources import PlatformPaths, SparkResource, Warehouse
-from resources.landing import LandingFolder
+from resources.lib.landing import LandingFolder
 from resources.lines import first_too_long, max_line_bytes
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from assets.industries.common import INDUSTRIES
-from resources.files import atomic_write
+from resources.lib.files import atomic_write
 
 END = datetime(2025, 6, 1, tzinfo=UTC)
 JUMP, COLLAPSE, NEW = "Cosmetics", "Construction", "Polymer"

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from resources.files import atomic_write
+from resources.lib.files import atomic_write
 
 HEADER = ("venue_id", "invoice_id", "datetime_created", "total")
 

@@ -1,7 +1,7 @@
 """The invoice sample data is deterministic: the same seed writes byte-identical files."""
 
 from cli.generators.invoices import generate
-from resources.files import file_sha256
+from resources.lib.files import file_sha256
 
 
 def test_same_seed_same_files(tmp_path):

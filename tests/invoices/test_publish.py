@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from cli.generators.invoices import write_invoice_file
-from resources.serving import INVOICE_TOTALS, INVOICE_VENUES, answer_file
+from resources.lib.serving import INVOICE_TOTALS, INVOICE_VENUES, answer_file
 from tests.invoices.conftest import uid
 from tests.invoices.test_reliability import load
 

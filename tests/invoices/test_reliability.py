@@ -18,7 +18,7 @@ from assets.invoices.publish import Publisher
 from assets.invoices.store import InvoiceStore
 from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request, tick_sensor
-from resources.files import file_sha256
+from resources.lib.files import file_sha256
 from tests.invoices.conftest import uid
 
 SENSOR = "invoice_files_sensor"

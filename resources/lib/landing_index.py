@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
-from resources.files import named_when_full
+from resources.lib.files import named_when_full
 from resources.sql import Schema, database_identity, ensure_schemas, transaction
 
 # A hash taken this soon after the file's last write may have raced another write within the

@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from resources.files import atomic_write_text, file_sha256, named_when_full
-from resources.landing_index import RACY_NS, LandingIndex
+from resources.lib.files import atomic_write_text, file_sha256, named_when_full
+from resources.lib.landing_index import RACY_NS, LandingIndex
 
 DEFAULT_SETTLE_SECONDS = 5.0
 DEFAULT_SWEEP_SECONDS = 60.0

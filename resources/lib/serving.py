@@ -1,7 +1,7 @@
 """Published answers: the small Parquet files the API and the page read.
 
 A domain's asset publishes here only what it has just committed, by replacing whole files
-atomically (`resources.files.atomic_write`), so a reader sees the previous answer or the
+atomically (`resources.lib.files.atomic_write`), so a reader sees the previous answer or the
 new one, never a half-loaded state, and never opens a database a Dagster run writes to.
 
     lake/<domain>/serving/<name>.parquet          one file per answer
@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from resources.files import atomic_write
+from resources.lib.files import atomic_write
 
 # (domain, name) of every published answer; part files are named by `part`.
 INVOICE_TOTALS = ("invoices", "venue_daily_totals")  # part: month YYYY-MM
