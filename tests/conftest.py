@@ -128,6 +128,35 @@ def kafka_bootstrap(kafka_server) -> str:
     return kafka_server.bootstrap
 
 
+# --- An S3-compatible object store (SeaweedFS) --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _s3_session_server() -> Iterator[object]:
+    from tests.servers.s3 import start_s3
+
+    server = _start_or_skip(start_s3)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def s3_server(_s3_session_server) -> Iterator[object]:
+    """The session's object store: `.endpoint_url`, `.env()` (the `AWS_*` variables),
+    `.settings()`, `.bucket()`, `.requests()`, `with s3_server.stopped(): ...`. Running
+    again after every test that uses it."""
+    yield _s3_session_server
+    _s3_session_server.start()
+
+
+@pytest.fixture
+def s3_bucket(s3_server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, empty bucket, with the store's `AWS_*` variables set for the test."""
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    return s3_server.bucket()
+
+
 # --- Apache Spark (standalone + Spark Connect) ------------------------------------------------
 
 

@@ -36,26 +36,30 @@ import os
 import shutil
 import stat
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from resources.lib import landing_bucket as bucket
 from resources.lib.files import atomic_write_text, file_sha256, named_when_full
-from resources.lib.landing_index import RACY_NS, LandingIndex
+from resources.lib.landing_bucket import REASON_SUFFIX, REJECTED, TEMP_SUFFIXES
+from resources.lib.landing_index import RACY_BUCKET_NS, RACY_NS, LandingIndex
+from resources.lib.storage import Location
 
 DEFAULT_SETTLE_SECONDS = 5.0
 DEFAULT_SWEEP_SECONDS = 60.0
 HASH_BUDGET_SECONDS = 20.0  # per look; the rest waits for the next tick (~1 GB/s hashed)
-TEMP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".download")
-REASON_SUFFIX = ".reason.txt"
-REJECTED = "_rejected"
+__all__ = ["REASON_SUFFIX", "REJECTED", "TEMP_SUFFIXES", "Landed", "LandingFolder", "run_tags"]
+
+
 @dataclass(frozen=True)
 class Landed:
     """One ready file: where it is, what its bytes hash to, when the index last saw it change."""
 
     rel: str  # path relative to the landing folder, '/'-separated
-    path: Path
+    path: Path  # on a bucket, the object's key (a PurePosixPath: `.name` only)
     size: int
     sha256: str
     seq: int
@@ -97,13 +101,16 @@ class LandingFolder:
     """`landing/<folder>/`, its readiness rules and its index (see the module docstring)."""
 
     def __init__(
-        self, path: Path, index: Path, settle_seconds: float = DEFAULT_SETTLE_SECONDS,
-        depth: int = 0, sweep_seconds: float = DEFAULT_SWEEP_SECONDS,
-        hash_budget: float = HASH_BUDGET_SECONDS,
+        self, where: Path | Location, index: Path,
+        settle_seconds: float = DEFAULT_SETTLE_SECONDS, depth: int = 0,
+        sweep_seconds: float = DEFAULT_SWEEP_SECONDS, hash_budget: float = HASH_BUDGET_SECONDS,
     ) -> None:
-        self.path = path
-        self.key = path.name
-        self.index = LandingIndex(index, self.key)
+        self.location = where if isinstance(where, Location) else Location(where)
+        self.on_bucket = not self.location.is_local
+        self.path = (PurePosixPath(self.location.root) if self.on_bucket  # type: ignore[assignment]
+                     else Path(where if isinstance(where, Path) else self.location.root))
+        self.key = self.path.name
+        self.index = LandingIndex(index, self.key, RACY_BUCKET_NS if self.on_bucket else RACY_NS)
         self.settle_ns = int(settle_seconds * 1e9)
         self.sweep_ns = int(sweep_seconds * 1e9)
         self.depth = depth
@@ -139,6 +146,8 @@ class LandingFolder:
         """Whether `path`, every symbolic link on the way resolved, is inside the folder. A
         link leading out of it (to /etc/hostname, say) is never read, not even to explain
         why it cannot be loaded: its bytes would end up in logs and reason files."""
+        if self.on_bucket:  # no links on a bucket
+            return True
         return path.resolve().is_relative_to(self.path.resolve())
 
     def settled(self, st: os.stat_result, now_ns: int, seen_ns: int | None = None) -> bool:
@@ -163,6 +172,9 @@ class LandingFolder:
         For a sensor that reads a SET of named files: a file that settled earlier does not
         make a half-written neighbour ready. Stats these files only; reads none."""
         rels = list(rels)
+        if self.on_bucket:
+            with self.index.open() as index:
+                return bucket.unready(self.location, self.depth, index, rels)
         with self.index.open() as index:
             known, waiting = index.hashed_under(rels), index.waiting(rels)
         now, why = time.time_ns(), {}
@@ -195,6 +207,8 @@ class LandingFolder:
     def present(self) -> list[tuple[str, Path]]:
         """(rel, path) of every file under a final name, sorted by rel. Assets read these
         when a run names no file; waiting for a file to settle is the sensors' decision."""
+        if self.on_bucket:
+            return [(rel, self.path / rel) for rel in bucket.entries(self.location, self.depth)]
         return sorted((rel, Path(path)) for rel, path, _ in self._listing()
                       if os.path.isfile(path))
 
@@ -223,6 +237,8 @@ class LandingFolder:
     def changes(self, after: int = 0) -> Changes:
         """Bring the index up to date with the folder, then return the files whose content
         changed after sequence `after` (oldest change first)."""
+        if self.on_bucket:
+            return self._bucket_changes(after)
         with self.index.open() as index:
             dirs, newest = self._dirs()
             now = time.time_ns()
@@ -240,6 +256,16 @@ class LandingFolder:
                      for rel, size, sha, seq in index.since(after)]
             return Changes(files, max(after, index.last()), stated, len(hashed),
                            sum(h[1][0] for h in hashed), unsettled)
+
+    def _bucket_changes(self, after: int) -> Changes:
+        """`changes` on a bucket: one listing per look, objects hashed when new."""
+        with self.index.open() as index:
+            listed, hashed, waiting = bucket.look(
+                self.location, self.depth, index, time.time_ns(), self.hash_budget)
+            files = [Landed(rel, self.path / rel, size, sha, seq)
+                     for rel, size, sha, seq in index.since(after)]
+            return Changes(files, max(after, index.last()), listed, len(hashed),
+                           sum(h[1][0] for h in hashed), waiting)
 
     def _look(self, index: LandingIndex, now: int, full: bool) -> tuple[int, list[tuple], int]:
         """List the folder; stat the files that are new, whose inode changed (replaced by a
@@ -292,13 +318,28 @@ class LandingFolder:
             return [Landed(rel, self.path / rel, size, sha, seq)
                     for rel, size, sha, seq in index.since(-1)]
 
+    @contextmanager
+    def local_copy(self, rel: str, sha256: str | None = None) -> Iterator[Path]:
+        """`rel` as a file on this disk for a reader that takes a path: the file itself in
+        a local folder; on a bucket a temporary copy (`landing_bucket.downloaded`)."""
+        if not self.on_bucket:
+            yield self.path / rel
+            return
+        with bucket.downloaded(self.location, rel, sha256) as path:
+            yield path
+
     # -- move-aside -------------------------------------------------------------------------
 
     def reject(self, path: Path, reason: str) -> Path:
         """Move a file that cannot be loaded to `_rejected/<rel>` with `<name>.reason.txt`
         beside it (the reason, which names the file, then where from and when), and forget
         it in the index."""
-        rel = path.relative_to(self.path).as_posix()
+        rel = PurePosixPath(path).relative_to(self.path).as_posix()
+        if self.on_bucket:
+            moved = bucket.reject(self.location, rel, reason, self.key)
+            with self.index.open() as index:
+                index.record([], gone=[rel])
+            return PurePosixPath(moved)  # type: ignore[return-value]
         target = self.path / REJECTED / rel
         with named_when_full(target, f"moving landing/{self.key}/{rel} aside"):
             target.parent.mkdir(parents=True, exist_ok=True)

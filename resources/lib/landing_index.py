@@ -23,6 +23,8 @@ from resources.sql import Schema, database_identity, ensure_schemas, transaction
 # A hash taken this soon after the file's last write may have raced another write within the
 # same mtime tick: such a file is hashed again on the next look (as git does).
 RACY_NS = 100_000_000
+# An object's Last-Modified on a bucket has whole seconds: the same window, that coarse.
+RACY_BUCKET_NS = 2_000_000_000
 
 INDEX = Schema("landing", (
     """CREATE TABLE IF NOT EXISTS landed (
@@ -57,9 +59,10 @@ _lock = threading.Lock()
 class LandingIndex:
     """One folder's rows of the index, on one open connection (`with index.open():`)."""
 
-    def __init__(self, path: Path, folder: str) -> None:
+    def __init__(self, path: Path, folder: str, racy_ns: int = RACY_NS) -> None:
         self.path = path
         self.folder = folder
+        self.racy_ns = racy_ns
         self._db: sqlite3.Connection | None = None
 
     @contextmanager
@@ -93,8 +96,8 @@ class LandingIndex:
                 " WHERE folder = ?",
                 (self.folder,),
             )
-            cached = (generation, {  # racy: hashed within RACY_NS after its mtime
-                r[0]: None if 0 <= r[5] - r[2] < RACY_NS else r[1:5] for r in rows
+            cached = (generation, {  # racy: hashed within racy_ns after its mtime
+                r[0]: None if 0 <= r[5] - r[2] < self.racy_ns else r[1:5] for r in rows
             })
             with _lock:
                 _signatures[key] = cached
