@@ -4,7 +4,8 @@ Load, from a thread on the host for the whole step: an invoice file of a few row
 LOAD_EVERY s (venues V-CHAOS-*, sums known here), and a batch of orders of the customers
 `check_scores` landed goes to Kafka through user-code (a batch that could not be delivered,
 Kafka or user-code being down, is sent again: the same order ids); the order-generator
-container streams its own orders meanwhile.
+container (started again by the first `stack wait`) streams its own orders meanwhile, for the
+test's customers too, and is stopped when the load stops.
 Faults, one after the other, with LOAD_BETWEEN s of plain load between them; each a SIGKILL
 of the container (`compose kill -s KILL`), then the stack's health-gated start:
 - postgres, held down POSTGRES_DOWN s (longer than the steps' retry budget, so that runs
@@ -12,7 +13,8 @@ of the container (`compose kill -s KILL`), then the stack's health-gated start:
 - kafka; user-code (the code server and every run worker in it); dagster-daemon.
 Then, within DRAIN s: the venue totals of the V-CHAOS venues equal the sums of every file
 landed (each invoice once: counts and `raw_invoices` rows), each file is in the ledger once,
-the industry scores equal the spec's rule computed here from every order produced, and every
+the industry scores equal the spec's rule computed here from every order of the test's
+customers on the topic (the test's and the generator's; each of the test's there), and every
 run that failed since the first fault was asked again (a daemon retry or a sensor's re-ask)
 and its content's newest run succeeded; no run is left in progress from before the faults.
 """
@@ -174,9 +176,18 @@ def check_chaos(d: Deploy, score_records: list[dict]) -> None:
         load.orders += load.pending
     print(f"    chaos load: {len(load.files)} invoice files, {len(load.orders)} orders in "
           f"{time.monotonic() - start:.0f} s; sends retried: {load.failures}", flush=True)
+    # `stack wait` started the order-generator again (check_generator had stopped it); it
+    # picks customers from the landed batches, the test's among them: stopped now, the
+    # scores are checked against every order of those customers on the topic
+    d.stack("compose", "stop", "order-generator")
+    records = d.probe("topic_orders", {"customers": sorted({
+        r["customer_id"] for r in score_records + load.orders})})
+    ours = {r["order_id"] for r in score_records + load.orders}
+    print(f"    orders of the test's customers on the topic: {len(records)} "
+          f"({len(ours)} sent by the test, the rest by the order-generator)", flush=True)
+    assert ours <= {r["order_id"] for r in records}, "an order the test sent is not on the topic"
     drained = time.monotonic()
     d.wait_for("chaos: invoice totals", lambda: _totals(d, load), DRAIN)
-    records = score_records + load.orders
     d.wait_for("chaos: industry scores", lambda: d.scores_shown(records), DRAIN)
     counted: list[int] = []
 

@@ -63,6 +63,36 @@ def produce(arg: dict) -> object:
     return {"produced": len(arg["records"]), "topic": kafka.topic}
 
 
+def topic_orders(arg: dict) -> object:
+    """Every record on ORDERS_TOPIC, from the first offset to the end, whose customer is one
+    of `customers` (whoever produced it: the test or the order-generator)."""
+    from confluent_kafka import TopicPartition
+
+    from resources import KafkaResource
+
+    kafka = KafkaResource(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+                          topic=os.environ.get("ORDERS_TOPIC") or "orders")
+    consumer = kafka.consumer(f"deploy-test-read-{os.getpid()}-{time.time_ns()}")
+    try:
+        parts = consumer.list_topics(kafka.topic, timeout=30).topics[kafka.topic].partitions
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(kafka.topic, p), timeout=30)[1]
+                for p in parts}
+        consumer.assign([TopicPartition(kafka.topic, p, 0) for p in parts])
+        wanted, found, done = set(arg["customers"]), [], {p for p, end in ends.items() if not end}
+        while len(done) < len(ends):
+            for msg in consumer.consume(1000, timeout=5):
+                if msg.error():
+                    continue
+                rec = json.loads(msg.value())
+                if rec.get("customer_id") in wanted:
+                    found.append(rec)
+                if msg.offset() + 1 >= ends[msg.partition()]:
+                    done.add(msg.partition())
+        return found
+    finally:
+        consumer.close()
+
+
 def seed_customers(arg: dict) -> object:
     """The e-commerce source: the seeder's dirty sample at `scale`, plus the test's own
     customer with its orders, items and reviews (on an existing product)."""
@@ -109,5 +139,6 @@ def documents(arg: dict) -> object:
 if __name__ == "__main__":
     command, argument = sys.argv[1], json.loads(sys.argv[2] if len(sys.argv) > 2 else "{}")
     result = {"warehouse": warehouse, "load_purchases": load_purchases, "produce": produce,
-              "seed_customers": seed_customers, "documents": documents}[command](argument)
+              "topic_orders": topic_orders, "seed_customers": seed_customers,
+              "documents": documents}[command](argument)
     print(json.dumps(result, default=str))
