@@ -40,6 +40,10 @@ def build_resources() -> dict[str, Any]:
         landing_sweep_seconds=float(
             os.environ.get("LANDING_SWEEP_SECONDS") or DEFAULT_SWEEP_SECONDS
         ),
+        landing_url=os.environ.get("LANDING_URL") or None,
+        lake_url=os.environ.get("LAKE_URL") or None,
+        **{f"aws_{name.lower()}": from_env(f"AWS_{name}") for name in (
+            "ENDPOINT_URL", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION", "SESSION_TOKEN")},
     )
     warehouse = str(paths.warehouse)
     return {

@@ -1,4 +1,6 @@
-"""The platform's data root (PLATFORM_DATA_DIR) and the folders under it.
+"""The platform's data root (PLATFORM_DATA_DIR), the folders under it, and where landing and
+lake are (LANDING_URL, LAKE_URL: a local folder by default, `s3://bucket/prefix` on a store
+reached with the `AWS_*` variables; docs/storage.md).
 
 Paths are computed, never created here: whoever writes a file creates its folder, so
 loading the definitions (or evaluating a sensor over an empty root) touches no file.
@@ -10,8 +12,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from resources.env import DEFAULT_DATA_DIR
+from resources.env import DEFAULT_DATA_DIR, resolve
 from resources.lib.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS, LandingFolder
+from resources.lib.storage import Location, StoreSettings
 
 
 class PlatformPaths(dg.ConfigurableResource):
@@ -23,6 +26,15 @@ class PlatformPaths(dg.ConfigurableResource):
     landing_sweep_seconds: float = DEFAULT_SWEEP_SECONDS
     """At least this often every landed file is stat'ed (a file rewritten in place is found
     by this sweep; new, removed and renamed files are found at once)."""
+    landing_url: str | None = None
+    """Where files land: `s3://bucket/prefix` (unset: `<data_dir>/landing`)."""
+    lake_url: str | None = None
+    """Where the platform writes its files: `s3://bucket/prefix` (unset: `<data_dir>/lake`)."""
+    aws_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_region: str | None = None
+    aws_session_token: str | None = None
 
     @property
     def root(self) -> Path:
@@ -32,10 +44,21 @@ class PlatformPaths(dg.ConfigurableResource):
         """`landing/<folder>/`: where files arrive."""
         return self.root / "landing" / folder
 
+    def store(self) -> StoreSettings:
+        """The object store's settings, the `AWS_*` references resolved now."""
+        return StoreSettings(*(resolve(getattr(self, f"aws_{name}")) or "" for name in (
+            "endpoint_url", "access_key_id", "secret_access_key", "region", "session_token")))
+
+    def landing_location(self, folder: str) -> Location:
+        """`<landing>/<folder>/`, on this disk or on the bucket of LANDING_URL."""
+        if not self.landing_url:
+            return Location(self.landing(folder))
+        return Location(resolve(self.landing_url), self.store()).child(folder)
+
     def landing_folder(self, folder: str, depth: int = 0) -> LandingFolder:
         """The landing mechanism over `landing/<folder>/` (see `resources.lib.landing`)."""
         return LandingFolder(
-            self.landing(folder),
+            self.landing(folder) if not self.landing_url else self.landing_location(folder),
             index=self.state / "landing.sqlite",
             settle_seconds=self.landing_settle_seconds,
             depth=depth,

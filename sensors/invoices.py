@@ -26,6 +26,7 @@ from assets.invoices.raw import raw_invoices
 from assets.shared.partitions import OWN_EVENTS_MAX
 from resources import PlatformPaths
 from resources.lib.landing import Landed, LandingFolder, run_tags
+from resources.lib.storage import StoreUnavailable
 from sensors import TICK_SECONDS, partitions_of_run
 from sensors.reask import Ask, sensor_result
 
@@ -111,12 +112,16 @@ def _request(group: list[tuple[date, Landed]]) -> Ask:
 )
 def invoice_files_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
-) -> dg.SensorResult:
+) -> dg.SensorResult | dg.SkipReason:
     """Requests one run per group of new files of consecutive sync dates (run key = their
     content); the run records the creation dates of the totals the files touched. A failed
     run is asked again (`sensors.reask`)."""
     cursor = json.loads(context.cursor) if context.cursor else {}
-    found, landing = _new_files(context, paths.landing_folder(DOMAIN), cursor.get("landing", 0))
+    try:
+        found, landing = _new_files(context, paths.landing_folder(DOMAIN),
+                                    cursor.get("landing", 0))
+    except StoreUnavailable as exc:  # nothing read, the cursor kept: the next tick catches up
+        return dg.SkipReason(f"{exc}; looking again at the next tick")
     asks = [_request(group) for group in _groups(found)]
     return sensor_result(context, SENSOR_NAME, asks, cursor=json.dumps({"landing": landing}))
 

@@ -21,14 +21,22 @@ SECRETS = {
     "MONGODB_URI": "mongodb://platform:pw-mongo-7f3a@127.0.0.1:1/?authSource=admin",
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
     "SPARK_REMOTE": "sc://127.0.0.1:1/;token=pw-spark-7f3a",
+    # the object store (issue 22): the secret key and a session token
+    "LANDING_URL": "s3://landing-bucket/prefix",
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+    "AWS_ACCESS_KEY_ID": "platform-key-id",
+    "AWS_SECRET_ACCESS_KEY": "pw-aws-secret-7f3a",
+    "AWS_SESSION_TOKEN": "pw-aws-token-7f3a",
 }
 PASSWORDS = ("pw-invoices-7f3a", "pw-purchases-7f3a", "pw-ecommerce-7f3a", "pw-mongo-7f3a",
-             "pw-spark-7f3a")
+             "pw-spark-7f3a", "pw-aws-secret-7f3a", "pw-aws-token-7f3a")
 # (resource, field, the variable it is bound to)
 BOUND = [("invoices_db", "url", "INVOICES_DB_URL"), ("purchases_db", "url", "PURCHASES_DB_URL"),
          ("ecommerce_db", "url", "ECOMMERCE_DB_URL"), ("docstore", "uri", "MONGODB_URI"),
          ("kafka", "bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"),
-         ("spark", "remote", "SPARK_REMOTE")]
+         ("spark", "remote", "SPARK_REMOTE"),
+         ("paths", "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+         ("paths", "aws_session_token", "AWS_SESSION_TOKEN")]
 # issue 21, item 4: the document store's database read from the invoices URL at launch
 ISSUE_LAUNCH = {"resources": {"docstore": {"config": {"database": {"env": "INVOICES_DB_URL"}}}}}
 

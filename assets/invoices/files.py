@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from resources.lib.files import file_sha256
 from resources.lib.landing import LandingFolder
 
 DOMAIN = "invoices"
@@ -21,9 +20,10 @@ class BadInvoiceFile(ValueError):
 
 @dataclass(frozen=True)
 class InvoiceFile:
-    path: Path
+    path: Path  # on a bucket, the object's key (read through `LandingFolder.local_copy`)
     sync_date: date
     content_hash: str
+    rel: str = ""
 
     @property
     def name(self) -> str:
@@ -60,5 +60,5 @@ def files_for_sync_dates(
         except BadInvoiceFile:
             continue
         if sync in sync_dates:
-            found.append(InvoiceFile(path, sync, file_sha256(path)))
-    return sorted(found, key=lambda f: (f.sync_date, f.path.stat().st_mtime, f.name))
+            found.append((folder.mtime_ns(rel), InvoiceFile(path, sync, folder.sha256(rel), rel)))
+    return [f for _, f in sorted(found, key=lambda m: (m[1].sync_date, m[0], m[1].name))]

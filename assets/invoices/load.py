@@ -99,7 +99,8 @@ def _parse(context: dg.AssetExecutionContext, landing: LandingFolder, item: Invo
            bad: list[str]) -> ParsedFile | None:
     """The file's rows; None when it is bad (moved aside, the reason in `bad`)."""
     try:
-        return parse_invoice_file(item.path, item.sync_date)
+        with landing.local_copy(item.rel or item.name, item.content_hash) as path:
+            return parse_invoice_file(path, item.sync_date)
     except BadInvoiceFile as exc:
         moved = landing.reject(item.path, str(exc))
         context.log.error(f"{exc}; moved to {moved}")

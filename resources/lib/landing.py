@@ -328,6 +328,17 @@ class LandingFolder:
         with bucket.downloaded(self.location, rel, sha256) as path:
             yield path
 
+    def sha256(self, rel: str) -> str:
+        """Hex SHA-256 of a landed file's bytes, read now (one GET on a bucket)."""
+        return self.location.sha256(rel) if self.on_bucket else file_sha256(self.path / rel)
+
+    def mtime_ns(self, rel: str) -> int:
+        """When the file was last written (on a bucket: its Last-Modified)."""
+        if self.on_bucket:
+            entry = self.location.info(rel)
+            return entry.mtime_ns if entry else 0
+        return os.stat(self.path / rel).st_mtime_ns
+
     # -- move-aside -------------------------------------------------------------------------
 
     def reject(self, path: Path, reason: str) -> Path:
