@@ -39,7 +39,6 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 from resources.lib import landing_bucket as bucket
@@ -93,8 +92,6 @@ class Changes:
     unsettled: int  # files still being written (looked at again next time)
 
 
-# Not a final name: hidden or private (`.x`, `_rejected`) names, and these endings.
-_NOT_FINAL = (*TEMP_SUFFIXES, REASON_SUFFIX)
 
 
 class LandingFolder:
@@ -132,7 +129,7 @@ class LandingFolder:
                     continue
                 for entry in entries:
                     name = entry.name
-                    if name[0] in "._" or name.endswith(_NOT_FINAL):
+                    if name[0] in "._" or name.endswith(bucket.NOT_FINAL):
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         if level < self.depth:
@@ -355,11 +352,8 @@ class LandingFolder:
         with named_when_full(target, f"moving landing/{self.key}/{rel} aside"):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(str(path), target)
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            atomic_write_text(
-                target.with_name(target.name + REASON_SUFFIX),
-                f"{reason}\nmoved aside from landing/{self.key}/{rel} at {stamp}\n",
-            )
+            atomic_write_text(target.with_name(target.name + REASON_SUFFIX),
+                              bucket.reason_text(reason, self.key, rel))
         with self.index.open() as index:
             index.record([], gone=[rel])
         return target

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 REJECTED = "_rejected"
 REASON_SUFFIX = ".reason.txt"
 TEMP_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".download")
-_NOT_FINAL = (*TEMP_SUFFIXES, REASON_SUFFIX)
+NOT_FINAL = (*TEMP_SUFFIXES, REASON_SUFFIX)  # endings of names that are not final
 
 
 def final(rel: str, depth: int) -> bool:
@@ -45,7 +45,7 @@ def final(rel: str, depth: int) -> bool:
     its path hidden or private (`.x`, `_rejected`), no temporary ending."""
     parts = rel.split("/")
     return (len(parts) <= depth + 1 and all(p[:1] not in "._" for p in parts if p)
-            and not rel.endswith(_NOT_FINAL))
+            and not rel.endswith(NOT_FINAL))
 
 
 def entries(location: Location, depth: int) -> dict[str, Entry]:
@@ -99,14 +99,18 @@ def unready(location: Location, depth: int, index: LandingIndex,
     return why
 
 
+def reason_text(reason: str, key: str, rel: str) -> str:
+    """What `<name>.reason.txt` holds: the reason (which names the file), where from, when."""
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    return f"{reason}\nmoved aside from landing/{key}/{rel} at {stamp}\n"
+
+
 def reject(location: Location, rel: str, reason: str, key: str) -> str:
     """Copy `rel` to `_rejected/<rel>` with its reason beside it, then delete it; returns
     the URI it was moved to."""
     target = f"{REJECTED}/{rel}"
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
     location.move(rel, target)
-    location.write_bytes(target + REASON_SUFFIX, (
-        f"{reason}\nmoved aside from landing/{key}/{rel} at {stamp}\n").encode())
+    location.write_bytes(target + REASON_SUFFIX, reason_text(reason, key, rel).encode())
     return location.uri(target)
 
 
