@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from resources.lib.storage import Entry, Location
+from resources.lib.storage import CHUNK, Entry, Location
 
 if TYPE_CHECKING:
     from resources.lib.landing_index import LandingIndex
@@ -128,7 +128,7 @@ def downloaded(location: Location, rel: str, sha256: str | None = None) -> Itera
         digest = hashlib.sha256()
         with location.fs.open_input_stream(location.path(rel)) as stream, \
                 target.open("wb") as out:
-            while chunk := stream.read(8 << 20):
+            while chunk := stream.read(CHUNK):
                 digest.update(chunk)
                 out.write(chunk)
         if sha256 and digest.hexdigest() != sha256:

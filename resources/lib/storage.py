@@ -118,13 +118,6 @@ class Location:
     def __repr__(self) -> str:
         return f"Location({self.url!r})"
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Location) and (self.url, self.settings) == (
-            other.url, other.settings)
-
-    def __hash__(self) -> int:
-        return hash(self.url)
-
     @property
     def url(self) -> str:
         return self.root if self.is_local else f"s3://{self.root}"
@@ -225,12 +218,12 @@ class Location:
         pafs.copy_files(str(source), self.path(rel), source_filesystem=pafs.LocalFileSystem(),
                         destination_filesystem=self.fs)
 
-    def delete(self, rel: str, missing_ok: bool = True) -> None:
+    def delete(self, rel: str) -> None:
+        """Delete `rel`; already gone is fine."""
         try:
             self.fs.delete_file(self.path(rel))
         except FileNotFoundError:
-            if not missing_ok:
-                raise
+            pass
 
     def move(self, rel: str, to: str) -> None:
         """Move `rel` to `to` (both relative to this location): a rename here, a copy then a

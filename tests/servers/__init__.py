@@ -22,7 +22,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 CACHE_DIR = Path(
@@ -226,6 +226,15 @@ class Server:
 
     def stop(self) -> None:
         raise NotImplementedError
+
+    @contextlib.contextmanager
+    def stopped(self) -> Iterator[None]:
+        """Stop the server for the block and start it again (same port, same data) after."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
 
     def close(self) -> None:
         """Stop the server and delete its temporary files."""

@@ -12,14 +12,12 @@ The server can be stopped and started again on the same port with the same data
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from tests.servers import (
@@ -148,15 +146,6 @@ class MongoServer(Server):
     def stop(self) -> None:
         terminate(self.proc)
         self.proc = None
-
-    @contextlib.contextmanager
-    def stopped(self) -> Iterator[None]:
-        """Stop the server for the block and start it again (same port, same data) after."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
 
 def start_mongo() -> MongoServer:

@@ -10,7 +10,6 @@ bring it back on the same port with the same data, for the store-down tests.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import shutil
@@ -19,7 +18,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 from tests.servers import (
@@ -157,15 +155,6 @@ class S3Server(Server):
     def stop(self) -> None:
         terminate(self.proc)
         self.proc = None
-
-    @contextlib.contextmanager
-    def stopped(self) -> Iterator[None]:
-        """Stop the store for the block and start it again (same port, same data) after."""
-        self.stop()
-        try:
-            yield
-        finally:
-            self.start()
 
 
 def _arrow_kwargs(server: S3Server) -> dict[str, object]:
