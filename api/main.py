@@ -15,9 +15,7 @@ and, when more rows follow, `X-Next-Offset` (and, for GET, a `Link: rel="next"`)
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -42,6 +40,8 @@ from api.page import mount_page
 from api.query import CtrRequest, query_ctr
 from api.reads import reads_router
 from assets.ctr.serving import PLATFORMS, canonical_platform, serving_root
+from resources.lib.serving import lake_from_environment
+from resources.lib.storage import Location
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 TS_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$"  # ASCII digits
@@ -157,14 +157,15 @@ def method_not_allowed(app: FastAPI, request: Request) -> Response:
 
 
 def create_app(data_dir: str | None = None) -> FastAPI:
-    """The app; `data_dir` None reads PLATFORM_DATA_DIR (default ./data/local) per request."""
+    """The app; the lake is read per request from LAKE_URL (a bucket, reached with the
+    `AWS_*` variables) or `data_dir`/PLATFORM_DATA_DIR (default ./data/local) + `lake/`."""
     app = FastAPIOffline(title="Commerce platform API", version="1.1.0", description=__doc__)
 
-    def data_root() -> Path:
-        return Path(data_dir or os.environ.get("PLATFORM_DATA_DIR", "data/local")).resolve()
+    def lake() -> Location:
+        return lake_from_environment(data_dir)
 
-    def root() -> Path:
-        return serving_root(data_root())
+    def root() -> Location:
+        return serving_root(lake())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -221,11 +222,11 @@ def create_app(data_dir: str | None = None) -> FastAPI:
     def health() -> dict[str, Any]:
         """Liveness plus how many CTR serving files the API can see (no path: nothing of
         the server's filesystem is shown)."""
-        r = root()
-        files = sum(1 for _ in r.glob("*/platform=*/*.parquet")) if r.exists() else 0
+        files = sum(1 for e in root().list() if e.rel.endswith(".parquet")
+                    and "/platform=" in e.rel and e.rel.count("/") == 2)
         return {"status": "ok", "serving_files": files}
 
-    app.include_router(reads_router(data_root))
+    app.include_router(reads_router(lake))
     mount_page(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,4 +1,5 @@
 """Reading the published answers (`resources.lib.serving`) with Polars: never a database.
+The lake is a `Location`: this disk or LAKE_URL's bucket, read the same way.
 
 Each file is read through one open (its bytes, then decoded from memory), so a file
 replaced meanwhile is seen whole in its old or its new version. A part file is chosen by
@@ -10,11 +11,10 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from pathlib import Path
 
 import polars as pl
 
-from assets.ctr.serving import PLATFORMS, TABLES, serving_file, serving_root
+from assets.ctr.serving import PLATFORMS, TABLES, serving_root, slice_folder
 from resources.lib.serving import (
     INDUSTRY_HISTORY,
     INDUSTRY_SCORES,
@@ -24,56 +24,48 @@ from resources.lib.serving import (
     answer_file,
     insight_file,
     month_part,
+    part_names,
     parts_folder,
 )
+from resources.lib.storage import Location
 
 
-def file_bytes(path: str | Path) -> bytes | None:
+def file_bytes(file: Location, rel: str = "") -> bytes | None:
     """A file's bytes through one open (one version of it, whatever replaces it meanwhile);
     None when it is not there."""
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return file.read_bytes(rel)
     except FileNotFoundError:
         return None
 
 
-def read(path: Path) -> pl.DataFrame | None:
+def read(file: Location) -> pl.DataFrame | None:
     """One published file, or None when it is not there."""
-    data = file_bytes(path)
+    data = file_bytes(file)
     return None if data is None else pl.read_parquet(io.BytesIO(data))
 
 
-def part_names(folder: Path) -> list[str]:
-    """The parts of a folder of published Parquet files, by name (a sortable month or day),
-    without the hidden names of files being written."""
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.glob("*.parquet") if not p.name.startswith("."))
-
-
-def read_parts(folder: Path, first: str, last: str) -> pl.DataFrame | None:
+def read_parts(folder: Location, first: str, last: str) -> pl.DataFrame | None:
     """The part files of `folder` whose name is in [first, last]."""
     frames = [f for n in part_names(folder) if first <= n <= last
-              if (f := read(folder / f"{n}.parquet")) is not None]
+              if (f := read(folder.child(f"{n}.parquet"))) is not None]
     return pl.concat(frames, how="vertical_relaxed") if frames else None
 
 
-def ctr_days(data_dir: Path) -> dict[str, list[str]]:
+def ctr_days(lake: Location) -> dict[str, list[str]]:
     """Per platform, the days (file names) of its published CTR rollups."""
-    serving = serving_root(data_dir)
-    return {p: sorted({day for t in TABLES
-                       for day in part_names(serving_file(serving, t, p, "x").parent)})
+    serving = serving_root(lake)
+    return {p: sorted({day for t in TABLES for day in part_names(slice_folder(serving, t, p))})
             for p in PLATFORMS}
 
 
-def venues(data_dir: Path) -> pl.DataFrame | None:
-    return read(answer_file(data_dir, INVOICE_VENUES))
+def venues(lake: Location) -> pl.DataFrame | None:
+    return read(answer_file(lake, INVOICE_VENUES))
 
 
-def venue_totals(data_dir: Path, start: date, end: date, venue: str | None) -> pl.DataFrame | None:
+def venue_totals(lake: Location, start: date, end: date, venue: str | None) -> pl.DataFrame | None:
     """Totals per venue and creation date in [start, end], by date then venue."""
-    folder = parts_folder(data_dir, INVOICE_TOTALS)
+    folder = parts_folder(lake, INVOICE_TOTALS)
     found = read_parts(folder, month_part(start), month_part(end))
     if found is None:
         return None
@@ -83,14 +75,14 @@ def venue_totals(data_dir: Path, start: date, end: date, venue: str | None) -> p
     return found.sort("created_date", "venue_id")
 
 
-def industry_scores(data_dir: Path) -> pl.DataFrame | None:
-    return read(answer_file(data_dir, INDUSTRY_SCORES))
+def industry_scores(lake: Location) -> pl.DataFrame | None:
+    return read(answer_file(lake, INDUSTRY_SCORES))
 
 
-def industry_history(data_dir: Path, start: date | None, end: date | None) -> pl.DataFrame | None:
+def industry_history(lake: Location, start: date | None, end: date | None) -> pl.DataFrame | None:
     """Every scoring run whose `as_of` falls on a UTC day in [start, end]; without a range,
     the 30 days up to the latest published day."""
-    folder = parts_folder(data_dir, INDUSTRY_HISTORY)
+    folder = parts_folder(lake, INDUSTRY_HISTORY)
     if end is None:
         parts = part_names(folder)
         if not parts:
@@ -102,10 +94,10 @@ def industry_history(data_dir: Path, start: date | None, end: date | None) -> pl
     return None if found is None else found.sort("scored_at", "as_of", "rank")
 
 
-def late_share(data_dir: Path, start: date | None, end: date | None,
+def late_share(lake: Location, start: date | None, end: date | None,
                granularity: str) -> pl.DataFrame | None:
     """Invoices, judged, late and unpaid per issue day/week/month, and late / judged."""
-    found = read(answer_file(data_dir, LATE_PAYMENT_SHARE))
+    found = read(answer_file(lake, LATE_PAYMENT_SHARE))
     if found is None:
         return None
     if start is not None:
@@ -122,5 +114,5 @@ def late_share(data_dir: Path, start: date | None, end: date | None,
     return grouped.with_columns(share.alias("late_share"))
 
 
-def insight(data_dir: Path, name: str) -> pl.DataFrame | None:
-    return read(insight_file(data_dir, name))
+def insight(lake: Location, name: str) -> pl.DataFrame | None:
+    return read(insight_file(lake, name))

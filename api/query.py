@@ -28,16 +28,19 @@ from __future__ import annotations
 import io
 import os
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 
 from api.published import file_bytes
 from assets.ctr.render import answer_rows, json_array, row_json
-from assets.ctr.serving import TABLES, TIER, TIER_MINUTES, serving_file
+from assets.ctr.serving import TABLES, TIER, TIER_MINUTES
+from resources.lib.storage import Location
+
+RACY_NS = 2_000_000_000
 
 
 @dataclass(frozen=True)
@@ -50,28 +53,20 @@ class CtrRequest:
 
 
 def serving_files(
-    root: Path, table: str, platforms: tuple[str, ...], start: datetime, end: datetime
+    root: Location, table: str, platforms: tuple[str, ...], start: datetime, end: datetime
 ) -> list[tuple[str, int, int]]:
-    """(path, size, mtime_ns) of the serving files of `table` whose day overlaps
-    [start, end): one `os.scandir` per platform folder, so the cost is in files, not rows."""
+    """(path under `root`, size, mtime_ns) of the serving files of `table` whose day overlaps
+    [start, end): one listing per platform folder, so the cost is in files, not rows."""
     first = start.date().isoformat()
     last = (end - timedelta(microseconds=1)).date().isoformat()
     out: list[tuple[str, int, int]] = []
     for platform in platforms:
-        folder = serving_file(root, table, platform, first).parent
-        try:
-            entries = list(os.scandir(folder))
-        except FileNotFoundError:
-            continue
-        for e in entries:
-            if e.name.endswith(".parquet") and not e.name.startswith(".") and (
-                first <= e.name[:10] <= last
+        folder = f"{table}/platform={platform}"
+        for e in root.child(folder).list(recursive=False):
+            if e.rel.endswith(".parquet") and not e.rel.startswith(".") and (
+                first <= e.rel[:10] <= last
             ):
-                try:
-                    st = e.stat()
-                except FileNotFoundError:  # swapped away between scandir and stat
-                    continue
-                out.append((e.path, st.st_size, st.st_mtime_ns))
+                out.append((f"{folder}/{e.rel}", e.size, e.mtime_ns))
     return sorted(out)
 
 
@@ -90,7 +85,7 @@ def _slice_of(path: str) -> tuple[str, str]:
     return os.path.basename(folder).removeprefix("platform="), name[:10]
 
 
-def plan(root: Path, req: CtrRequest) -> dict[str, list[tuple[str, int, int]]]:
+def plan(root: Location, req: CtrRequest) -> dict[str, list[tuple[str, int, int]]]:
     """The serving files that answer `req`: the 10-minute tier when the buckets align with it
     and it covers every (platform, day) that has per-minute files, else the per-minute
     rollups (an unaligned query, or a slice published before the tier existed)."""
@@ -107,14 +102,14 @@ def plan(root: Path, req: CtrRequest) -> dict[str, list[tuple[str, int, int]]]:
 Snapshot = dict[str, list[tuple[str, bytes]]]
 
 
-def snapshot(found: dict[str, list[tuple[str, int, int]]]) -> Snapshot:
+def snapshot(root: Location, found: dict[str, list[tuple[str, int, int]]]) -> Snapshot:
     """The bytes of every listed file, each read through one open: one version of each
     file whatever is republished meanwhile; a file gone since the listing has no rows."""
     out: Snapshot = {}
     for table, entries in found.items():
         out[table] = []
         for path, *_ in entries:
-            if (data := file_bytes(path)) is not None:
+            if (data := file_bytes(root, path)) is not None:
                 out[table].append((path, data))
     return out
 
@@ -256,17 +251,27 @@ class Answer:
     more: bool
 
 
-def query_ctr(root: Path, req: CtrRequest, limit: int, offset: int = 0) -> Answer:
+def query_ctr(root: Location, req: CtrRequest, limit: int, offset: int = 0) -> Answer:
     """One page of at most `limit` rows from `offset`."""
     found = plan(root, req)
     if not any(found.values()):
         return Answer(b"[]", 0, False)
-    key = (req, limit, offset, tuple((t, tuple(v)) for t, v in found.items()))
+    key = (root.url, req, limit, offset, tuple((t, tuple(v)) for t, v in found.items()))
     hit = _cache.get(key)
     if hit is not None:
         return hit
-    rows = compute(snapshot(found), req)
+    rows = compute(snapshot(root, found), req)
     page = rows.slice(offset, limit + 1)
     answer = Answer(json_array(page.head(limit)), min(page.len(), limit), page.len() > limit)
-    _cache.put(key, answer)
+    if not _racy(root, found):
+        _cache.put(key, answer)
     return answer
+
+
+def _racy(root: Location, found: dict[str, list[tuple[str, int, int]]]) -> bool:
+    """A bucket's Last-Modified has whole seconds: a file replaced within the second of
+    its listing could keep its (size, mtime), so such an answer is not cached."""
+    if root.is_local:
+        return False
+    recent = time.time_ns() - RACY_NS
+    return any(mtime >= recent for files in found.values() for _, _, mtime in files)

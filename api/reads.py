@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Literal
 
 import polars as pl
@@ -36,6 +35,7 @@ from api.models import (
     VenueTotal,
 )
 from resources.lib.serving import CUSTOMER_INSIGHTS
+from resources.lib.storage import Location
 
 
 class Paging(BaseModel):
@@ -95,15 +95,15 @@ def paged(frame: pl.DataFrame | None, q: Paging, request: Request) -> Response:
                          q.limit, q.offset, "query", request, "the range")
 
 
-def reads_router(root: Callable[[], Path]) -> APIRouter:
-    """The read endpoints over the published files under `root()` (the data dir)."""
+def reads_router(root: Callable[[], Location]) -> APIRouter:
+    """The read endpoints over the published files under `root()` (the lake)."""
     router = APIRouter()
     _sales_routes(router, root)
     _analytics_routes(router, root)
     return router
 
 
-def _sales_routes(router: APIRouter, root: Callable[[], Path]) -> None:
+def _sales_routes(router: APIRouter, root: Callable[[], Location]) -> None:
     """What the page needs to choose a CTR range and to show venue totals."""
 
     @router.get("/ctr/days", response_model=list[CtrDays], tags=["ctr"])
@@ -125,7 +125,7 @@ def _sales_routes(router: APIRouter, root: Callable[[], Path]) -> None:
         return paged(published.venue_totals(root(), q.start, q.end, q.venue_id), q, request)
 
 
-def _analytics_routes(router: APIRouter, root: Callable[[], Path]) -> None:
+def _analytics_routes(router: APIRouter, root: Callable[[], Location]) -> None:
     """Industry scores and their history, the late-payment share, the customer insights."""
 
     @router.get("/industries/scores", response_model=IndustryScores, responses=ERRORS,

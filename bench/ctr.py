@@ -82,12 +82,13 @@ def synth_serving(data_dir: Path, days: int = 30, products: int = 5000,
     from assets.ctr.publish import publish_slice, publish_tier
     from assets.ctr.rollups import SCHEMA
     from assets.ctr.serving import serving_root
+    from resources.lib.serving import lake_root
     from resources.sql import ensure_schemas
 
     rng = random.Random(1)
     names = [f"{20000000 + i}_{i % 997:03d}" for i in range(products)]
     weights = [1 / (i + 1) ** 0.6 for i in range(products)]
-    root = serving_root(data_dir)
+    root = serving_root(lake_root(data_dir))
     first = datetime(2016, 2, 1)
     rows = 0
     conn = duckdb.connect()
@@ -208,8 +209,9 @@ def bench_naive(tmp: Path, data_dir: Path, runs: int = 3) -> dict[str, float]:
             shutil.copyfile(REAL, folder / name)
             raw[platform].append(folder / name)
     from assets.ctr.serving import serving_root
+    from resources.lib.serving import lake_root
 
-    purchases_dir = serving_root(data_dir) / "purchases_per_minute"
+    purchases_dir = serving_root(lake_root(data_dir)).local("purchases_per_minute")
     start = datetime.fromisoformat(f"{DAY} 00:00:00")
     times = []
     for _ in range(runs):

@@ -120,10 +120,12 @@ def answer_of(root: Path, tables: tuple[str, ...]) -> list:
                 if ln.split("\t")[0] in tables]
     from api.query import CtrRequest, query_ctr
     from assets.ctr.serving import serving_root
+    from resources.lib.serving import lake_root
 
     request = CtrRequest(start=datetime(2016, 2, 1), end=datetime(2016, 2, 2), aggregation=1440,
                          platforms=(CTR_DAY["platform"],))
-    return json.loads(query_ctr(serving_root(root), request, limit=CTR_DAY["limit"]).body)
+    answer = query_ctr(serving_root(lake_root(root)), request, limit=CTR_DAY["limit"])
+    return json.loads(answer.body)
 
 
 def drain(root: Path, domain: str) -> None:

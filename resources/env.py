@@ -15,9 +15,11 @@ from urllib.parse import urlsplit
 
 import dagster as dg
 
+from resources.lib.storage import DEFAULT_DATA_DIR
 from resources.urls import ConfigError, check_url
 
-DEFAULT_DATA_DIR = "data/local"
+__all__ = ["DEFAULT_DATA_DIR"]  # defined with the storage layer; imported from here too
+
 
 
 def from_env(name: str) -> dg.EnvVar | None:

@@ -14,6 +14,7 @@ import dagster as dg
 
 from resources.env import DEFAULT_DATA_DIR, resolve
 from resources.lib.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS, LandingFolder
+from resources.lib.serving import lake_root
 from resources.lib.storage import Location, StoreSettings
 
 
@@ -68,6 +69,14 @@ class PlatformPaths(dg.ConfigurableResource):
     def lake(self, domain: str) -> Path:
         """`lake/<domain>/`: files written by the platform."""
         return self.root / "lake" / domain
+
+    def lake_root(self) -> Location:
+        """The lake: LAKE_URL's bucket prefix, or `<data_dir>/lake` on this disk."""
+        return lake_root(self.root, resolve(self.lake_url), self.store())
+
+    def lake_location(self, domain: str) -> Location:
+        """`<lake>/<domain>/`: the files the platform writes for one domain."""
+        return self.lake_root().child(domain)
 
     @property
     def sources(self) -> Path:

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from resources.lib.serving import INDUSTRY_HISTORY, INVOICE_TOTALS, answer_file
+from resources.lib.serving import INDUSTRY_HISTORY, INVOICE_TOTALS, answer_file, lake_root
 from tests.ctr.conftest import write_serving
 
 CTR = {"startTimestamp": "2016-02-01 10:00:00", "endTimestamp": "2016-02-01 11:00:00",
@@ -21,20 +21,22 @@ CTR = {"startTimestamp": "2016-02-01 10:00:00", "endTimestamp": "2016-02-01 11:0
 
 
 def _venue_part(data: Path, part: str, day: date) -> None:
-    answer_file(data, INVOICE_TOTALS, part).parent.mkdir(parents=True, exist_ok=True)
+    target = answer_file(lake_root(data), INVOICE_TOTALS, part).local()
+    target.parent.mkdir(parents=True, exist_ok=True)
     pl.DataFrame({"venue_id": ["v"], "created_date": [day], "total_amount": [1.5],
                   "invoice_count": [1], "updated_at": [datetime(2024, 3, 1)],
                   "files": [["f.csv"]], "last_file": ["f.csv"]}
-                 ).write_parquet(answer_file(data, INVOICE_TOTALS, part))
+                 ).write_parquet(target)
 
 
 def _history_part(data: Path, day: date) -> None:
-    answer_file(data, INDUSTRY_HISTORY, "x").parent.mkdir(parents=True, exist_ok=True)
+    target = answer_file(lake_root(data), INDUSTRY_HISTORY, day.isoformat()).local()
+    target.parent.mkdir(parents=True, exist_ok=True)
     pl.DataFrame({"industry": ["food"], "last_24h": [1.0], "baseline": [1.0],
                   "change_abs": [0.0], "change_pct": [0.0], "rank": [1],
                   "as_of": [datetime(day.year, day.month, day.day, 12)], "complete": [True],
                   "scored_at": [datetime(day.year, day.month, day.day, 12)], "run_id": ["r"]}
-                 ).write_parquet(answer_file(data, INDUSTRY_HISTORY, day.isoformat()))
+                 ).write_parquet(target)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request, tick_sensor
 from definitions import domain_defs
 from resources import build_resources
+from resources.lib.serving import lake_root
 from sensors.reask import ATTEMPT_TAG, REASK_OF_TAG, REASK_TAG
 from tests.invoices.conftest import uid
 
@@ -194,11 +195,11 @@ def test_a_run_failing_mid_way_on_a_full_disk_has_published_what_it_committed(
     assert not failed.success and "no space left" in failure_text(failed)
     small_disk.free()
     assert committed_totals(resources)[0] == 1050  # the two small files committed
-    assert published_totals(small_disk.path) == committed_totals(resources)
+    assert published_totals(lake_root(small_disk.path)) == committed_totals(resources)
     asked, _ = drain(defs, INVOICES, instance, cursor)
     assert len(asked) == 1
     assert committed_totals(resources)[0] == 1000 + BIG_FILE_ROWS  # 0..49 re-synced
-    assert published_totals(small_disk.path) == committed_totals(resources)
+    assert published_totals(lake_root(small_disk.path)) == committed_totals(resources)
 
 
 def test_late_payments_run_failed_on_a_full_disk_is_asked_again_and_loads_once(

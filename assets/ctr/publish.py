@@ -10,7 +10,6 @@ only the purchases (the hourly schedule) publishes at its purchases rollup.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import dagster as dg
 import duckdb
@@ -20,6 +19,7 @@ from assets.ctr.render import answer_rows, row_json
 from assets.ctr.rollups import day_bounds
 from assets.ctr.serving import TABLES, TIER, TIER_MINUTES, publish
 from assets.shared import md_table
+from resources.lib.storage import Location
 
 
 def publishes(context: dg.AssetExecutionContext, later: dg.AssetKey) -> bool:
@@ -28,7 +28,7 @@ def publishes(context: dg.AssetExecutionContext, later: dg.AssetKey) -> bool:
 
 
 def publish_slice(
-    conn: duckdb.DuckDBPyConnection, serving: Path, table: str, platform: str, day: str
+    conn: duckdb.DuckDBPyConnection, serving: Location, table: str, platform: str, day: str
 ) -> tuple[int, str | None]:
     """Copy the committed (platform, day) slice to the API's serving Parquet (atomic swap)."""
     start, end = day_bounds(day)
@@ -39,7 +39,7 @@ def publish_slice(
         params={"p": platform, "start": start, "end": end},
     ).to_arrow_table()
     path = publish(serving, table, platform, day, rows)
-    return rows.num_rows, str(path) if path else None
+    return rows.num_rows, path
 
 
 def tier_cells(conn: duckdb.DuckDBPyConnection, platform: str, day: str) -> pl.DataFrame:
@@ -70,7 +70,7 @@ def tier_frame(conn: duckdb.DuckDBPyConnection, platform: str, day: str) -> pl.D
 
 
 def publish_tier(
-    conn: duckdb.DuckDBPyConnection, serving: Path, platform: str, day: str
+    conn: duckdb.DuckDBPyConnection, serving: Location, platform: str, day: str
 ) -> tuple[int, int, int]:
     """Publish the 10-minute tier of (platform, day): (rows, Σ views, Σ purchases)."""
     tier = tier_frame(conn, platform, day)
@@ -116,7 +116,7 @@ class PublishedSlice:
 
 
 def publish_and_describe(
-    conn: duckdb.DuckDBPyConnection, serving: Path, table: str, platform: str, day: str,
+    conn: duckdb.DuckDBPyConnection, serving: Location, table: str, platform: str, day: str,
     publish_now: bool = True,
 ) -> PublishedSlice:
     """After the commit: publish the slice's three serving files (unless a later step of the

@@ -227,7 +227,8 @@ def _purchases_per_minute_slice(
                 [platform, day],
             ).fetchall()[0]
         published = publish_and_describe(
-            conn, serving_root(paths.root), "purchases_per_minute", platform, day, publish_now
+            conn, serving_root(paths.lake_root()), "purchases_per_minute", platform, day,
+            publish_now,
         )
     return dg.MaterializeResult(
         metadata={

@@ -3,7 +3,7 @@
 This module (with `render`, how an answer row looks) is what the rollup assets promise and
 `api/` reads; it imports neither Dagster nor the warehouse, so the API stays light.
 
-    lake/ctr/serving/<table>/platform=<P>/<YYYY-MM-DD>.parquet
+    <lake>/ctr/serving/<table>/platform=<P>/<YYYY-MM-DD>.parquet
 
 Tables: `views_per_minute` and `purchases_per_minute` (platform, product, minute, count;
 sorted by minute, product), and the 10-minute tier `ctr_10min` (bucket, product, views,
@@ -13,20 +13,19 @@ purchases, row_json; sorted by bucket, product): views and purchases already joi
 fewer rows and, at exactly 10 minutes, need no grouping, sorting or JSON writing.
 
 Dagster writes the warehouse (`ctr.views_per_minute`, `ctr.purchases_per_minute`) and then
-publishes that partition's rows here (write a temp file, `os.replace` it over the old one),
-so the API never opens the DuckDB warehouse file and never waits on its write lock; a
-reader sees either the old or the new file, never a half-written one, and never a missing
-one: a slice that loses its rows is published as an empty file, not deleted.
+publishes that partition's rows here (`Location.write`: a temporary file renamed over the
+old one, or one completed upload), so the API never opens the DuckDB warehouse file and
+never waits on its write lock; a reader sees either the old or the new file, never a
+half-written one, and never a missing one: a slice that loses its rows is published as an
+empty file, not deleted.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pyarrow as pa
 
 from resources.lib.serving import publish_table
+from resources.lib.storage import Location
 
 # Platforms, canonical spelling: folder names in landing/ match them ignoring case, and the
 # serving files and API answers use them as written here.
@@ -62,15 +61,22 @@ def canonical_platform(name: str | None) -> str | None:
     return _CANONICAL.get(name.strip().lower())
 
 
-def serving_root(data_dir: str | os.PathLike[str]) -> Path:
-    return Path(data_dir).resolve() / "lake" / "ctr" / "serving"
+def serving_root(lake: Location) -> Location:
+    """`<lake>/ctr/serving/`: on this disk or on the lake's bucket."""
+    return lake.child("ctr", "serving")
 
 
-def serving_file(root: Path, table: str, platform: str, date: str) -> Path:
-    return root / table / f"platform={platform}" / f"{date}.parquet"
+def slice_folder(root: Location, table: str, platform: str) -> Location:
+    """The folder of one table's files of one platform (one file per day)."""
+    return root.child(table, f"platform={platform}")
 
 
-def publish(root: Path, table: str, platform: str, date: str, rows: pa.Table) -> Path | None:
+def serving_file(root: Location, table: str, platform: str, date: str) -> Location:
+    return slice_folder(root, table, platform).child(f"{date}.parquet")
+
+
+def publish(root: Location, table: str, platform: str, date: str,
+            rows: pa.Table) -> str | None:
     """Atomically replace one (table, platform, date) file; None when there are no rows.
     `rows` must already be in the table's order (see the module docstring).
 
@@ -80,5 +86,5 @@ def publish(root: Path, table: str, platform: str, date: str, rows: pa.Table) ->
     target = serving_file(root, table, platform, date)
     if rows.num_rows == 0 and not target.exists():
         return None
-    publish_table(target, rows.cast(TIER_SCHEMA if table == TIER else SCHEMA))
-    return target if rows.num_rows else None
+    written = publish_table(target, rows.cast(TIER_SCHEMA if table == TIER else SCHEMA))
+    return written if rows.num_rows else None

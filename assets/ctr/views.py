@@ -80,7 +80,7 @@ def _views_slice(
             lake_rows = conn.execute(
                 "SELECT count(*) FROM read_parquet(?)", [files]).fetchone()[0] if files else 0
         published = publish_and_describe(
-            conn, serving_root(paths.root), "views_per_minute", platform, day
+            conn, serving_root(paths.lake_root()), "views_per_minute", platform, day
         )
     return dg.MaterializeResult(
         metadata={

@@ -56,7 +56,7 @@ def extract_dir(paths: PlatformPaths) -> Path:
 
 def output_dir(paths: PlatformPaths) -> Path:
     """The tables' Parquet copies: read by the document-store load and by the API."""
-    return customers_output(paths.root)
+    return customers_output(paths.lake_root()).local()  # on this disk only, for now
 
 
 def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:

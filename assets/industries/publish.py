@@ -8,25 +8,25 @@ scoring run of that day: a run rewrites only its own day, so the cost follows th
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import duckdb
 
 from assets.industries.common import SCHEMA
 from resources.lib.serving import INDUSTRY_HISTORY, INDUSTRY_SCORES, answer_file, publish_table
+from resources.lib.storage import Location
 
 FIELDS = "industry, last_24h, baseline, change_abs, change_pct, rank, as_of, complete"
 
 
-def publish_scores(conn: duckdb.DuckDBPyConnection, data_dir: str | Path) -> None:
+def publish_scores(conn: duckdb.DuckDBPyConnection, lake: Location) -> None:
     """Replace the published current scores with the committed ones (on a cursor of its
     own: the caller's connection may hold an open result)."""
     with conn.cursor() as cur:
         table = cur.sql(f"SELECT {FIELDS} FROM {SCHEMA}.industry_change_scores ORDER BY rank")
-        publish_table(answer_file(data_dir, INDUSTRY_SCORES), table.to_arrow_table())
+        publish_table(answer_file(lake, INDUSTRY_SCORES), table.to_arrow_table())
 
 
-def publish_history_day(conn: duckdb.DuckDBPyConnection, data_dir: str | Path,
+def publish_history_day(conn: duckdb.DuckDBPyConnection, lake: Location,
                         as_of: datetime) -> str:
     """Rewrite the history file of `as_of`'s UTC day; the day written."""
     as_of = as_of.replace(tzinfo=UTC) if as_of.tzinfo is None else as_of.astimezone(UTC)
@@ -38,5 +38,5 @@ def publish_history_day(conn: duckdb.DuckDBPyConnection, data_dir: str | Path,
             params={"start": start, "end": start + timedelta(days=1)},
         ).to_arrow_table()
     day = start.date().isoformat()
-    publish_table(answer_file(data_dir, INDUSTRY_HISTORY, day), table)
+    publish_table(answer_file(lake, INDUSTRY_HISTORY, day), table)
     return day

@@ -98,9 +98,9 @@ def industry_change_scores(
                 f"SELECT count(*) FROM {SCHEMA}.industry_change_history"
             ).fetchone()[0]
         if SCORES in selected:  # committed: now the API may show it
-            publish_scores(conn, paths.root)
+            publish_scores(conn, paths.lake_root())
         if HISTORY in selected:
-            publish_history_day(conn, paths.root, window.as_of)
+            publish_history_day(conn, paths.lake_root(), window.as_of)
         if SCORES in selected:
             checks = context.selected_asset_check_keys
             for result in score_results(source, rows, window, spark.describe()):

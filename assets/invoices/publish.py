@@ -20,7 +20,6 @@ import os
 import time
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -31,8 +30,11 @@ from resources.lib.serving import (
     INVOICE_VENUES,
     answer_file,
     month_part,
+    part_names,
+    parts_folder,
     publish_table,
 )
+from resources.lib.storage import Location
 
 _MONTH = """
 SELECT t.venue_id, t.created_date, t.total_amount, t.invoice_count, t.updated_at,
@@ -74,7 +76,7 @@ def _month_bounds(day: date) -> tuple[date, date]:
     return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
-def publish_months(store: InvoiceStore, data_dir: str | Path, dates: set[date]) -> list[str]:
+def publish_months(store: InvoiceStore, lake: Location, dates: set[date]) -> list[str]:
     """Republish the month files of `dates` from the committed tables; the months written."""
     months = sorted({_month_bounds(d) for d in dates})
     venues: dict[str, tuple[date, date]] = {}
@@ -82,27 +84,28 @@ def publish_months(store: InvoiceStore, data_dir: str | Path, dates: set[date]) 
         rows = store.execute(_MONTH, (first, last, first, last)).fetchall()
         table = pa.Table.from_pylist(
             [dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA)
-        publish_table(answer_file(data_dir, INVOICE_TOTALS, month_part(first)), table)
+        publish_table(answer_file(lake, INVOICE_TOTALS, month_part(first)), table)
         for venue, day, *_ in rows:
             seen = venues.get(venue, (day, day))
             venues[venue] = (min(seen[0], day), max(seen[1], day))
     if venues:
-        _merge_venues(data_dir, venues)
+        _merge_venues(lake, venues)
     return [month_part(first) for first, _ in months]
 
 
-def published_totals(data_dir: str | Path) -> tuple[int, Decimal]:
+def published_totals(lake: Location) -> tuple[int, Decimal]:
     """(invoices, amount) over every published month file: what the API answers in all."""
-    folder = answer_file(data_dir, INVOICE_TOTALS, "0001-01").parent
-    rows = [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    folder = parts_folder(lake, INVOICE_TOTALS)
+    rows = [r for part in part_names(folder)
+            for r in pq.read_table(folder.open(f"{part}.parquet")).to_pylist()]
     return (sum(r["invoice_count"] for r in rows),
             sum((r["total_amount"] for r in rows), Decimal(0)))
 
 
-def _merge_venues(data_dir: str | Path, found: dict[str, tuple[date, date]]) -> None:
-    path = answer_file(data_dir, INVOICE_VENUES)
+def _merge_venues(lake: Location, found: dict[str, tuple[date, date]]) -> None:
+    path = answer_file(lake, INVOICE_VENUES)
     if path.exists():
-        for row in pq.read_table(path).to_pylist():
+        for row in pq.read_table(path.open()).to_pylist():
             seen = found.get(row["venue_id"], (row["first_date"], row["last_date"]))
             found[row["venue_id"]] = (min(seen[0], row["first_date"]),
                                       max(seen[1], row["last_date"]))
@@ -115,8 +118,8 @@ class Publisher:
     """Republishes the months of committed files: `committed(dates)` after each commit,
     `flush()` at the end of the run, and in a failing run before the error leaves."""
 
-    def __init__(self, store: InvoiceStore, data_dir: str | Path) -> None:
-        self.store, self.data_dir = store, data_dir
+    def __init__(self, store: InvoiceStore, lake: Location) -> None:
+        self.store, self.lake = store, lake
         self.every = float(os.environ.get("INVOICES_PUBLISH_EVERY_SECONDS", "1"))
         self.pending: set[date] = set()
         self.months: set[str] = set()
@@ -130,7 +133,7 @@ class Publisher:
     def flush(self) -> list[str]:
         """Publish what is pending; every month published by this publisher so far."""
         if self.pending:
-            self.months |= set(publish_months(self.store, self.data_dir, self.pending))
+            self.months |= set(publish_months(self.store, self.lake, self.pending))
             self.pending = set()
         self._last = time.monotonic()
         return sorted(self.months)

@@ -84,7 +84,7 @@ def raw_invoices(
             allow_retries=False,
         )
     with open_store(invoices_db) as store:
-        publisher = Publisher(store, paths.root)
+        publisher = Publisher(store, paths.lake_root())
         outcomes, bad = load_files(context, store, landing, files, publisher)
         touched = sorted({d for _, o in outcomes for d in o.dates_touched})
         mismatched = [m for a, b in date_ranges(touched) for m in store.mismatches(a, b)]

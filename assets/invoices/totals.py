@@ -46,7 +46,7 @@ def venue_daily_totals(
     first, last = partition_dates(context)
     with open_store(invoices_db) as store:
         corrected = store.recompute_dates(first, last)
-        publish_months(store, paths.root, {first + timedelta(days=i)
+        publish_months(store, paths.lake_root(), {first + timedelta(days=i)
                                            for i in range((last - first).days + 1)})
         mismatched = store.mismatches(first, last)
         duplicates = store.scalar(

@@ -191,7 +191,7 @@ def invoice_features(
                 conn.execute(FEATURES_SQL, {"as_of": as_of})
         rows, late_share = conn.execute(f"SELECT count(*), avg(is_late) FROM {FEATURES}").fetchone()
         checks = feature_checks(conn)
-        share_days = publish_share(conn, paths.root, as_of)  # committed: the API may show it
+        share_days = publish_share(conn, paths.lake_root(), as_of)  # committed: the API may show it
         preview = md_preview(conn, f"SELECT * FROM {FEATURES} LIMIT 5")
     return dg.MaterializeResult(
         metadata={

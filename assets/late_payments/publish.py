@@ -10,12 +10,12 @@ neither way. The features table is rebuilt whole per run, so the file is too.
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import duckdb
 
 from assets.late_payments.extracts import SCHEMA
 from resources.lib.serving import LATE_PAYMENT_SHARE, answer_file, publish_table
+from resources.lib.storage import Location
 
 SHARE_SQL = f"""
 SELECT i.date_issued AS day, count(*) AS invoices, count(f.is_late) AS judged,
@@ -28,10 +28,10 @@ GROUP BY 1 ORDER BY 1
 """
 
 
-def publish_share(conn: duckdb.DuckDBPyConnection, data_dir: str | Path, as_of: date) -> int:
+def publish_share(conn: duckdb.DuckDBPyConnection, lake: Location, as_of: date) -> int:
     """Replace the published share per issue day; how many days it holds. Reads what is
     committed, on a cursor of its own (the caller's connection may hold an open result)."""
     with conn.cursor() as cur:
         table = cur.sql(SHARE_SQL, params={"as_of": as_of}).to_arrow_table()
-    publish_table(answer_file(data_dir, LATE_PAYMENT_SHARE), table)
+    publish_table(answer_file(lake, LATE_PAYMENT_SHARE), table)
     return table.num_rows

@@ -18,7 +18,7 @@ def run(defs: dg.Definitions, instance: dg.DagsterInstance) -> str:
     """Ingest every landed view file (sensor -> ingest run -> one refresh run per touched
     (date, platform)), then return the top CTR rows of a sample day as text."""
     runs, _ = drain_sensor(defs, "ctr_product_views_sensor", instance)
-    root = serving_root(resource_of((defs.resources or {})["paths"]).data_dir)
+    root = serving_root(resource_of((defs.resources or {})["paths"]).lake_root())
     day = CtrRequest(
         start=datetime(2016, 2, 1),
         end=datetime(2016, 2, 2),

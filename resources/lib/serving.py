@@ -1,8 +1,9 @@
 """Published answers: the small Parquet files the API and the page read.
 
 A domain's asset publishes here only what it has just committed, by replacing whole files
-atomically (`resources.lib.files.atomic_write`), so a reader sees the previous answer or the
-new one, never a half-loaded state, and never opens a database a Dagster run writes to.
+atomically (`Location.write`: a rename on this disk, one completed upload on a bucket), so
+a reader sees the previous answer or the new one, never a half-loaded state, and never
+opens a database a Dagster run writes to.
 
     lake/<domain>/serving/<name>.parquet          one file per answer
     lake/<domain>/serving/<name>/<part>.parquet   one file per month or day of an answer
@@ -11,7 +12,8 @@ CTR's serving files (`assets.ctr.serving`) follow the same rule. The customer in
 published by their warehouse step as `lake/customers/output/<insight>.parquet` (the copies
 the document-store load reads), and are read from there.
 
-This module imports neither Dagster nor DuckDB: the API uses it as it is.
+The lake is a `Location` (LAKE_URL or `<data_dir>/lake`). This module imports neither
+Dagster nor DuckDB: the API uses it as it is.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from resources.lib.files import atomic_write
+from resources.lib.storage import DEFAULT_DATA_DIR, Location, StoreSettings
 
 # (domain, name) of every published answer; part files are named by `part`.
 INVOICE_TOTALS = ("invoices", "venue_daily_totals")  # part: month YYYY-MM
@@ -40,35 +42,57 @@ def month_part(day: date) -> str:
     return day.isoformat()[:7]
 
 
-def serving_dir(data_dir: str | os.PathLike[str], domain: str) -> Path:
-    return Path(data_dir).resolve() / "lake" / domain / "serving"
+def lake_root(data_dir: str | os.PathLike[str], lake_url: str | None = None,
+              settings: StoreSettings | None = None) -> Location:
+    """The lake: `lake_url` (LAKE_URL, `s3://bucket/prefix`) or `<data_dir>/lake`."""
+    if lake_url:
+        return Location(lake_url, settings or StoreSettings())
+    return Location(Path(data_dir).resolve() / "lake")
 
 
-def answer_file(data_dir: str | os.PathLike[str], answer: tuple[str, str],
-                part: str | None = None) -> Path:
+def lake_from_environment(data_dir: str | os.PathLike[str] | None = None) -> Location:
+    """The lake as this process' environment names it (the API, the CLI, benches):
+    PLATFORM_DATA_DIR (or `data_dir`), LAKE_URL and the `AWS_*` variables."""
+    root = data_dir or os.environ.get("PLATFORM_DATA_DIR") or DEFAULT_DATA_DIR
+    return lake_root(root, os.environ.get("LAKE_URL") or None, StoreSettings.from_environment())
+
+
+def serving_dir(lake: Location, domain: str) -> Location:
+    return lake.child(domain, "serving")
+
+
+def answer_file(lake: Location, answer: tuple[str, str], part: str | None = None) -> Location:
     """Where one published answer (or one part of it) lives."""
     domain, name = answer
     if part is None:
-        return serving_dir(data_dir, domain) / f"{name}.parquet"
-    return parts_folder(data_dir, answer) / f"{part}.parquet"
+        return serving_dir(lake, domain).child(f"{name}.parquet")
+    return parts_folder(lake, answer).child(f"{part}.parquet")
 
 
-def parts_folder(data_dir: str | os.PathLike[str], answer: tuple[str, str]) -> Path:
+def parts_folder(lake: Location, answer: tuple[str, str]) -> Location:
     """The folder of an answer published in parts."""
     domain, name = answer
-    return serving_dir(data_dir, domain) / name
+    return serving_dir(lake, domain).child(name)
 
 
-def customers_output(data_dir: str | os.PathLike[str]) -> Path:
+def part_names(folder: Location) -> list[str]:
+    """The parts of a folder of published Parquet files, by name (a sortable month or day),
+    without the hidden names of files being written: one listing, no read."""
+    return sorted(e.rel.removesuffix(".parquet") for e in folder.list(recursive=False)
+                  if e.rel.endswith(".parquet") and not e.rel.startswith("."))
+
+
+def customers_output(lake: Location) -> Location:
     """Where the customers warehouse step leaves its tables' Parquet copies."""
-    return Path(data_dir).resolve() / "lake" / "customers" / "output"
+    return lake.child("customers", "output")
 
 
-def insight_file(data_dir: str | os.PathLike[str], name: str) -> Path:
-    return customers_output(data_dir) / f"{name}.parquet"
+def insight_file(lake: Location, name: str) -> Location:
+    return customers_output(lake).child(f"{name}.parquet")
 
 
-def publish_table(path: Path, table: pa.Table) -> Path:
-    """Replace `path` with `table` whole (an empty table is published too: a reader that
-    saw the file a moment ago must still find it)."""
-    return atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+def publish_table(file: Location, table: pa.Table) -> str:
+    """Replace `file` with `table` whole (an empty table is published too: a reader that
+    saw the file a moment ago must still find it). Returns the URI written."""
+    return file.parent.write(file.name, lambda tmp: pq.write_table(table, tmp,
+                                                                    compression="zstd"))

@@ -24,10 +24,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from resources.lib.files import atomic_write
 
+DEFAULT_DATA_DIR = "data/local"  # PLATFORM_DATA_DIR unset
 SPOOL_BYTES = 64 << 20  # a write larger than this goes through a local temporary file
 CHUNK = 8 << 20
 
@@ -127,6 +129,15 @@ class Location:
         rel = "/".join(p.strip("/") for p in parts if p)
         return Location(f"{self.url}/{rel}" if rel else self.url, self.settings)
 
+    @property
+    def name(self) -> str:
+        """The last part of the location (a file's name when it names a file)."""
+        return self.root.rsplit("/", 1)[-1]
+
+    @property
+    def parent(self) -> Location:
+        return Location(self.url.rsplit("/", 1)[0], self.settings)
+
     def path(self, rel: str = "") -> str:
         """The filesystem path of `rel` (for `self.fs`)."""
         return f"{self.root}/{rel}" if rel else self.root
@@ -134,6 +145,19 @@ class Location:
     def uri(self, rel: str = "") -> str:
         """`rel` as a URL engines take (delta-rs, Polars): a local path or `s3://...`."""
         return self.path(rel) if self.is_local else f"s3://{self.path(rel)}"
+
+    def spark_uri(self, rel: str = "") -> str:
+        """`rel` as Spark (Hadoop) reads it: a local path or `s3a://...`."""
+        return self.path(rel) if self.is_local else f"s3a://{self.path(rel)}"
+
+    def storage_options(self) -> dict[str, str] | None:
+        """delta-rs/Polars storage options for this location (None on this disk). Holds the
+        secret: pass it to the engine, never log it."""
+        return None if self.is_local else self.settings.storage_options()
+
+    def dataset(self, rel: str = "", **kwargs: Any) -> ds.Dataset:
+        """A pyarrow dataset of the Parquet files under `rel` (DuckDB and Polars scan it)."""
+        return ds.dataset(self.path(rel), filesystem=self.fs, format="parquet", **kwargs)
 
     def local(self, rel: str = "") -> Path:
         """`rel` as a path on this disk; only for a local location."""
@@ -165,24 +189,24 @@ class Location:
         return sorted((Entry(i.path[cut:], i.size, i.mtime_ns or 0) for i in infos
                        if i.type == pafs.FileType.File), key=lambda e: e.rel)
 
-    def info(self, rel: str) -> Entry | None:
+    def info(self, rel: str = "") -> Entry | None:
         i = self.fs.get_file_info(self.path(rel))
         return Entry(rel, i.size, i.mtime_ns or 0) if i.type == pafs.FileType.File else None
 
-    def exists(self, rel: str) -> bool:
+    def exists(self, rel: str = "") -> bool:
         return self.info(rel) is not None
 
     # -- reading -------------------------------------------------------------------------
 
-    def open(self, rel: str) -> pa.NativeFile:
+    def open(self, rel: str = "") -> pa.NativeFile:
         """A random-access reader of `rel` (Parquet, Polars, DuckDB take it as a file)."""
         return self.fs.open_input_file(self.path(rel))
 
-    def read_bytes(self, rel: str) -> bytes:
+    def read_bytes(self, rel: str = "") -> bytes:
         with self.fs.open_input_stream(self.path(rel)) as stream:
             return stream.read()
 
-    def sha256(self, rel: str) -> str:
+    def sha256(self, rel: str = "") -> str:
         """Hex SHA-256 of the file's bytes, read once in chunks."""
         digest = hashlib.sha256()
         with self.fs.open_input_stream(self.path(rel)) as stream:
@@ -199,7 +223,7 @@ class Location:
             atomic_write(self.local(rel), write)
             return self.uri(rel)
         with tempfile.TemporaryDirectory(prefix="upload-") as folder:
-            tmp = Path(folder) / Path(rel).name
+            tmp = Path(folder) / Path(self.path(rel)).name
             write(tmp)
             self._upload(tmp, rel)
         return self.uri(rel)
@@ -222,6 +246,13 @@ class Location:
         """Delete `rel`; already gone is fine."""
         try:
             self.fs.delete_file(self.path(rel))
+        except FileNotFoundError:
+            pass
+
+    def delete_tree(self, rel: str = "") -> None:
+        """Delete every file under `rel` (a folder or prefix); already gone is fine."""
+        try:
+            self.fs.delete_dir(self.path(rel))
         except FileNotFoundError:
             pass
 

@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 
 from assets.ctr.serving import serving_root
+from resources.lib.serving import lake_root
 
 REAL_FILE = (
     Path(__file__).resolve().parents[3]
@@ -80,7 +81,7 @@ def write_serving(data_dir: Path, views: list, purchases: list, tier: bool = Tru
     from assets.ctr.rollups import SCHEMA
     from resources.sql import ensure_schemas
 
-    root = serving_root(data_dir)
+    root = serving_root(lake_root(data_dir))
     conn = duckdb.connect()
     ensure_schemas(conn, None, [SCHEMA])
     slices: set[tuple[str, str]] = set()

@@ -19,6 +19,7 @@ from assets.ctr.serving import serving_file, serving_root
 from cli.generators.ctr import ORDER_COLUMNS, load_purchases
 from cli.runner import RANGE_END_TAG, RANGE_START_TAG, execute_run_request, tick_sensor
 from resources.env import resolve
+from resources.lib.serving import lake_root
 from tests.ctr.conftest import ctr_defs
 
 SENSOR = "ctr_product_views_sensor"
@@ -113,9 +114,9 @@ def test_sensor_refreshes_only_touched_partitions(env: dict[str, Any]) -> None:
     run_all(defs, instance, requests)
     assert tick_sensor(defs, SENSOR, instance, cursor)[0] == []
 
-    serving = serving_root(root)
+    serving = serving_root(lake_root(root))
     emptied = serving_file(serving, "views_per_minute", "iOS", "2016-03-05")
-    assert pq.ParquetFile(emptied).metadata.num_rows == 0  # emptied, never deleted
+    assert pq.ParquetFile(emptied.open()).metadata.num_rows == 0  # emptied, never deleted
     answer = query_ctr(
         serving,
         CtrRequest(
@@ -262,7 +263,7 @@ def check_purchases(env: dict[str, Any]) -> None:
     assert got == [("A", "2016-02-01 00:00", 2), ("B", "2016-02-01 23:59", 1)]
     assert rejected == [("12", "order item without code_color")]
     answer = query_ctr(
-        serving_root(env["paths"].root),
+        serving_root(env["paths"].lake_root()),
         CtrRequest(datetime(2016, 2, 1), datetime(2016, 2, 2), 1440, ("iOS",)),
         limit=10,
     )
@@ -389,7 +390,7 @@ def test_single_run_backfill_of_a_date_range(env: dict[str, Any]) -> None:
     run = [m.metadata for m in result.asset_materializations_for_node("ctr__views_per_minute")
            if "run_range" in m.metadata]
     assert run and "2016-02-02" in run[0]["run_partitions"].value and "views" not in run[0]
-    serving = serving_root(root)
+    serving = serving_root(lake_root(root))
     assert serving_file(serving, "ctr_10min", "iOS", "2016-01-31").exists()
     answer = query_ctr(
         serving, CtrRequest(datetime(2016, 1, 31), datetime(2016, 2, 3), 1440, ("iOS",)),
@@ -421,8 +422,8 @@ def test_a_refresh_publishes_views_and_purchases_together(
     refresh = dg.RunRequest(job_name="ctr_refresh_partition",
                             partition_key=partition_key("2016-02-01", "iOS"))
     assert execute_run_request(defs, refresh, instance).success
-    served = serving_file(serving_root(root), "ctr_10min", "iOS", "2016-02-01")
-    before = pq.read_table(served).to_pylist()
+    served = serving_file(serving_root(lake_root(root)), "ctr_10min", "iOS", "2016-02-01")
+    before = pq.read_table(served.open()).to_pylist()
     assert [(r["product"], r["views"], r["purchases"]) for r in before] == [("A", 1, 0)]
 
     load_purchases(resolve(env["purchases_db"].url), orders, items)  # new orders arrive
@@ -431,12 +432,13 @@ def test_a_refresh_publishes_views_and_purchases_together(
     monkeypatch.setattr(assets.ctr.views, "partition_files", broken)
     failed = execute_run_request(defs, refresh, instance, raise_on_error=False)
     assert not failed.success
-    assert pq.read_table(served).to_pylist() == before  # nothing half-published
+    assert pq.read_table(served.open()).to_pylist() == before  # nothing half-published
     purchases_meta = failed.asset_materializations_for_node("ctr__purchases_per_minute")[0]
     assert "published with the views rollup" in purchases_meta.metadata["serving_file"].value
 
     purchases_only = dg.RunRequest(job_name="ctr_refresh_purchases",
                                    partition_key=partition_key("2016-02-01", "iOS"))
     assert execute_run_request(defs, purchases_only, instance).success
-    after = {r["product"]: (r["views"], r["purchases"]) for r in pq.read_table(served).to_pylist()}
+    rows = pq.read_table(served.open()).to_pylist()
+    after = {r["product"]: (r["views"], r["purchases"]) for r in rows}
     assert after == {"A": (1, 2), "B": (0, 1)}

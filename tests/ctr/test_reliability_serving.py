@@ -17,6 +17,7 @@ from api.main import create_app
 from assets.ctr.publish import publish_slice, publish_tier
 from assets.ctr.rollups import SCHEMA
 from assets.ctr.serving import TABLES, TIER, serving_file, serving_root
+from resources.lib.serving import lake_root
 from resources.sql import ensure_schemas
 
 DAY = "2016-02-01"
@@ -45,7 +46,7 @@ def _slice(conn: duckdb.DuckDBPyConnection, root: Path, rows: int) -> None:
 def test_empty_republish_keeps_a_file_with_no_rows(tmp_path: Path) -> None:
     """A slice republished with 0 rows stays a (empty) file: readers never lose it; a
     table that never had rows for the slice (purchases here) gets no file."""
-    root = serving_root(tmp_path)
+    root = serving_root(lake_root(tmp_path))
     conn = duckdb.connect()
     ensure_schemas(conn, None, [SCHEMA])
     _slice(conn, root, 100)
@@ -53,7 +54,7 @@ def test_empty_republish_keeps_a_file_with_no_rows(tmp_path: Path) -> None:
     assert not serving_file(root, "purchases_per_minute", "iOS", DAY).exists()
     for table in ("views_per_minute", TIER):
         path = serving_file(root, table, "iOS", DAY)
-        assert path.exists() and pq.ParquetFile(path).metadata.num_rows == 0, table
+        assert path.exists() and pq.ParquetFile(path.open()).metadata.num_rows == 0, table
 
 
 def test_requests_during_republishing_never_fail(
@@ -62,7 +63,7 @@ def test_requests_during_republishing_never_fail(
     """Finding 4: while a slice is republished over and over, alternately with 0 rows and
     with 100, every request answers 200 with one of the two states, never a 5xx."""
     monkeypatch.setenv("CTR_API_CACHE_MB", "0")
-    root = serving_root(tmp_path)
+    root = serving_root(lake_root(tmp_path))
     conn = duckdb.connect()
     ensure_schemas(conn, None, [SCHEMA])
     url = live_server(create_app(data_dir=str(tmp_path)))

@@ -20,6 +20,7 @@ from assets.ctr.serving import serving_root
 from cli.contract import digest_lines
 from cli.generators import ctr as generator
 from cli.runner import drain_sensor
+from resources.lib.serving import lake_root
 from tests.ctr.conftest import ctr_defs
 from tests.ctr.test_pipeline import view
 
@@ -105,6 +106,6 @@ def test_spark_gives_the_embedded_engine_s_lake_tables_and_api_answers(
     for start, end, minutes, platforms, product in REQUESTS:
         request = CtrRequest(datetime.fromisoformat(start), datetime.fromisoformat(end),
                              minutes, platforms, product)
-        answers = [query_ctr(serving_root(root), request, limit=1_000_000).body
+        answers = [query_ctr(serving_root(lake_root(root)), request, limit=1_000_000).body
                    for root in (embedded, on_spark)]
         assert answers[0] == answers[1] and len(answers[0]) > 1000, (start, minutes)

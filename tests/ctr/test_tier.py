@@ -10,6 +10,7 @@ import pytest
 
 from api.query import CtrRequest, plan, query_ctr
 from assets.ctr.serving import TIER, serving_file, serving_root
+from resources.lib.serving import lake_root
 from tests.ctr.conftest import write_serving
 
 PLATFORMS = ("Android", "MobileWeb", "iOS")
@@ -35,7 +36,7 @@ def roots(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     with_tier, minute_only = tmp_path_factory.mktemp("tier"), tmp_path_factory.mktemp("min")
     write_serving(with_tier, views, purchases, tier=True)
     write_serving(minute_only, views, purchases, tier=False)
-    return serving_root(with_tier), serving_root(minute_only)
+    return serving_root(lake_root(with_tier)), serving_root(lake_root(minute_only))
 
 
 REQUESTS = [
@@ -69,10 +70,10 @@ def test_tier_answers_equal_minute_answers(roots: tuple[Path, Path], req: CtrReq
 def test_missing_tier_slice_falls_back_to_minutes(tmp_path: Path) -> None:
     rng = random.Random(3)
     write_serving(tmp_path, rows(rng, 500), rows(rng, 50), tier=True)
-    root = serving_root(tmp_path)
+    root = serving_root(lake_root(tmp_path))
     req = CtrRequest(datetime(2016, 2, 1), datetime(2016, 2, 3), 10, PLATFORMS)
     before = query_ctr(root, req, limit=100_000).body
     assert TIER in plan(root, req)
-    serving_file(root, TIER, "iOS", "2016-02-02").unlink()
+    serving_file(root, TIER, "iOS", "2016-02-02").local().unlink()
     assert TIER not in plan(root, req)
     assert query_ctr(root, req, limit=100_000).body == before

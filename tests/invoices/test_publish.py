@@ -13,13 +13,17 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from cli.generators.invoices import write_invoice_file
-from resources.lib.serving import INVOICE_TOTALS, INVOICE_VENUES, answer_file
+from resources.lib.serving import INVOICE_TOTALS, INVOICE_VENUES, answer_file, lake_root
 from tests.invoices.conftest import uid
 from tests.invoices.test_reliability import load
 
 
+def month_file(data_dir, month: str):
+    return answer_file(lake_root(data_dir), INVOICE_TOTALS, month).local()
+
+
 def published(env, month: str) -> list[tuple]:
-    rows = pq.read_table(answer_file(env.data_dir, INVOICE_TOTALS, month)).to_pylist()
+    rows = pq.read_table(month_file(env.data_dir, month)).to_pylist()
     return [(r["venue_id"], r["created_date"], r["total_amount"], r["invoice_count"],
              r["files"], r["last_file"]) for r in rows]
 
@@ -47,7 +51,7 @@ def test_published_months_equal_the_tables_and_follow_the_new_files(invoices_env
         ("v2", date(2024, 2, 1), Decimal("5.50"), 1, ["invoices_2024-02-02.csv"],
          "invoices_2024-02-02.csv"),
     ]
-    january = answer_file(invoices_env.data_dir, INVOICE_TOTALS, "2024-01").stat().st_mtime_ns
+    january = month_file(invoices_env.data_dir, "2024-01").stat().st_mtime_ns
 
     # a correction of invoice 2 (moved to v3) and a new invoice, both in February only
     write_invoice_file(invoices_env.landing / "invoices_2024-02-03.csv", [
@@ -64,9 +68,10 @@ def test_published_months_equal_the_tables_and_follow_the_new_files(invoices_env
     assert [r[:4] for r in published(invoices_env, "2024-02")] == committed(
         invoices_env, "2024-02-01", "2024-02-29")
     # January was not touched by the second file: not rewritten (cost follows new data)
-    assert answer_file(invoices_env.data_dir, INVOICE_TOTALS, "2024-01").stat().st_mtime_ns \
+    assert month_file(invoices_env.data_dir, "2024-01").stat().st_mtime_ns \
         == january
-    venues = pq.read_table(answer_file(invoices_env.data_dir, INVOICE_VENUES)).to_pylist()
+    venues_file = answer_file(lake_root(invoices_env.data_dir), INVOICE_VENUES).local()
+    venues = pq.read_table(venues_file).to_pylist()
     assert [(v["venue_id"], v["first_date"], v["last_date"]) for v in venues] == [
         ("v1", date(2024, 1, 31), date(2024, 2, 1)), ("v2", date(2024, 2, 1), date(2024, 2, 1)),
         ("v3", date(2024, 2, 1), date(2024, 2, 1))]
@@ -90,7 +95,7 @@ def test_rerunning_a_loaded_partition_republishes_its_months(invoices_env):
     assert load(invoices_env, "2024-03-01").success
     before = {m: published(invoices_env, m) for m in ("2024-02", "2024-03")}
     for month in before:
-        answer_file(invoices_env.data_dir, INVOICE_TOTALS, month).unlink()
+        month_file(invoices_env.data_dir, month).unlink()
     result = load(invoices_env, "2024-03-01")
     assert result.success
     assert invoices_env.rows("SELECT rows_loaded FROM invoices.file_ledger") == [(2,)]

@@ -19,6 +19,7 @@ from assets.invoices.store import InvoiceStore
 from cli.generators.invoices import write_invoice_file
 from cli.runner import execute_run_request, tick_sensor
 from resources.lib.files import file_sha256
+from resources.lib.serving import lake_root
 from tests.invoices.conftest import uid
 
 SENSOR = "invoice_files_sensor"
@@ -142,7 +143,8 @@ def test_a_database_error_names_the_file_rolls_it_back_and_a_rerun_loads_it(
     with monkeypatch.context() as patch, invoices_env.store() as store:
         patch.setattr(InvoiceStore, "_insert_rejected", lost)
         with pytest.raises(ConnectionError) as failed:  # same type: the retry policy applies
-            load_files(context, store, landing, [item], Publisher(store, invoices_env.data_dir))
+            load_files(context, store, landing, [item],
+                       Publisher(store, lake_root(invoices_env.data_dir)))
     assert f"while loading invoice file invoices_2024-03-01.csv ({path})" in "".join(
         getattr(failed.value, "__notes__", []))
     for table in ("raw_invoices", "venue_daily_totals", "file_ledger", "rejected_invoice_rows"):
