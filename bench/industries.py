@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from assets.industries.batches import order_batches
 from assets.industries.common import DOMAIN, INDUSTRIES, SCHEMA
+from assets.industries.file_stream import ORDERS_LANDING
 from assets.industries.orders import rebuild_orders, rebuild_rollup
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.scoring import compute_scores
@@ -63,9 +64,8 @@ def bench_stream(root: Path, n: int, bootstrap: str | None) -> tuple[str, float,
         mode = f"Kafka ({bootstrap}, 1 partition)"
     else:
         kafka = KafkaResource(bootstrap_servers=None)
-        landing = root / "landing" / "orders"
-        landing.mkdir(parents=True, exist_ok=True)
-        (landing / "bench.jsonl").write_text("\n".join(values) + "\n")
+        landing = PlatformPaths(data_dir=str(root)).landing_location(ORDERS_LANDING)
+        landing.write_bytes("bench.jsonl", ("\n".join(values) + "\n").encode())
         mode = "file stream (landing/orders/*.jsonl; no broker given)"
     res = _resources(root, kafka)
     start = time.perf_counter()
@@ -75,7 +75,7 @@ def bench_stream(root: Path, n: int, bootstrap: str | None) -> tuple[str, float,
     )
     elapsed = time.perf_counter() - start
     assert result.success
-    landed = sum(1 for _ in [load_state(res["paths"].lake(DOMAIN))])  # state readable
+    landed = sum(1 for _ in [load_state(res["paths"].lake_location(DOMAIN))])  # state readable
     assert landed
     return mode, n / elapsed, elapsed
 
@@ -83,7 +83,7 @@ def bench_stream(root: Path, n: int, bootstrap: str | None) -> tuple[str, float,
 def build_history(root: Path, days: int, per_day: int, customers: int) -> tuple[Warehouse, int]:
     """Synthetic orders -> lake batch files (one per day, row group per hour) -> rollup."""
     wh = Warehouse(database=str(root / "warehouse.duckdb"))
-    lake = PlatformPaths(data_dir=str(root)).lake(DOMAIN)
+    lake = PlatformPaths(data_dir=str(root)).lake_location(DOMAIN)
     start = END - timedelta(days=days)
     with wh.get_connection(TABLES) as conn:
         conn.execute(
@@ -159,7 +159,7 @@ def main() -> None:
 
         # One late order, 20 days old: land it as a batch, re-read its hour only.
         late_ts = END - timedelta(days=20, minutes=-17)
-        lake = PlatformPaths(data_dir=str(root)).lake(DOMAIN)
+        lake = PlatformPaths(data_dir=str(root)).lake_location(DOMAIN)
         late = pa.Table.from_pylist([{
             "order_id": "LATE-1", "customer_id": "C00001", "amount": Decimal("12.50"),
             "order_ts": late_ts,

@@ -31,6 +31,7 @@ from assets.industries.customers import CUSTOMER_FOLDER, is_batch
 from assets.industries.file_stream import ORDERS_LANDING, file_lag
 from assets.industries.stream import batches_after, load_state, read_batch_meta
 from resources import KafkaResource, PlatformPaths
+from resources.lib.storage import StoreUnavailable
 from sensors import TICK_SECONDS, partitions_of_run
 from sensors.reask import Ask, sensor_result
 
@@ -81,8 +82,11 @@ def order_stream_sensor(
         run = pending[0].dagster_run
         return dg.SkipReason(f"order batch run {run.run_id} is {run.status.value}: it reads "
                              "the stream; the next batch is asked for once it is done")
-    state = load_state(paths.lake(DOMAIN), known=_cursor_seq(context.cursor))
-    lag: dict[str, tuple[int, int]] = dict(file_lag(paths.landing_folder(ORDERS_LANDING), state))
+    try:
+        state = load_state(paths.lake_location(DOMAIN), known=_cursor_seq(context.cursor))
+        lag = dict(file_lag(paths.landing_folder(ORDERS_LANDING), state))
+    except StoreUnavailable as exc:  # nothing asked, the cursor kept: the next tick catches up
+        return dg.SkipReason(f"{exc}; looking again at the next tick")
     what = "landing/orders"
     if kafka.enabled:
         consumer = kafka.consumer(KAFKA_GROUP_ID)
@@ -111,19 +115,22 @@ def order_stream_sensor(
 )
 def order_hours_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
-) -> dg.SensorResult:
+) -> dg.SensorResult | dg.SkipReason:
     """For each new lake batch, re-materialize only the order hours it touched, and rescore.
 
     Touched hours less than MAX_GAP apart share one run over their range (single-run
     backfill policy), so a history load is one run and a late order a run of its own hour.
     """
-    done = int(context.cursor or 0)
-    new = batches_after(paths.lake(DOMAIN), done)
+    done, lake = int(context.cursor or 0), paths.lake_location(DOMAIN)
+    try:
+        new = batches_after(lake, done)
+        hours: set[str] = set()
+        for _, rel in new:
+            hours.update(read_batch_meta(lake, rel)[1])
+    except StoreUnavailable as exc:
+        return dg.SkipReason(f"{exc}; looking again at the next tick")
     if not new:
         return sensor_result(context, HOURS_SENSOR, [], idle=f"no lake batch after {done}")
-    hours: set[str] = set()
-    for _, path in new:
-        hours.update(read_batch_meta(path)[1])
     first, last = new[0][0], new[-1][0]
     asks = [
         Ask(dg.RunRequest(
@@ -144,12 +151,15 @@ def order_hours_sensor(
 )
 def customers_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
-) -> dg.SensorResult:
+) -> dg.SensorResult | dg.SkipReason:
     """Rebuild the customer snapshot, and rescore, when a batch file is new or changed (by
     content); the run key names the content of every batch (from the landing index)."""
     folder = paths.landing_folder(CUSTOMER_FOLDER)
     after = int(context.cursor or 0)
-    changes = folder.changes(after)
+    try:
+        changes = folder.changes(after)
+    except StoreUnavailable as exc:
+        return dg.SkipReason(f"{exc}; looking again at the next tick")
     if not any(is_batch(f.rel) for f in changes.files):
         return sensor_result(context, CUSTOMERS_SENSOR, [], cursor=str(changes.seq),
                              idle=f"no new customer batch in landing/{CUSTOMER_FOLDER}")

@@ -6,40 +6,55 @@ import dagster as dg
 import duckdb
 
 from assets.industries import kafka_stream
-from assets.industries.common import DOMAIN, GROUP, KAFKA_GROUP_ID, ORDER_BATCHES, SCHEMA
+from assets.industries.common import (
+    DOMAIN,
+    GROUP,
+    KAFKA_GROUP_ID,
+    ORDER_BATCHES,
+    SCHEMA,
+    spark_lake,
+)
 from assets.industries.file_stream import ORDERS_LANDING, read_files
 from assets.industries.records import parse
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.spark_engine import consume_kafka
-from assets.industries.stream import batch_files, load_state, read_batch_meta, write_batch
+from assets.industries.stream import (
+    batch_files,
+    drop_scan,
+    load_state,
+    read_batch_meta,
+    scan_batches,
+    write_batch,
+)
 from assets.shared import POOL, RETRY, LaunchConfig, md_table
 from resources import KafkaResource, PlatformPaths, SparkResource, Warehouse
+from resources.lib.storage import Location
 from resources.sql import transaction
 
 
-def sync_ledger(conn: duckdb.DuckDBPyConnection, lake) -> list[int]:
+def sync_ledger(conn: duckdb.DuckDBPyConnection, lake: Location) -> list[int]:
     """Register batch files not yet in `order_batches` (and their rejected rows): one txn."""
     known = {r[0] for r in conn.execute(f"SELECT batch_seq FROM {SCHEMA}.order_batches").fetchall()}
-    new = [(seq, path) for seq, path in batch_files(lake) if seq not in known]
+    new = [(seq, rel) for seq, rel in batch_files(lake) if seq not in known]
     if not new:
         return []
     with transaction(conn):
-        for seq, path in new:
-            offsets, hours = read_batch_meta(path)
+        for seq, rel in new:
+            offsets, hours = read_batch_meta(lake, rel)
+            scan_batches(conn, lake, [rel], "batch_rows")
             counts = conn.execute(
                 "SELECT count(*) FILTER (reject_reason IS NULL), "
-                "count(*) FILTER (reject_reason IS NOT NULL) FROM read_parquet(?)",
-                [str(path)],
+                "count(*) FILTER (reject_reason IS NOT NULL) FROM batch_rows"
             ).fetchone()
             conn.execute(
                 f"INSERT INTO {SCHEMA}.rejected_orders SELECT batch_seq, source, line, "
-                "reject_reason, raw FROM read_parquet(?) WHERE reject_reason IS NOT NULL",
-                [str(path)],
+                "reject_reason, raw FROM batch_rows WHERE reject_reason IS NOT NULL"
             )
             conn.execute(
                 f"INSERT INTO {SCHEMA}.order_batches VALUES (?, ?, ?, ?, ?, ?, now())",
-                [seq, path.name, counts[0], counts[1], hours, str(offsets)],
+                [seq, rel.rsplit("/", 1)[-1], counts[0], counts[1], hours, str(offsets)],
             )
+            drop_scan(conn, "batch_rows")
     return [seq for seq, _ in new]
 
 
@@ -76,7 +91,7 @@ def order_batches(
     consumed by a Structured Streaming query into the lake (`spark_engine`): the batch file
     then holds its offsets, hours and rejected records.
     """
-    lake = paths.lake(DOMAIN)
+    lake = paths.lake_location(DOMAIN)
     state = load_state(lake)
     before = state.to_json()
     now = datetime.now(UTC)
@@ -88,7 +103,7 @@ def order_batches(
         streamed = None
         if consumer is not None and spark.enabled:  # Structured Streaming into the lake
             streamed = consume_kafka(spark.session(), kafka.bootstrap,
-                                     kafka.topic, lake, state.seq + 1, now)
+                                     kafka.topic, spark_lake(lake), state.seq + 1, now)
             state.kafka.setdefault(kafka.topic, {}).update(streamed["offsets"])
         elif consumer is not None and len(records) < config.max_records:
             records += kafka_stream.consume(
@@ -102,11 +117,12 @@ def order_batches(
         if records or elsewhere[0] or state.to_json() != before:
             rows = [parse(r, now) for r in records]
             seq = state.seq + 1
-            path = write_batch(lake, seq, rows, state, elsewhere)
-            hours = read_batch_meta(path)[1]
+            rel = write_batch(lake, seq, rows, state, elsewhere)
+            hours = read_batch_meta(lake, rel)[1]
             rejected = sum(1 for r in rows if r.get("reject_reason")) + (
                 streamed["rejected"].num_rows if streamed else 0)
-            context.log.info(f"batch {seq}: {len(rows)} records, {len(hours)} hours -> {path}")
+            context.log.info(f"batch {seq}: {len(rows)} records, {len(hours)} hours -> "
+                             f"{lake.describe(rel)}")
             if config.crash_after_write:
                 raise dg.Failure(
                     f"simulated crash after writing batch {seq}, before commit",

@@ -26,9 +26,9 @@ def is_batch(rel: str) -> bool:
     return "/" not in rel and rel.endswith(".csv")
 
 
-def customer_files(folder: LandingFolder) -> list[Path]:
-    """Batch files in arrival order: file names sort by their timestamp (see docs)."""
-    return [path for rel, path in folder.present() if is_batch(rel)]
+def customer_files(folder: LandingFolder) -> list[str]:
+    """Batch files (rel) in arrival order: file names sort by their timestamp (see docs)."""
+    return [rel for rel, _ in folder.present() if is_batch(rel)]
 
 
 def read_batch(path: Path, batch_no: int) -> pl.DataFrame:
@@ -130,12 +130,13 @@ def customers(
     """
     folder = paths.landing_folder(CUSTOMER_FOLDER)
     frames, bad = [], []
-    for i, path in enumerate(customer_files(folder)):
+    for i, rel in enumerate(customer_files(folder)):
         try:
-            frames.append(read_batch(path, i))
+            with folder.local_copy(rel) as path:  # a temporary download on a bucket
+                frames.append(read_batch(path, i))
         except ValueError as exc:
-            folder.reject(path, str(exc))
-            bad.append(f"{path.name}: {exc}")
+            folder.reject(folder.path / rel, str(exc))
+            bad.append(f"{rel}: {exc}")
     if bad:
         no_reask(context, "customer batch moved to _rejected/: " + "; ".join(bad))
         raise dg.Failure(

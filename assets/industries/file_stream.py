@@ -5,8 +5,9 @@ batch files' footers. An offset only means something for the bytes it was taken 
 each file's position is tied to its content: per file the stream stores
 `[bytes, lines, sha256 of those bytes, stat signature]`.
 
-- The **signature** (inode, mtime, ctime, size) tells the sensor a file changed even when
-  its size did not (a same-size replacement), so a run is asked for.
+- The **signature** (inode, mtime, ctime, size; on a bucket the object's Last-Modified and
+  size, whole seconds) tells the sensor a file changed even when its size did not (a
+  same-size replacement), so a run is asked for.
 - The **digest** of the consumed prefix tells the run whether it may resume: the prefix is
   hashed again (while reading, no extra pass), and a file whose first `bytes` no longer hash
   the same was replaced, so it is read again from its start. Orders already ingested come
@@ -27,12 +28,13 @@ import codecs
 import hashlib
 import os
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import IO, Any
 
 from assets.industries.records import RawRecord
 from assets.industries.stream import StreamState
 from resources.lib.landing import LandingFolder
+from resources.lib.landing_bucket import entries
 from resources.lines import TooLong, bounded_lines, max_line_bytes
 
 ORDERS_LANDING = "orders"  # landing/orders/: history files, and the stream without Kafka
@@ -40,12 +42,29 @@ ORDER_FILE_SUFFIXES = (".jsonl", ".json", ".ndjson")
 CHUNK = 1 << 20
 
 
-def order_files(folder: LandingFolder) -> list[Path]:
-    """JSON Lines files at the top of landing/orders/, under their final names."""
-    return [
-        path for rel, path in folder.present()
-        if "/" not in rel and rel.endswith(ORDER_FILE_SUFFIXES)
-    ]
+@dataclass(frozen=True)
+class OrderFile:
+    """An order file as one look saw it: its name, size and signature."""
+
+    rel: str
+    size: int
+    signature: str
+
+
+def order_files(folder: LandingFolder) -> list[OrderFile]:
+    """JSON Lines files at the top of landing/orders/, under their final names. On a bucket
+    one listing gives them all; the signature is then the object's Last-Modified and size
+    (an object is replaced whole, never written in place)."""
+    if folder.on_bucket:
+        return [OrderFile(rel, e.size, f"{e.mtime_ns}:{e.size}")
+                for rel, e in sorted(entries(folder.location, folder.depth).items())
+                if is_order_file(rel)]
+    return [OrderFile(rel, st.st_size, signature(st))
+            for rel, path in folder.present() if is_order_file(rel) for st in [path.stat()]]
+
+
+def is_order_file(rel: str) -> bool:
+    return "/" not in rel and rel.endswith(ORDER_FILE_SUFFIXES)
 
 
 def signature(st: os.stat_result) -> str:
@@ -65,11 +84,10 @@ def file_lag(folder: LandingFolder, state: StreamState) -> dict[str, tuple[int, 
     """Files that changed since their stored position (grew, shrank, or were rewritten
     under the same size): name -> (stored bytes, size)."""
     out = {}
-    for path in order_files(folder):
-        start, _, _, sig = stored(state, path.name)
-        st = path.stat()
-        if st.st_size != start or (sig is not None and sig != signature(st)):
-            out[path.name] = (start, st.st_size)
+    for found in order_files(folder):
+        start, _, _, sig = stored(state, found.rel)
+        if found.size != start or (sig is not None and sig != found.signature):
+            out[found.rel] = (start, found.size)
     return out
 
 
@@ -79,24 +97,25 @@ def read_files(
     """Complete new lines of every order file after its stored position; advances `state`.
 
     A file whose consumed prefix no longer hashes the same (or that shrank) was replaced:
-    it is read again from the start (dedup on `order_id` makes the repeat harmless).
+    it is read again from the start (dedup on `order_id` makes the repeat harmless). On a
+    bucket a changed file is read from a local copy (`LandingFolder.local_copy`).
     """
     count, limit = 0, max_line_bytes()
-    for path in order_files(folder):
-        start, lines, digest, sig = stored(state, path.name)
-        st = path.stat()
-        if st.st_size == start and signature(st) == sig:
+    for found in order_files(folder):
+        start, lines, digest, sig = stored(state, found.rel)
+        if found.size == start and found.signature == sig:
             continue
-        with open(path, "rb") as fh:
+        with folder.local_copy(found.rel) as path, open(path, "rb") as fh:
+            size = min(found.size, os.fstat(fh.fileno()).st_size)  # the bytes this look saw
             hasher, pos, lines = _resume(fh, start, lines, digest)
             try:
                 for raw in bounded_lines(fh, limit, lines + 1):
-                    size = raw.size if isinstance(raw, TooLong) else len(raw)
+                    length = raw.size if isinstance(raw, TooLong) else len(raw)
                     done = raw.complete if isinstance(raw, TooLong) else raw.endswith(b"\n")
-                    if not done or pos + size > st.st_size:
+                    if not done or pos + length > size:
                         break  # still being written: the next batch reads it
-                    record = _record(fh, hasher, raw, pos, path.name, lines + 1, limit)
-                    pos += size
+                    record = _record(fh, hasher, raw, pos, found.rel, lines + 1, limit)
+                    pos += length
                     lines += 1
                     if record is not None:
                         yield record
@@ -104,7 +123,7 @@ def read_files(
                         if count >= max_records:
                             return
             finally:  # the position after the last line handed out, tied to its bytes
-                state.files[path.name] = [pos, lines, hasher.hexdigest(), signature(st)]
+                state.files[found.rel] = [pos, lines, hasher.hexdigest(), found.signature]
 
 
 def _record(fh: IO[bytes], hasher: Any, raw: bytes | TooLong, pos: int, name: str,

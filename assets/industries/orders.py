@@ -2,7 +2,6 @@
 
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -17,23 +16,25 @@ from assets.industries.common import (
     ORDERS,
     SCHEMA,
     hourly_partitions,
+    spark_lake,
 )
 from assets.industries.schema import SCHEMA as TABLES
-from assets.industries.stream import batch_files
+from assets.industries.stream import batch_files, drop_scan, scan_batches
 from assets.shared import POOL, coverage_table, next_day
 from assets.shared.partitions import partition_results
 from resources import PlatformPaths, SparkResource, Warehouse
+from resources.lib.storage import Location
 from resources.sql import transaction
 
 
 def rebuild_orders(
-    conn: duckdb.DuckDBPyConnection, lake: Path, start: datetime, end: datetime
+    conn: duckdb.DuckDBPyConnection, lake: Location, start: datetime, end: datetime
 ) -> dict[str, int]:
     """Replace `industries.orders` rows of [start, end) from the lake batches, deduplicated.
 
     Reads only the batch row groups whose `order_ts` statistics overlap the window.
     """
-    files = [str(p) for _, p in batch_files(lake)]
+    files = [rel for _, rel in batch_files(lake)]
     conn.execute("DROP TABLE IF EXISTS staged_orders")
     conn.execute(
         "CREATE TEMP TABLE staged_orders (order_id VARCHAR, customer_id VARCHAR, "
@@ -41,13 +42,15 @@ def rebuild_orders(
         " source_file VARCHAR, line_number BIGINT, batch_seq BIGINT)"
     )
     if files:
+        scan_batches(conn, lake, files, "batch_rows")
         conn.execute(
             "INSERT INTO staged_orders SELECT order_id, customer_id, amount, order_ts, "
             "date_trunc('hour', order_ts), order_lines, source, line, batch_seq "
-            "FROM read_parquet(?) WHERE reject_reason IS NULL "
+            "FROM batch_rows WHERE reject_reason IS NULL "
             "AND order_ts >= ? AND order_ts < ?",
-            [files, start, end],
+            [start, end],
         )
+        drop_scan(conn, "batch_rows")
     rows_read = conn.execute("SELECT count(*) FROM staged_orders").fetchone()[0]
     with transaction(conn):
         conn.execute(
@@ -151,13 +154,13 @@ def orders(
     each hour is recorded with its own figures.
     """
     start, end = _window(context)
-    lake = paths.lake(DOMAIN)
+    lake = paths.lake_location(DOMAIN)
     if spark.enabled:  # the lake's Delta table, on the cluster (spark_engine)
-        session = spark.session()
-        stats = on_spark.rebuild_orders(session, lake, start, end)
-        figures = figures_of(on_spark.hour_rows(session, lake, on_spark.ORDERS_TABLE,
+        session, on_disk = spark.session(), spark_lake(lake)
+        stats = on_spark.rebuild_orders(session, on_disk, start, end)
+        figures = figures_of(on_spark.hour_rows(session, on_disk, on_spark.ORDERS_TABLE,
                                                 start, end, None), context.partition_keys)
-        coverage = coverage_figure(on_spark.day_counts(session, lake, on_spark.ORDERS_TABLE,
+        coverage = coverage_figure(on_spark.day_counts(session, on_disk, on_spark.ORDERS_TABLE,
                                                        None))
     else:
         with warehouse.get_connection(TABLES) as conn:
@@ -197,7 +200,7 @@ def customer_hourly(
     """
     start, end = _window(context)
     if spark.enabled:  # the lake's Delta table, on the cluster (spark_engine)
-        session, lake = spark.session(), paths.lake(DOMAIN)
+        session, lake = spark.session(), spark_lake(paths.lake_location(DOMAIN))
         on_spark.rebuild_rollup(session, lake, start, end)
         figures = figures_of(on_spark.hour_rows(session, lake, on_spark.HOURLY_TABLE,
                                                 start, end, "order_count"),

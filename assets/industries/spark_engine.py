@@ -24,6 +24,7 @@ from typing import Any
 from assets.industries.common import PARTITION_START
 from assets.industries.records import MAX_AMOUNT
 from assets.industries.stream import BATCH_SCHEMA, batch_files
+from resources.lib.storage import Location
 
 STREAM, CHECKPOINT = Path("orders/stream"), Path("orders/stream_checkpoint")
 ORDERS_TABLE, HOURLY_TABLE = Path("orders/table"), Path("customer_hourly")
@@ -116,7 +117,8 @@ def _window_rows(session, lake: Path, start: datetime, end: datetime):  # noqa: 
     """Good rows of [start, end) from the batch files and the Kafka stream table."""
     where = f"reject_reason IS NULL AND order_ts >= {_ts(start)} AND order_ts < {_ts(end)}"
     parts = []
-    files = [str(p) for _, p in batch_files(lake)]
+    located = Location(lake)
+    files = [located.spark_uri(rel) for _, rel in batch_files(located)]
     if files:
         parts.append(session.read.parquet(*files).where(where).selectExpr(*ORDER_COLUMNS))
     if (lake / STREAM / "_delta_log").exists():

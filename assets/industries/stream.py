@@ -1,14 +1,16 @@
 """The order stream's durable unit: one Parquet file per micro-batch, offsets inside it.
 
-A batch file `lake/industries/orders/batches/batch-<seq>.parquet` holds the orders the batch
-consumed (one row group per order hour, so re-reading one hour touches only that hour's row
-groups) and, in its key-value metadata, the offsets the stream has reached *including* this
-batch: Kafka `partition -> next offset`, and for the file stream `file -> [bytes, lines,
-sha256 of those bytes, stat signature]` (`file_stream`).
-The file is written to a temporary name, fsynced and renamed, so it is there whole or not at
-all: the rows and the offsets become durable in the same atomic step. Consumption always
-resumes from the offsets in the newest batch file; Kafka's committed offsets are only a
-mirror written afterwards (for lag tooling), never what the platform resumes from.
+A batch file `<lake>/industries/orders/batches/batch-<seq>.parquet` (a local folder or a
+bucket: `PlatformPaths.lake_location`) holds the orders the batch consumed (one row group
+per order hour, so re-reading one hour touches only that hour's row groups) and, in its
+key-value metadata, the offsets the stream has reached *including* this batch: Kafka
+`partition -> next offset`, and for the file stream `file -> [bytes, lines, sha256 of those
+bytes, stat signature]` (`file_stream`).
+The file is written to a temporary name, fsynced and renamed (on a bucket: built whole here,
+then one upload, and an object exists only once its upload completed), so it is there whole
+or not at all: the rows and the offsets become durable in the same atomic step. Consumption
+always resumes from the offsets in the newest batch file; Kafka's committed offsets are only
+a mirror written afterwards (for lag tooling), never what the platform resumes from.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from resources.lib.files import atomic_write
+from resources.lib.storage import Location, StoreUnavailable
 
 OFFSETS_KEY = b"industries.offsets"
 HOURS_KEY = b"industries.hours"
@@ -59,62 +64,96 @@ class StreamState:
         return json.dumps({"kafka": self.kafka, "files": self.files}, sort_keys=True)
 
 
-def batch_dir(lake: Path) -> Path:
-    return lake / "orders" / "batches"
+BATCHES = "orders/batches"  # under the domain's lake location
 
 
-def batch_path(lake: Path, seq: int) -> Path:
-    return batch_dir(lake) / f"batch-{seq:08d}.parquet"
+def batch_rel(seq: int) -> str:
+    """Batch file `seq`, relative to the domain's lake location."""
+    return f"{BATCHES}/batch-{seq:08d}.parquet"
 
 
-def batch_files(lake: Path) -> list[tuple[int, Path]]:
-    """Committed batch files, oldest first (temporary files are never listed)."""
-    folder = batch_dir(lake)
-    if not folder.is_dir():
-        return []
+@contextmanager
+def reaching(lake: Location, what: str) -> Iterator[None]:
+    """An error of a bucket's store while `what` as StoreUnavailable (sensors skip the tick
+    on it); a missing file stays FileNotFoundError, a local error is raised as it is."""
+    try:
+        yield
+    except (StoreUnavailable, FileNotFoundError):
+        raise
+    except OSError as exc:
+        if lake.is_local:
+            raise
+        raise StoreUnavailable(f"{what} {lake.describe()} failed: {exc}") from exc
+
+
+def batch_files(lake: Location) -> list[tuple[int, str]]:
+    """Committed batch files (seq, rel), oldest first (temporary files are never listed)."""
     out = []
-    for path in folder.iterdir():
-        match = BATCH_RE.match(path.name)
+    for entry in lake.child(BATCHES).list(recursive=False):
+        match = BATCH_RE.match(entry.rel)
         if match:
-            out.append((int(match.group(1)), path))
+            out.append((int(match.group(1)), f"{BATCHES}/{entry.rel}"))
     return sorted(out)
 
 
-def batches_after(lake: Path, seq: int) -> list[tuple[int, Path]]:
+def batches_after(lake: Location, seq: int) -> list[tuple[int, str]]:
     """The batch files after `seq`, found by probing seq+1, seq+2… (batches are numbered
     without gaps), so the cost follows the new batches, not the history."""
     out = []
-    while (path := batch_path(lake, seq + 1)).exists():
-        seq += 1
-        out.append((seq, path))
+    with reaching(lake, "probing batch files of"):
+        while lake.exists(rel := batch_rel(seq + 1)):
+            seq += 1
+            out.append((seq, rel))
     return out
 
 
-def read_batch_meta(path: Path) -> tuple[dict[str, Any], list[str]]:
+def read_batch_meta(lake: Location, rel: str) -> tuple[dict[str, Any], list[str]]:
     """(offsets, hours touched) from a batch file's footer, without reading its rows."""
-    meta = pq.read_schema(path).metadata or {}
+    with reaching(lake, f"reading {rel} of"), lake.open(rel) as handle:
+        meta = pq.read_schema(handle).metadata or {}
     return json.loads(meta.get(OFFSETS_KEY, b"{}")), json.loads(meta.get(HOURS_KEY, b"[]"))
 
 
-def load_state(lake: Path, known: int = 0) -> StreamState:
+def load_state(lake: Location, known: int = 0) -> StreamState:
     """The stored offsets: the footer of the newest batch file (offsets are cumulative).
     `known` is a batch known to exist (a sensor's last look): the newest is searched from
     there; without it every batch file name is listed once."""
-    if known and batch_path(lake, known).exists():
-        files = [(known, batch_path(lake, known)), *batches_after(lake, known)]
+    with reaching(lake, "probing batch files of"):
+        found = known and lake.exists(batch_rel(known))
+    if found:
+        files = [(known, batch_rel(known)), *batches_after(lake, known)]
     else:
         files = batch_files(lake)
     if not files:
         return StreamState()
-    seq, path = files[-1]
-    offsets, _ = read_batch_meta(path)
+    seq, rel = files[-1]
+    offsets, _ = read_batch_meta(lake, rel)
     return StreamState(seq=seq, kafka=offsets.get("kafka", {}), files=offsets.get("files", {}))
 
 
+def scan_batches(conn: duckdb.DuckDBPyConnection, lake: Location, rels: list[str],
+                 name: str) -> None:
+    """Batch files `rels` as the DuckDB view `name`: read by DuckDB itself on this disk, on a
+    bucket through a pyarrow dataset (DuckDB pushes its filters down: row groups pruned on
+    their statistics either way)."""
+    files = [lake.path(rel) for rel in rels]
+    if lake.is_local:
+        conn.read_parquet(files).create_view(name, replace=True)
+    else:
+        conn.register(name, ds.dataset(files, schema=BATCH_SCHEMA, filesystem=lake.fs,
+                                       format="parquet"))
+
+
+def drop_scan(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Forget the view `scan_batches` made."""
+    conn.unregister(name)
+    conn.execute(f"DROP VIEW IF EXISTS {name}")
+
+
 def write_batch(
-    lake: Path, seq: int, rows: list[dict[str, Any]], state: StreamState,
+    lake: Location, seq: int, rows: list[dict[str, Any]], state: StreamState,
     elsewhere: tuple[list[str], pa.Table | None] = ([], None),
-) -> Path:
+) -> str:
     """Write batch `seq` atomically: rows (one row group per hour) + offsets in the footer.
     `elsewhere`: the hours touched and the rejected rows of records the batch stored
     elsewhere (Kafka records in the lake's stream table, when Spark consumed them)."""
@@ -132,8 +171,9 @@ def write_batch(
     return write_tables(lake, seq, schema, tables)
 
 
-def write_tables(lake: Path, seq: int, schema: pa.Schema, tables: list[pa.Table]) -> Path:
-    """Write row groups (one table each) to batch file `seq`, durably and atomically."""
+def write_tables(lake: Location, seq: int, schema: pa.Schema, tables: list[pa.Table]) -> str:
+    """Write row groups (one table each) to batch file `seq`, durably and atomically (on a
+    bucket: built whole here, then one upload); its rel."""
 
     def write(tmp: Path) -> None:
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
@@ -142,7 +182,8 @@ def write_tables(lake: Path, seq: int, schema: pa.Schema, tables: list[pa.Table]
             if not tables:
                 writer.write_table(schema.empty_table())
 
-    return atomic_write(batch_path(lake, seq), write, durable=True)
+    lake.write(batch_rel(seq), write, durable=True)
+    return batch_rel(seq)
 
 
 def _groups(good: list[dict], bad: list[dict]) -> Iterator[list[dict]]:

@@ -216,11 +216,12 @@ class Location:
 
     # -- writing -------------------------------------------------------------------------
 
-    def write(self, rel: str, write: Callable[[Path], Any]) -> str:
+    def write(self, rel: str, write: Callable[[Path], Any], durable: bool = False) -> str:
         """Replace `rel` with what `write(tmp)` leaves in a local file: atomically (a rename
-        here, one completed upload on a bucket). Returns the URI written."""
+        here, one completed upload on a bucket). `durable`: here, fsynced before and after
+        the rename (an upload is durable once it completed). Returns the URI written."""
         if self.is_local:
-            atomic_write(self.local(rel), write)
+            atomic_write(self.local(rel), write, durable=durable)
             return self.uri(rel)
         with tempfile.TemporaryDirectory(prefix="upload-") as folder:
             tmp = Path(folder) / Path(self.path(rel)).name

@@ -80,7 +80,7 @@ def build_hours(res: dict, first: datetime, last: datetime) -> None:
     """Rebuild orders + rollup for [first, last] hours by direct invocation (no event log)."""
     end = last + timedelta(hours=1)
     with res["warehouse"].get_connection(SCHEMA) as conn:
-        rebuild_orders(conn, res["paths"].lake(DOMAIN), first, end)
+        rebuild_orders(conn, res["paths"].lake_location(DOMAIN), first, end)
         rebuild_rollup(conn, first, end)
 
 

@@ -34,7 +34,7 @@ def test_sensor_consumes_and_crash_before_commit_counts_once(kafka_bootstrap, re
     kafka = KafkaResource(bootstrap_servers=kafka_bootstrap, topic=f"orders-{uuid.uuid4().hex}")
     res = {**res, "kafka": kafka}
     defs = dg.Definitions(assets=[order_batches], sensors=[order_stream_sensor], resources=res)
-    lake = res["paths"].lake(DOMAIN)
+    lake = res["paths"].lake_location(DOMAIN)
 
     _produce(kafka, list(range(40)) + [3, 7, 11])  # at-least-once: three redeliveries
     runs, cursor = drain_sensor(defs, "industries_order_stream_sensor", instance)
@@ -60,7 +60,7 @@ def test_sensor_consumes_and_crash_before_commit_counts_once(kafka_bootstrap, re
     runs, _ = drain_sensor(defs, "industries_order_stream_sensor", instance)
     assert runs == 1
     assert committed_offset(kafka) == 74
-    files = [str(p) for _, p in batch_files(lake)]
+    files = [lake.path(rel) for _, rel in batch_files(lake)]
     assert len(files) == 3
     delivered = query(res, "SELECT count(*) FROM read_parquet(?)", [files])[0][0]
     assert delivered == 74  # every message landed exactly once in the lake
@@ -81,5 +81,5 @@ def test_sensor_skips_without_lag(kafka_bootstrap, res, instance):
     assert drain_sensor(defs, "industries_order_stream_sensor", instance)[0] == 1
     reqs, _ = tick_sensor(defs, "industries_order_stream_sensor", instance, None)
     assert reqs == []
-    assert json.loads(load_state(res["paths"].lake(DOMAIN)).to_json())["kafka"] == {
+    assert json.loads(load_state(res["paths"].lake_location(DOMAIN)).to_json())["kafka"] == {
         kafka.topic: {"0": 1}}

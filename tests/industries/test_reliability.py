@@ -68,7 +68,7 @@ def test_poison_orders_in_a_file_are_rejected_and_the_stream_goes_on(res, tmp_pa
     assert [r[:2] for r in rejected] == [("live.jsonl", n) for n in range(2, 2 + len(POISON))]
     for (_, field), (_, _, reason, raw) in zip(POISON, rejected, strict=True):
         assert reason.startswith(f"{field}: ") and raw
-    assert load_state(res["paths"].lake(DOMAIN)).files["live.jsonl"][1] == len(POISON) + 2
+    assert load_state(res["paths"].lake_location(DOMAIN)).files["live.jsonl"][1] == len(POISON) + 2
     # The next good order after the poison is ingested by the next batch.
     write_lines(path, [_poison("c", amount="-5")])  # a refund
     assert ingest(res).success
@@ -87,7 +87,7 @@ def test_poison_orders_on_kafka_are_rejected_and_offsets_advance(
               order_line("k2", "C1", 5, H1)]
     _produce(kafka, values)
     assert drain_sensor(defs, "industries_order_stream_sensor", instance)[0] == 1
-    lake = res["paths"].lake(DOMAIN)
+    lake = res["paths"].lake_location(DOMAIN)
     assert load_state(lake).kafka[kafka.topic] == {"0": len(values)}
     assert committed_offset(kafka) == len(values)
     reasons = _reasons(res)
@@ -127,7 +127,7 @@ def test_file_replaced_in_place_is_read_from_its_start(res, tmp_path):
     assert _reasons(res) == []  # never read from the middle of a line
     got = _orders(res)
     assert [o for o, _ in got] == ["a0", "a1", "a2", "new0", "new1", "new2", "new3"]
-    assert load_state(res["paths"].lake(DOMAIN)).files["day.jsonl"][:2] == [
+    assert load_state(res["paths"].lake_location(DOMAIN)).files["day.jsonl"][:2] == [
         path.stat().st_size, 6]
 
 

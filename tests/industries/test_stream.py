@@ -35,13 +35,13 @@ def test_offsets_partial_lines_and_rejects(res, tmp_path):
     with open(path, "a") as fh:
         fh.write(order_line("c", "C1", 1, H1)[:20])  # half-written line: not read yet
     assert ingest(res).success
-    state = load_state(res["paths"].lake(DOMAIN))
+    state = load_state(res["paths"].lake_location(DOMAIN))
     assert state.seq == 1 and state.files["live.jsonl"][1] == 3
     rejected = query(res, "SELECT source_file, line_number, reason FROM industries.rejected_orders")
     assert rejected[0][:2] == ("live.jsonl", 2) and "JSONDecodeError" in rejected[0][2]
     # Running again with nothing new writes no batch (idempotent).
     assert ingest(res).success
-    assert len(batch_files(res["paths"].lake(DOMAIN))) == 1
+    assert len(batch_files(res["paths"].lake_location(DOMAIN))) == 1
     with open(path, "a") as fh:
         fh.write(order_line("c", "C1", 1, H1)[20:] + "\n")
     assert ingest(res).success
@@ -70,10 +70,10 @@ def test_crash_after_write_before_commit_resumes_from_stored_offsets(res, tmp_pa
         ingest(res, crash_after_write=True)
     write_lines(path, [order_line(f"o{i}", "C1", 1, H1) for i in range(5, 8)])
     assert ingest(res).success
-    lake = res["paths"].lake(DOMAIN)
+    lake = res["paths"].lake_location(DOMAIN)
     assert [seq for seq, _ in batch_files(lake)] == [1, 2]
     rows = query(res, "SELECT count(*), count(DISTINCT order_id) FROM read_parquet(?)",
-                 [[str(p) for _, p in batch_files(lake)]])
+                 [[lake.path(rel) for _, rel in batch_files(lake)]])
     assert rows == [(8, 8)]  # nothing read twice: the crashed batch's offsets were durable
     assert query(res, "SELECT batch_seq FROM industries.order_batches ORDER BY 1") == [(1,), (2,)]
 
