@@ -7,7 +7,8 @@ all four are present, settled NOW and hashed in their current state (`LandingFol
 one file settling must not launch a run that reads a neighbour still being rewritten
 (`*.part` / `*.tmp` uploads are ignored anyway). Its cursor is the landing sequence of the
 last set it asked for; a failed run is asked again by the one re-ask rule
-(`sensors/reask.py`).
+(`sensors/reask.py`). On a bucket (LANDING_URL) that cannot be reached the tick is skipped
+with the cursor kept: the next tick catches up.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from assets.late_payments.common import GROUP
 from assets.late_payments.extracts import EXTRACT_FILES, LANDING, set_fingerprint
 from assets.shared import DOMAIN_TAG
 from resources import PlatformPaths
+from resources.lib.storage import StoreUnavailable
 from sensors import TICK_SECONDS
 from sensors.reask import Ask, sensor_result
 
@@ -41,14 +43,17 @@ late_payments_job = dg.define_asset_job(
 )
 def late_payments_extracts_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
-) -> dg.SensorResult:
+) -> dg.SensorResult | dg.SkipReason:
     after = int(context.cursor or 0)
     folder = paths.landing_folder(LANDING)
-    changes = folder.changes(after)
-    if not any(f.rel in EXTRACT_FILES for f in changes.files):
-        return sensor_result(context, SENSOR_NAME, [], cursor=str(changes.seq),
-                             idle="extract set unchanged")
-    waiting = folder.unready(EXTRACT_FILES)
+    try:
+        changes = folder.changes(after)
+        if not any(f.rel in EXTRACT_FILES for f in changes.files):
+            return sensor_result(context, SENSOR_NAME, [], cursor=str(changes.seq),
+                                 idle="extract set unchanged")
+        waiting = folder.unready(EXTRACT_FILES)
+    except StoreUnavailable as exc:  # nothing read, the cursor kept: the next tick catches up
+        return dg.SkipReason(f"{exc}; looking again at the next tick")
     if waiting:  # keep the cursor: the set is looked at again until every file is ready
         return dg.SensorResult(
             skip_reason=f"waiting in landing/{LANDING}/ for "

@@ -1,13 +1,13 @@
 """Dagster assets of the customers domain: extract -> clean/aggregate (warehouse) -> load.
 
-Data passes between steps as Parquet under `lake/customers/` (inspectable by a person on
-call), so the load step never opens the DuckDB warehouse: its retries while MongoDB is
+Data passes between steps as Parquet under `<lake>/customers/` (inspectable by a person on
+call; this disk or LAKE_URL's bucket, through a `Location`), so the load step never opens
+the DuckDB warehouse: its retries while MongoDB is
 down do not hold the `warehouse` pool. Every asset can be materialized on its own (the
 multi-assets are subsettable): a selection writes exactly the tables it names.
 """
 
 import time
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -26,8 +26,8 @@ from assets.customers.tables import (
 )
 from assets.shared import POOL, RETRY, LaunchConfig, asset_key
 from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
-from resources.lib.files import atomic_write
 from resources.lib.serving import customers_output
+from resources.lib.storage import Location
 from resources.sql import transaction
 
 SOURCE_KEYS = [asset_key(DOMAIN, "ecommerce_db", table) for table in TABLES]
@@ -50,22 +50,30 @@ class DocstoreLoadConfig(LaunchConfig):
     server_selection_timeout_ms: int = 10_000
 
 
-def extract_dir(paths: PlatformPaths) -> Path:
-    return paths.lake(DOMAIN) / "extract"
+def extract_dir(paths: PlatformPaths) -> Location:
+    """The source tables' snapshot: `<lake>/customers/extract/`."""
+    return paths.lake_location(DOMAIN).child("extract")
 
 
-def output_dir(paths: PlatformPaths) -> Path:
+def output_dir(paths: PlatformPaths) -> Location:
     """The tables' Parquet copies: read by the document-store load and by the API."""
-    return customers_output(paths.lake_root()).local()  # on this disk only, for now
+    return customers_output(paths.lake_root())
 
 
-def write_parquet_atomic(frame: pl.DataFrame, path: Path) -> None:
-    """Replace `path` whole, so a reader never sees half a file."""
-    atomic_write(path, frame.write_parquet)
+def write_parquet_atomic(frame: pl.DataFrame, folder: Location, name: str) -> str:
+    """Replace `<folder>/<name>.parquet` whole (a rename here, one upload on a bucket), so a
+    reader never sees half a file. Returns the URI written."""
+    return folder.write(f"{name}.parquet", frame.write_parquet)
+
+
+def read_parquet(folder: Location, name: str) -> pl.DataFrame:
+    """`<folder>/<name>.parquet`, read through the location (this disk or a bucket)."""
+    with folder.open(f"{name}.parquet") as file:
+        return pl.read_parquet(file)
 
 
 def read_extract(paths: PlatformPaths) -> dict[str, pl.DataFrame]:
-    return {t: pl.read_parquet(extract_dir(paths) / f"{t}.parquet") for t in TABLES}
+    return {t: read_parquet(extract_dir(paths), t) for t in TABLES}
 
 
 def build_assets(retry_policy: dg.RetryPolicy = RETRY) -> list[dg.AssetsDefinition]:
@@ -85,7 +93,7 @@ def _extract(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, ecommerce_db: SqlSource, paths: PlatformPaths
     ) -> dg.MaterializeResult:
         """Snapshot of the six source tables, read with SQL (one code path for SQLite and
-        PostgreSQL) into Parquet under lake/customers/extract/. Retried with backoff when
+        PostgreSQL) into Parquet under <lake>/customers/extract/. Retried with backoff when
         the source is unreachable."""
         where = ecommerce_db.describe()
         attempt = context.retry_number + 1
@@ -95,7 +103,7 @@ def _extract(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         try:
             for table in TABLES:
                 frame = extract_table(ecommerce_db, table)
-                write_parquet_atomic(frame, extract_dir(paths) / f"{table}.parquet")
+                write_parquet_atomic(frame, extract_dir(paths), table)
                 counts[table] = frame.height
                 context.log.info(f"Extracted {frame.height} rows from {where} table {table}")
         except Exception as exc:
@@ -159,7 +167,7 @@ def _warehouse_tables() -> dg.AssetsDefinition:
                 conn.from_arrow(frame.to_arrow()).insert_into(f"{DOMAIN}.{name}")
         context.log.info(f"Replaced {len(chosen)} tables in DuckDB schema {DOMAIN}")
         for name, frame in chosen.items():
-            write_parquet_atomic(frame, output_dir(paths) / f"{name}.parquet")
+            write_parquet_atomic(frame, output_dir(paths), name)
         for (name, check), passed in check_results(cleaned, results).items():
             if dg.AssetCheckKey(WAREHOUSE_KEYS[name], check) in context.selected_asset_check_keys:
                 yield dg.AssetCheckResult(asset_key=WAREHOUSE_KEYS[name], check_name=check,
@@ -194,9 +202,9 @@ def _docstore_load(retry_policy: dg.RetryPolicy) -> dg.AssetsDefinition:
         Retried with exponential backoff and jitter while the store is unreachable."""
         where, attempt = docstore.describe(), context.retry_number + 1
         load_customers = DOC_CUSTOMERS_KEY in context.selected_asset_keys
-        aggregates = (pl.read_parquet(output_dir(paths) / "customer_aggregates.parquet")
-                      if load_customers else None)
-        frames = ({n: pl.read_parquet(output_dir(paths) / f"{n}.parquet") for n in INSIGHT_NAMES}
+        output = output_dir(paths)
+        aggregates = read_parquet(output, "customer_aggregates") if load_customers else None
+        frames = ({n: read_parquet(output, n) for n in INSIGHT_NAMES}
                   if DOC_INSIGHTS_KEY in context.selected_asset_keys else {})
         context.log.info(f"Loading {0 if aggregates is None else aggregates.height} customer "
                          f"documents and {len(frames)} insights into {where} (attempt {attempt})")

@@ -87,12 +87,12 @@ def fct_invoice_lines(
     paths: PlatformPaths, warehouse: Warehouse, spark: SparkResource
 ) -> dg.MaterializeResult:
     """Invoice-line fact: quantity × SKU retail price per line, with reference flags."""
-    lake = paths.lake(DOMAIN)
+    lake = paths.lake_location(DOMAIN)
     if spark.enabled:
-        spark_models.run(spark.session(), SPARK_FACT_SQL, lake, lake / "fct_invoice_lines")
+        spark_models.run(spark.session(), SPARK_FACT_SQL, lake, "fct_invoice_lines")
     with warehouse.get_connection(TABLES) as conn:
         if spark.enabled:
-            load_table(conn, FACT, FACT_TYPES, lake / "fct_invoice_lines")
+            load_table(conn, FACT, FACT_TYPES, lake.child("fct_invoice_lines"))
         else:
             with transaction(conn):
                 conn.execute(FACT_SQL)

@@ -180,12 +180,12 @@ def invoice_features(
     """Late-payment features per invoice (spec §4): the model's training/scoring table."""
     with warehouse.get_connection(TABLES) as conn:
         as_of = date.fromisoformat(config.as_of) if config.as_of else default_as_of(conn)
-    target = paths.lake(DOMAIN) / "invoice_features"
+    lake = paths.lake_location(DOMAIN)
     if spark.enabled:  # the cluster computes (no warehouse lock held meanwhile)
-        spark_models.run(spark.session(), SPARK_FEATURES_SQL, target.parent, target, as_of)
+        spark_models.run(spark.session(), SPARK_FEATURES_SQL, lake, "invoice_features", as_of)
     with warehouse.get_connection(TABLES) as conn:
         if spark.enabled:
-            load_table(conn, FEATURES, FEATURE_TYPES, target)
+            load_table(conn, FEATURES, FEATURE_TYPES, lake.child("invoice_features"))
         else:
             with transaction(conn):
                 conn.execute(FEATURES_SQL, {"as_of": as_of})

@@ -1,5 +1,6 @@
 """Running the late_payments models on Spark: each result is written as Parquet under
-`lake/late_payments/<table>/` (overwritten whole); `lake.py` then loads it into DuckDB.
+`<lake>/late_payments/<table>/` (overwritten whole; Spark is given `Location.spark_uri`);
+`lake.py` then loads it into DuckDB.
 
 The Spark SQL itself sits beside the DuckDB SQL it translates (`fact.SPARK_FACT_SQL`,
 `features.SPARK_FEATURES_SQL`); the staging scan is generated from the extract contract by
@@ -15,20 +16,22 @@ from typing import TYPE_CHECKING
 
 from assets.late_payments.extracts import Extract
 from assets.late_payments.spark_engine import cooked
+from resources.lib.storage import Location
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.dataframe import DataFrame
     from pyspark.sql.connect.session import SparkSession
 
 
-def write(df: DataFrame, target: Path) -> None:
-    """Replace the Parquet dataset at `target` (a folder of part files) with `df`."""
-    df.write.mode("overwrite").parquet(str(target.resolve()))
+def write(df: DataFrame, target: str) -> None:
+    """Replace the Parquet dataset at `target` (a folder of part files; a Spark URI)."""
+    df.write.mode("overwrite").parquet(target)
 
 
-def stage(session: SparkSession, extract: Extract, path: Path, stg: Path, rejects: Path) -> None:
+def stage(session: SparkSession, extract: Extract, path: Path, stg: str, rejects: str) -> None:
     """Stage one extract on the cluster: its rows to `stg`, its rejected rows to `rejects`
-    (`line`, `reason`, `record`). Raises `BadExtractFile` for a file that cannot be read."""
+    (Spark URIs; `line`, `reason`, `record`). Raises `BadExtractFile` for a file that
+    cannot be read."""
     df = cooked(session, extract, path).persist()  # both writes from one parse of the CSV
     try:
         staged = df.where("reason IS NULL")
@@ -41,26 +44,24 @@ def stage(session: SparkSession, extract: Extract, path: Path, stg: Path, reject
 
 
 def run(
-    session: SparkSession, sql: str, lake: Path, target: Path, as_of: date | None = None
+    session: SparkSession, sql: str, lake: Location, target: str, as_of: date | None = None
 ) -> None:
     """Run one model's Spark SQL over the lake's Parquet tables it names (`{stg_skus}`,
-    `{fct_invoice_lines}`, ...) and write its result to `target`. `as_of`, when given, is
-    a literal in the one-row frame `{params}` (a bound value, not SQL text)."""
+    `{fct_invoice_lines}`, ...) and write its result to `target` (relative to `lake`).
+    `as_of`, when given, is a literal in the one-row frame `{params}` (a bound value, not
+    SQL text)."""
     from string import Formatter
 
     names = {field for _, field, _, _ in Formatter().parse(sql) if field}
     for name in sorted(names - {"params"}):
-        if not any((lake / name).glob("*.parquet")):
+        if not any(e.rel.endswith(".parquet") for e in lake.child(name).list(recursive=False)):
             raise FileNotFoundError(
-                f"{lake / name} holds no Parquet: materialize the staging assets (and the "
-                "fact) with Spark configured first"
+                f"{lake.describe(name)} holds no Parquet: materialize the staging assets (and "
+                "the fact) with Spark configured first"
             )
-    frames = {
-        name: session.read.parquet(str((lake / name).resolve()))
-        for name in names - {"params"}
-    }
+    frames = {name: session.read.parquet(lake.spark_uri(name)) for name in names - {"params"}}
     if "params" in names:
         from pyspark.sql.connect import functions as F
 
         frames["params"] = session.range(1).select(F.lit(as_of).alias("as_of"))
-    write(session.sql(sql, **frames), target)
+    write(session.sql(sql, **frames), lake.spark_uri(target))

@@ -4,8 +4,10 @@ Why a staging layer: every later model can rely on types (DATE, BIGINT, DECIMAL)
 text and unique keys, and every row that did not make it is in `late_payments.rejected_rows`
 with its file, physical line and reason. A file that cannot be loaded at all is moved to
 `landing/retail/_rejected/` with `<name>.reason.txt` beside it and the run fails naming it.
-With Spark configured the cluster parses, types and judges the file (`spark_engine.py`, the
-same contract) into Parquet under the lake, and the step loads that into the same tables.
+The landing folder may be on a bucket (LANDING_URL): the file is then read from a temporary
+local copy (`LandingFolder.local_copy`). With Spark configured the cluster parses, types and
+judges the file (`spark_engine.py`, the same contract) into Parquet under the lake, and the
+step loads that into the same tables.
 """
 
 from pathlib import Path
@@ -16,7 +18,7 @@ import dagster as dg
 from assets.late_payments import spark_models
 from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import DOMAIN, EXTRACTS, LANDING, SCHEMA, BadExtractFile, Extract
-from assets.late_payments.lake import load_staging, staging_paths
+from assets.late_payments.lake import load_staging, staging_rels
 from assets.late_payments.load import LoadStats, load_extract
 from assets.shared import POOL, no_reask
 from resources import PlatformPaths, SparkResource, Warehouse
@@ -47,11 +49,12 @@ def _stage(
 ) -> tuple[LoadStats, str, list[dg.AssetCheckResult]]:
     """Stage the file on the cluster (CSV -> lake Parquet -> warehouse) or embedded (DuckDB
     reads the CSV); then the preview and the key check, the same for both engines."""
-    lake = paths.lake(DOMAIN)
+    lake = paths.lake_location(DOMAIN)
     if (long := first_too_long(path)) is not None:  # neither reader can reject it alone
         raise BadExtractFile(f"{path.name}: {long.reason(max_line_bytes())}")
     if spark.enabled:  # the cluster's work first: no warehouse lock held meanwhile
-        spark_models.stage(spark.session(), extract, path, *staging_paths(lake, extract))
+        stg, rejects = (lake.spark_uri(rel) for rel in staging_rels(extract))
+        spark_models.stage(spark.session(), extract, path, stg, rejects)
     with warehouse.get_connection(TABLES) as conn:
         if spark.enabled:
             stats = load_staging(conn, extract, path.name, lake)
@@ -105,14 +108,16 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
         if not folder.inside(path):  # a link out of the folder: moved aside, never read
             _move_aside(context, folder, path, f"{extract.file_name}: a symbolic link to outside "
                         f"landing/{LANDING}/; not read")
-        if not path.is_file():
+        if not folder.location.exists(extract.file_name):
             no_reask(context, f"landing/{LANDING}/{extract.file_name} is missing")
             raise dg.Failure(
                 description=f"landing/{LANDING}/{extract.file_name} is missing: "
                 "the set of four extracts is incomplete"
             )
         try:
-            stats, preview, checks = _stage(extract, path, paths, warehouse, spark)
+            with folder.local_copy(extract.file_name) as local:
+                size = local.stat().st_size
+                stats, preview, checks = _stage(extract, local, paths, warehouse, spark)
         except BadExtractFile as exc:
             _move_aside(context, folder, path, str(exc), exc)
         context.log.info(f"{stats.file}: {stats.loaded} rows staged, {stats.rejected} rejected")
@@ -121,7 +126,7 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
                 "dagster/row_count": stats.loaded,
                 "rejected_rows": stats.rejected,
                 "file": stats.file,
-                "file_bytes": path.stat().st_size,
+                "file_bytes": size,
                 "engine": spark.describe(),
                 "preview": dg.MetadataValue.md(preview),
             },

@@ -127,7 +127,8 @@ def test_both_engines_give_the_same_tables_types_and_rejected_lines(tmp_path, sp
     last = len((landing / "skus.csv").read_text().splitlines())
     assert rejected["skus.csv", last] == "Expected Number of Columns: 5 Found: 3"
     for table in TABLES[:-1]:
-        assert any(on_spark.lake("late_payments").joinpath(table).glob("*.parquet")), table
+        assert any(e.rel.endswith(".parquet") for e in on_spark.lake_location(
+            "late_payments").child(table).list(recursive=False)), table
     events = result.get_asset_materialization_events()
     engines = {e.event_specific_data.materialization.metadata["engine"].value for e in events}
     assert engines == {spark.describe()} and len(events) == 6
