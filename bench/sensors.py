@@ -24,11 +24,11 @@ import dagster as dg
 
 import resources.lib.landing
 from assets.ctr.ingest import views_folder
-from assets.ctr.lake import ledger_path, platform_of, source_name
+from assets.ctr.lake import ledger_rel, platform_of, source_name
 from assets.shared import md_table
 from definitions import domain_defs
 from resources import PlatformPaths, build_resources
-from resources.lib.files import atomic_write_text, file_sha256
+from resources.lib.files import file_sha256
 from sensors.ctr import ctr_product_views_sensor
 from sensors.industries import customers_sensor
 from sensors.invoices import invoice_files_sensor
@@ -115,13 +115,13 @@ def history(root: Path, folder: str, files: int, size: int) -> tuple[PlatformPat
 def mark_ingested(paths: PlatformPaths) -> None:
     """The lake state once every landed product-view file is ingested: its manifest names its
     content hash (written here directly: ingesting 10,000 files would take minutes)."""
-    lake = paths.lake("ctr")
+    lake = paths.lake_location("ctr")
     for landed in views_folder(paths).files():
         platform = platform_of(landed.rel)
         name = source_name(landed.path, platform)
-        atomic_write_text(ledger_path(lake, platform, name), json.dumps(
+        lake.write_bytes(ledger_rel(platform, name), json.dumps(
             {"platform": platform, "file": name, "sha256": landed.sha256}
-        ))
+        ).encode())
 
 
 def bench_history(rows: list, root: Path, sensor, folder: str, files: int, size: int) -> None:

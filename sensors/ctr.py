@@ -39,6 +39,7 @@ from assets.ctr.partitions import (
 )
 from assets.shared import DOMAIN_TAG, date_ranges
 from resources import PlatformPaths
+from resources.lib.storage import StoreUnavailable
 from sensors import TICK_SECONDS, partitions_of_run
 from sensors.events import materializations_after
 from sensors.reask import Ask, sensor_result
@@ -74,8 +75,9 @@ def _ingest_requests(
     paths: PlatformPaths, state: dict[str, int], log: dg.DagsterLogManager
 ) -> tuple[list[Ask], int, int]:
     """(requests, landing sequence every file up to which is in the lake, newest seen)."""
-    changes = views_folder(paths).changes(state.get("landing", 0))
-    lake = paths.lake(DOMAIN)
+    folder = views_folder(paths)
+    changes = folder.changes(state.get("landing", 0))
+    lake = paths.lake_location(DOMAIN)
     confirmed, pending = changes.seq, []
     for landed in changes.files:
         platform = platform_of(landed.rel)
@@ -87,7 +89,8 @@ def _ingest_requests(
         manifest = read_manifest(lake, platform, name)
         if manifest is None or manifest["sha256"] != landed.sha256:
             confirmed = min(confirmed, landed.seq - 1)
-            unfinished = unfinished_state(lake, platform, name, landed.sha256, landed.path)
+            unfinished = unfinished_state(lake, folder, landed.rel, platform, name,
+                                          landed.sha256)
             if unfinished == "waiting":  # its writer may still append: wait for a change
                 continue
             fid = file_id(landed.path, platform)
@@ -157,9 +160,12 @@ def _refresh_request(platform: str, first: date, last: date, key: str) -> dg.Run
 )
 def ctr_product_views_sensor(
     context: dg.SensorEvaluationContext, paths: PlatformPaths
-) -> dg.SensorResult:
+) -> dg.SensorResult | dg.SkipReason:
     state = json.loads(context.cursor) if context.cursor else {}
-    ingests, confirmed, seen = _ingest_requests(paths, state, context.log)
+    try:
+        ingests, confirmed, seen = _ingest_requests(paths, state, context.log)
+    except StoreUnavailable as exc:  # nothing asked, the cursor kept: the next tick catches up
+        return dg.SkipReason(f"{exc}; looking again at the next tick")
     refreshes, after = _refresh_requests(context, state.get("after"))
     cursor = {"landing": confirmed, "seen": seen, "after": after}
     return sensor_result(context, SENSOR_NAME, ingests + refreshes, cursor=json.dumps(cursor))

@@ -3,19 +3,20 @@
 import hashlib
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pyarrow.parquet as pq
 
 from assets.ctr.intake import Ingested, ingest
-from assets.ctr.lake import parse_embedded, read_ledger, rejected_path
+from assets.ctr.lake import parse_embedded, read_ledger, rejected_rel
 from assets.ctr.partitions import DOMAIN, VIEW_EVENTS, VIEWS_LANDING
 from assets.ctr.rollups import SCHEMA
 from assets.ctr.spark_engine import SparkViewsParser
 from assets.shared import POOL, LaunchConfig, asset_key, md, md_table, no_reask
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.lib.landing import LandingFolder
+from resources.lib.storage import Location
 from resources.sql import transaction
 
 TOUCHED = "partitions_touched"
@@ -54,7 +55,7 @@ def partitions_touched(manifests: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
-def sync_file(conn: Any, lake: Path, m: dict[str, Any], now: datetime) -> None:
+def sync_file(conn: Any, lake: Location, m: dict[str, Any], now: datetime) -> None:
     """Replace one file's rows in ctr.view_file_ledger and ctr.rejected_view_events."""
     key = [m["platform"], m["file"]]
     conn.execute("DELETE FROM ctr.view_file_ledger WHERE platform = ? AND source_file = ?", key)
@@ -69,16 +70,29 @@ def sync_file(conn: Any, lake: Path, m: dict[str, Any], now: datetime) -> None:
     conn.execute(
         "DELETE FROM ctr.rejected_view_events WHERE platform = ? AND source_file = ?", key
     )
-    rejected = rejected_path(lake, m["platform"], m["file"])
-    if m["rejected_rows"] and rejected.exists():
-        conn.execute(
-            """INSERT INTO ctr.rejected_view_events
-               SELECT ?, ?, batch_no, reason, detail, ? FROM read_parquet(?)""",
-            [*key, now, str(rejected)],
-        )
+    rejected = read_rejected(lake, m) if m["rejected_rows"] else None
+    if rejected is not None:
+        conn.register("ctr_rejected_file", rejected)
+        try:
+            conn.execute(
+                """INSERT INTO ctr.rejected_view_events
+                   SELECT ?, ?, batch_no, reason, detail, ? FROM ctr_rejected_file""",
+                [*key, now],
+            )
+        finally:
+            conn.unregister("ctr_rejected_file")
 
 
-def sync_warehouse(warehouse: Warehouse, lake: Path) -> None:
+def read_rejected(lake: Location, m: dict[str, Any]) -> Any:
+    """The file's rejected rows kept in the lake, as an Arrow table (None when absent)."""
+    try:
+        with lake.open(rejected_rel(m["platform"], m["file"])) as f:
+            return pq.read_table(f)
+    except FileNotFoundError:
+        return None
+
+
+def sync_warehouse(warehouse: Warehouse, lake: Location) -> None:
     """Copy every manifest the warehouse does not have yet into its ledger tables (this
     run's files, and any file whose warehouse step failed earlier): the lake is the truth."""
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -120,7 +134,8 @@ def view_events(
     """Every product view, parsed ONCE from the landing JSON into Parquet (on the Spark
     cluster when SPARK_REMOTE is set, same lake layout and rows: `spark_engine`).
 
-    Writes `lake/ctr/views/platform=<P>/date=<GMT-03:00 date>/<file>.parquet`, one part per
+    Writes `<lake>/ctr/views/platform=<P>/date=<GMT-03:00 date>/<file>.parquet` (the lake on
+    this disk or LAKE_URL's bucket; landed files read from LANDING_URL's), one part per
     source file and date, plus a per-file manifest (sha256, dates, counts) that makes the
     same content a no-op. The ledger and the unusable batches/events go to
     `ctr.view_file_ledger` and `ctr.rejected_view_events`; the partitions each file touched
@@ -131,7 +146,7 @@ def view_events(
     Why: the raw JSON is read once; everything downstream reads
     columnar Parquet of one day and platform.
     """
-    lake = paths.lake(DOMAIN)
+    lake = paths.lake_location(DOMAIN)
     parse = SparkViewsParser(spark.session()) if spark.enabled else parse_embedded
     done = ingest(context, views_folder(paths), lake, config.files, parse)
     sync_warehouse(warehouse, lake)

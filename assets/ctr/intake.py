@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 import dagster as dg
@@ -22,15 +22,17 @@ from assets.ctr.lake import (
     Parser,
     file_id,
     ingest_file,
+    landed_entry,
     original_files,
     parse_embedded,
     platform_of,
     read_ledger,
     source_name,
-    unfinished_path,
+    unfinished_rel,
 )
 from assets.ctr.views_parse import NotJsonError, UnfinishedArrayError
 from resources.lib.landing import LandingFolder
+from resources.lib.storage import Location
 
 
 @dataclass
@@ -52,15 +54,16 @@ class Intake:
 
     context: dg.AssetExecutionContext
     folder: LandingFolder
-    lake: Path
+    lake: Location
     parse: Parser
     done: Ingested = field(default_factory=Ingested)
 
-    def one(self, rel: str, path: Path, platform: str, originals: dict[str, str],
+    def one(self, rel: str, path: PurePath, platform: str, originals: dict[str, str],
             force: bool = False) -> None:
         """Take one file in; its failure is recorded and never stops the others."""
         try:
-            manifest, parsed = ingest_file(path, platform, self.lake, self.parse, originals, force)
+            manifest, parsed = ingest_file(self.folder, rel, platform, self.lake, self.parse,
+                                           originals, force)
         except UnfinishedArrayError as exc:
             self.unfinished(rel, path, platform, exc)
             return
@@ -78,12 +81,12 @@ class Intake:
         )
         self.done.loaded.append(manifest)
 
-    def unfinished(self, rel: str, path: Path, platform: str, exc: Exception) -> None:
+    def unfinished(self, rel: str, path: PurePath, platform: str, exc: Exception) -> None:
         """Leave a young unfinished array for its writer; move an old one aside."""
-        try:
-            age = time.time() - path.stat().st_mtime
-        except FileNotFoundError:
+        entry = landed_entry(self.folder, rel)
+        if entry is None:
             return
+        age = time.time() - entry.mtime_ns / 1e9
         if age < UNFINISHED_SECONDS:
             self.context.log.warning(
                 f"{rel}: {exc}; left in place for its writer: read again when it changes, "
@@ -92,14 +95,14 @@ class Intake:
             self.done.unfinished.append(rel)
             return
         self.reject(rel, path, f"{exc}; unchanged for {age / 60:.0f} minutes")
-        unfinished_path(self.lake, platform, source_name(path, platform)).unlink(missing_ok=True)
+        self.lake.delete(unfinished_rel(platform, source_name(path, platform)))
 
-    def reject(self, rel: str, path: Path, why: str) -> None:
-        target = self.folder.reject(path, f"{rel}: {why}")
+    def reject(self, rel: str, path: PurePath, why: str) -> None:
+        target = self.folder.reject(path, f"{rel}: {why}")  # type: ignore[arg-type]
         self.context.log.error(f"{rel}: {why}; moved to {target}")
         self.done.bad.append(f"{rel}: {why}")
 
-    def orphaned_duplicates(self, present: dict[str, Path]) -> None:
+    def orphaned_duplicates(self, present: dict[str, PurePath]) -> None:
         """Load on their own the files recorded as duplicates whose content no file of the
         lake holds any more (the original changed since)."""
         ledger = read_ledger(self.lake)
@@ -112,15 +115,15 @@ class Intake:
 
 
 def ingest(
-    context: dg.AssetExecutionContext, folder: LandingFolder, lake: Path, only: list[str],
+    context: dg.AssetExecutionContext, folder: LandingFolder, lake: Location, only: list[str],
     parse: Parser = parse_embedded,
 ) -> Ingested:
-    """Parse the landed files (all, or `only`) into the lake with `parse`."""
+    """Parse the landed files (all, or `only`) into the ctr lake with `parse`."""
     intake = Intake(context, folder, lake, parse)
     present = dict(folder.present())
     originals = original_files(read_ledger(lake))
     for rel in sorted(set(only) - set(present)):
-        context.log.warning(f"{rel}: not in {folder.path} any more; skipped")
+        context.log.warning(f"{rel}: not in {folder.location.describe()} any more; skipped")
     for rel, path in present.items():
         platform = platform_of(rel)
         if only and rel not in only:

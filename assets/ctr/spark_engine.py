@@ -22,7 +22,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from assets.ctr.lake import parse_embedded, part_path, views_root
+from assets.ctr.lake import VIEWS, parse_embedded, part_rel
 from assets.ctr.partitions import OFFSET_MS, START_DATE
 from assets.ctr.views_parse import (
     MAX_MS,
@@ -172,7 +172,7 @@ class SparkViewsParser:
     @staticmethod
     def _write_parts(views, lake: Path, platform: str, name: str) -> tuple[list[str], int]:  # noqa: ANN001
         """One Parquet part per date, moved into the lake layout; (dates, views written)."""
-        staging = views_root(lake) / "_spark_staging" / platform / name
+        staging = lake.local(f"{VIEWS}/_spark_staging/{platform}/{name}")
         shutil.rmtree(staging, ignore_errors=True)
         views.repartition("date").write.mode("overwrite").partitionBy("date").parquet(
             str(staging))
@@ -183,7 +183,7 @@ class SparkViewsParser:
             if len(parts) != 1:
                 raise RuntimeError(f"{folder}: {len(parts)} parts for one date, expected 1")
             count += pq.ParquetFile(parts[0]).metadata.num_rows
-            target = part_path(lake, platform, day, name)
+            target = lake.local(part_rel(platform, day, name))
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(parts[0], target)
             dates.append(day)

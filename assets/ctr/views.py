@@ -1,11 +1,14 @@
 """`ctr.views_per_minute`: product views per minute, rolled up from the lake Parquet."""
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 
 from assets.ctr.ingest import view_events
-from assets.ctr.lake import partition_files
+from assets.ctr.lake import partition_files, partition_rel
 from assets.ctr.partitions import (
     DOMAIN,
     PURCHASES_PER_MINUTE,
@@ -20,7 +23,11 @@ from assets.ctr.spark_engine import rollup_views
 from assets.shared import POOL, md
 from assets.shared.partitions import each_partition
 from resources import PlatformPaths, SparkResource, Warehouse
+from resources.lib.storage import Location
 from resources.sql import transaction
+
+LAKE_VIEW = "ctr_views_lake"  # the slice's lake parts, registered on the connection
+ROLLED_VIEW = "views_rolled_up"  # the cluster's rollup of the slice
 
 
 @dg.asset(
@@ -62,23 +69,12 @@ def views_per_minute(
 def _views_slice(
     paths: PlatformPaths, warehouse: Warehouse, spark: SparkResource, day: str, platform: str
 ) -> dg.MaterializeResult:
-    files = partition_files(paths.lake(DOMAIN), platform, day)
-    rolled = rollup_views(spark.session(), files) if spark.enabled and files else None
-    if rolled is not None:  # rolled up on the cluster: insert its rows
-        select, params = "SELECT ?, product, minute, count FROM views_rolled_up", [platform]
-    elif files:
-        select = """SELECT ?, product, date_trunc('minute', event_time), count(*)
-                    FROM read_parquet(?) GROUP BY ALL"""
-        params = [platform, files]
-    else:
-        select, params = "SELECT * FROM ctr.views_per_minute WHERE false", []
+    lake = paths.lake_location(DOMAIN)
+    files = partition_files(lake, platform, day)
+    rolled = (rollup_views(spark.session(), [lake.spark_uri(f) for f in files])
+              if spark.enabled and files else None)
     with warehouse.get_connection(SCHEMA) as conn:
-        if rolled is not None:
-            conn.register("views_rolled_up", rolled)
-        with transaction(conn):
-            rows = replace_rollup(conn, "views_per_minute", platform, day, select, params)
-            lake_rows = conn.execute(
-                "SELECT count(*) FROM read_parquet(?)", [files]).fetchone()[0] if files else 0
+        rows, lake_rows = _replace(conn, lake, files, rolled, platform, day)
         published = publish_and_describe(
             conn, serving_root(paths.lake_root()), "views_per_minute", platform, day
         )
@@ -107,3 +103,37 @@ def _views_slice(
             )
         ],
     )
+
+
+def _replace(conn: Any, lake: Location, files: list[str], rolled: pa.Table | None,
+             platform: str, day: str) -> tuple[int, int]:
+    """Replace the slice's rows with the cluster's rollup or the lake parts' (read through
+    the lake's filesystem, here or on a bucket): (rows written, views in the lake)."""
+    if rolled is not None:
+        select, params = f"SELECT ?, product, minute, count FROM {ROLLED_VIEW}", [platform]
+    elif files:
+        select = f"""SELECT ?, product, date_trunc('minute', event_time), count(*)
+                     FROM {LAKE_VIEW} GROUP BY ALL"""
+        params = [platform]
+    else:
+        select, params = "SELECT * FROM ctr.views_per_minute WHERE false", []
+    parts = lake.dataset(partition_rel(platform, day)) if files else None
+    with _registered(conn, ROLLED_VIEW, rolled), _registered(conn, LAKE_VIEW, parts):
+        with transaction(conn):
+            rows = replace_rollup(conn, "views_per_minute", platform, day, select, params)
+            lake_rows = conn.execute(
+                f"SELECT count(*) FROM {LAKE_VIEW}").fetchone()[0] if files else 0
+    return rows, int(lake_rows)
+
+
+@contextmanager
+def _registered(conn: Any, name: str, data: Any) -> Iterator[None]:
+    """`data` (an Arrow table or dataset) as view `name` of the connection for the block."""
+    if data is None:
+        yield
+        return
+    conn.register(name, data)
+    try:
+        yield
+    finally:
+        conn.unregister(name)
