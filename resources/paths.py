@@ -66,10 +66,6 @@ class PlatformPaths(dg.ConfigurableResource):
             sweep_seconds=self.landing_sweep_seconds,
         )
 
-    def lake(self, domain: str) -> Path:
-        """`lake/<domain>/`: files written by the platform."""
-        return self.root / "lake" / domain
-
     def lake_root(self) -> Location:
         """The lake: LAKE_URL's bucket prefix, or `<data_dir>/lake` on this disk."""
         return lake_root(self.root, resolve(self.lake_url), self.store())
