@@ -64,6 +64,10 @@ class S3Server(Server):
         self.proc: subprocess.Popen[bytes] | None = None
         self.startup_seconds = 0.0
         (self.base / "data").mkdir()
+        # Every bucket is a SeaweedFS collection, grown 7 volumes at a time by default: a
+        # session's buckets would exhaust `volume.max`. One volume per growth, more volumes.
+        (self.base / "master.toml").write_text(
+            "[master.volume_growth]\ncopy_1 = 1\ncopy_2 = 1\ncopy_3 = 1\ncopy_other = 1\n")
         (self.base / "identities.json").write_text(json.dumps({"identities": [{
             "name": "platform", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
             "credentials": [{"accessKey": self.access_key, "secretKey": self.secret_key}],
@@ -89,7 +93,7 @@ class S3Server(Server):
         flags = {
             "dir": self.base / "data", "ip": "127.0.0.1", "ip.bind": "127.0.0.1",
             "master.port": p["master"], "master.port.grpc": p["master.grpc"],
-            "master.volumeSizeLimitMB": 64, "volume.max": 100,
+            "master.volumeSizeLimitMB": 64, "volume.max": 1000,
             "volume.port": p["volume"], "volume.port.grpc": p["volume.grpc"],
             "filer.port": p["filer"], "filer.port.grpc": p["filer.grpc"],
             "s3.port": p["s3"], "s3.port.grpc": p["s3.grpc"],
