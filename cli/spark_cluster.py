@@ -1,5 +1,6 @@
 """A local Spark cluster: a standalone master, one worker and a Spark Connect server, run
-from the pyspark package's own jars plus Delta Lake and the Kafka source (`spark_jars.xml`).
+from the pyspark package's own jars plus Delta Lake, the Kafka source and S3A
+(`spark_jars.xml`).
 
     python -m cli.spark_cluster up      # `make spark-up`: start it, print SPARK_REMOTE
     python -m cli.spark_cluster down    # `make spark-down`
@@ -32,13 +33,36 @@ STATE = Path(os.environ.get("SPARK_CLUSTER_DIR", ".spark"))
 CONNECT_PORT = 15002  # Spark Connect's usual port, for `make spark-up`
 
 
+def pom_property(name: str) -> str:
+    found = re.search(rf"<{re.escape(name)}>([^<]+)<", POM.read_text())
+    if not found:
+        raise RuntimeError(f"{POM.name} has no <{name}>")
+    return found.group(1)
+
+
 def jars_dir() -> Path:
-    version = re.search(r"<delta.version>([^<]+)<", POM.read_text())
-    return CACHE / f"spark-extra-jars-delta-{version.group(1) if version else 'x'}"
+    return CACHE / (f"spark-extra-jars-delta-{pom_property('delta.version')}"
+                    f"-hadoop-{pom_property('hadoop.version')}")
+
+
+def hadoop_version() -> str:
+    """The Hadoop of pyspark's own jars (hadoop-client-api-<version>.jar)."""
+    jars = sorted((spark_home() / "jars").glob("hadoop-client-api-*.jar"))
+    if not jars:
+        raise RuntimeError(f"no hadoop-client-api jar in {spark_home() / 'jars'}")
+    return jars[0].name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+
+
+def check_hadoop() -> None:
+    """hadoop-aws must be built for the cluster's Hadoop (S3A calls its internals)."""
+    pinned, have = pom_property("hadoop.version"), hadoop_version()
+    if pinned != have:
+        raise RuntimeError(f"{POM.name} pins hadoop-aws {pinned}, pyspark's Hadoop is {have}")
 
 
 def install_jars(timeout: float = 900) -> Path:
-    """Resolve Delta Lake and the Kafka source with their dependencies (cached)."""
+    """Resolve Delta Lake, the Kafka source and hadoop-aws (with the AWS SDK bundle) and
+    their dependencies (cached)."""
     target = jars_dir()
     if (target / ".complete").exists():
         return target
@@ -78,6 +102,7 @@ def _artifact(jar: str) -> str:
 def extra_jars() -> list[Path]:
     """The extra jars whose artifact the pyspark package does not already carry (its own
     versions of shared libraries win, so nothing is on the class path twice)."""
+    check_hadoop()
     have = {_artifact(p.name) for p in (spark_home() / "jars").glob("*.jar")}
     return sorted(p for p in install_jars().glob("*.jar") if _artifact(p.name) not in have)
 

@@ -30,6 +30,12 @@ from resources.sql_source import SqlSource
 from resources.warehouse import Warehouse
 
 
+def store_env() -> dict[str, dg.EnvVar | None]:
+    """The object store's `AWS_*` variables, as the `aws_*` fields of a resource."""
+    return {f"aws_{name.lower()}": from_env(f"AWS_{name}") for name in (
+        "ENDPOINT_URL", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION", "SESSION_TOKEN")}
+
+
 def build_resources() -> dict[str, Any]:
     """The resource bindings of the code location, from environment variables."""
     paths = PlatformPaths(
@@ -42,8 +48,7 @@ def build_resources() -> dict[str, Any]:
         ),
         landing_url=os.environ.get("LANDING_URL") or None,
         lake_url=os.environ.get("LAKE_URL") or None,
-        **{f"aws_{name.lower()}": from_env(f"AWS_{name}") for name in (
-            "ENDPOINT_URL", "ACCESS_KEY_ID", "SECRET_ACCESS_KEY", "REGION", "SESSION_TOKEN")},
+        **store_env(),
     )
     warehouse = str(paths.warehouse)
     return {
@@ -60,7 +65,7 @@ def build_resources() -> dict[str, Any]:
             bootstrap_servers=from_env("KAFKA_BOOTSTRAP_SERVERS"),
             topic=os.environ.get("ORDERS_TOPIC") or "orders",
         ),
-        "spark": SparkResource(remote=from_env("SPARK_REMOTE")),
+        "spark": SparkResource(remote=from_env("SPARK_REMOTE"), **store_env()),
         "docstore": DocumentStore(
             uri=from_env("MONGODB_URI"),
             database=os.environ.get("MONGODB_DATABASE") or "commerce",

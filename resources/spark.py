@@ -2,8 +2,10 @@
 
 With it set, the heavy steps of CTR, industries and late payments run on the cluster
 (docs/scale.md); everything else, and everything when it is not set, runs in the step's own
-process on DuckDB and Polars. The cluster reads and writes the same lake (`PLATFORM_DATA_DIR`
-must be the same path on the cluster's machines: a shared volume).
+process on DuckDB and Polars. The cluster reads and writes the same lake: on a bucket
+(LAKE_URL=s3://...) through `s3a://` with the `AWS_*` settings given to each session
+(`s3a_conf`); on a local lake `PLATFORM_DATA_DIR` must be the same path on the cluster's
+machines (a shared volume).
 """
 
 from __future__ import annotations
@@ -12,17 +14,45 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from resources.env import checked, redact
+from resources.env import checked, redact, resolve
+from resources.lib.storage import StoreSettings
 from resources.redaction import guarded
 
 if TYPE_CHECKING:
     from pyspark.sql.connect.session import SparkSession
 
 
+def s3a_conf(settings: StoreSettings) -> dict[str, str]:
+    """Hadoop S3A's settings for the store (session-level: Spark copies them into the
+    Hadoop configuration of every read and write). Holds the secret: never logged."""
+    conf = {"fs.s3a.endpoint.region": settings.region or "us-east-1"}
+    if settings.endpoint_url:
+        conf |= {"fs.s3a.endpoint": settings.endpoint_url,
+                 "fs.s3a.path.style.access": "true",
+                 "fs.s3a.connection.ssl.enabled":
+                     str(settings.endpoint_url.startswith("https://")).lower()}
+    if settings.access_key_id:
+        conf |= {"fs.s3a.access.key": settings.access_key_id,
+                 "fs.s3a.secret.key": settings.secret_access_key}
+        conf["fs.s3a.aws.credentials.provider"] = (
+            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
+    if settings.session_token:
+        conf |= {"fs.s3a.session.token": settings.session_token,
+                 "fs.s3a.aws.credentials.provider":
+                     "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"}
+    return conf
+
+
 class SparkResource(dg.ConfigurableResource):
     """A Spark Connect client session; `enabled` is False without SPARK_REMOTE."""
 
     remote: str | None = None
+    aws_endpoint_url: str | None = None
+    """The object store of a lake on a bucket (the `AWS_*` variables, as `PlatformPaths`)."""
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_region: str | None = None
+    aws_session_token: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -40,7 +70,22 @@ class SparkResource(dg.ConfigurableResource):
         # wall-clock columns (TIMESTAMP_NTZ) and epoch conversions must not depend on the
         # cluster's zone: the platform computes in UTC, as DuckDB does here
         session.conf.set("spark.sql.session.timeZone", "UTC")
+        if self.on_store:
+            with guarded():
+                for key, value in s3a_conf(self.store()).items():
+                    session.conf.set(key, value)
         return session
+
+    def store(self) -> StoreSettings:
+        """The object store's settings, the `AWS_*` references resolved now."""
+        return StoreSettings(*(resolve(getattr(self, f"aws_{name}")) or "" for name in (
+            "endpoint_url", "access_key_id", "secret_access_key", "region", "session_token")))
+
+    @property
+    def on_store(self) -> bool:
+        """Whether any store setting is bound (then sessions get the S3A settings)."""
+        return any(getattr(self, f"aws_{name}") for name in (
+            "endpoint_url", "access_key_id", "region", "session_token"))
 
     def close(self) -> None:
         """Release this process' session: a client left open asks the server again at

@@ -4,7 +4,7 @@
 - `mongo_server` (function view of one session server, with .stop()/.start()) / `mongodb_uri`
 - `kafka_server` (session) / `kafka_bootstrap` ("127.0.0.1:PORT")
 - `spark_cluster` (session: standalone master + worker + Spark Connect) / `spark` (a
-  `SparkResource` bound to it)
+  `SparkResource` bound to it) / `spark_on_store` (bound to it and to `s3_server`: s3a)
 - `small_disk`: a 64 MB tmpfs to fill (a full data root)
 - `after_demo` (session): (DAGSTER_HOME, data root) after `python -m cli.demo --scale 0.2`
   on fresh temporary ones; shared by tests/test_demo_then_platform.py and tests/browser/
@@ -176,6 +176,18 @@ def spark(spark_cluster) -> Iterator[object]:
     from resources.spark import SparkResource
 
     resource = SparkResource(remote=spark_cluster.remote)
+    yield resource
+    resource.close()
+
+
+@pytest.fixture
+def spark_on_store(spark_cluster, s3_server) -> Iterator[object]:
+    """A `SparkResource` on the session's cluster whose sessions reach the object store
+    (`s3a://`, the store's `AWS_*` settings)."""
+    from resources.spark import SparkResource
+
+    resource = SparkResource(remote=spark_cluster.remote, **{
+        name.lower(): value for name, value in s3_server.env().items()})
     yield resource
     resource.close()
 

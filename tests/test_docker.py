@@ -272,7 +272,7 @@ def test_spark_connect_has_delta_and_the_extra_packages(compose: dict) -> None:
     command = service["command"]
     _, pom_packages = spark_pom()
     artifacts = {package.split(":")[1].rsplit("_", 1)[0] for package in pom_packages}
-    assert artifacts == {"delta-spark_4.2", "spark-sql-kafka-0-10"}, pom_packages
+    assert artifacts == {"delta-spark_4.2", "spark-sql-kafka-0-10", "hadoop-aws"}, pom_packages
     assert set(option(command, "--packages").split(",")) == pom_packages
     conf = spark_conf(command)
     assert conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
@@ -325,31 +325,28 @@ def test_platform_containers_point_at_spark_connect(compose: dict) -> None:
     assert services["ctr-api"]["environment"] == {"PLATFORM_DATA_DIR": "/data"}
 
 
-def test_spark_sees_the_data_root_where_the_platform_does(compose: dict) -> None:
-    """Steps hand the cluster their own paths under PLATFORM_DATA_DIR: the worker
-    (executors) and the Connect server (driver: listings, Delta commits) must mount the same
-    volumes at the same paths, writable."""
+def test_spark_reaches_the_lake_on_the_store_not_the_data_volume(compose: dict) -> None:
+    """The cluster reads and writes landing and lake on the bucket (s3a://): no Spark
+    service mounts the platform's data volume or the landing folder; each gets the
+    store's `AWS_*` variables, and the Connect server has hadoop-aws at the Hadoop of
+    the image's Spark (that of the pinned pyspark: `cli/spark_jars.xml`)."""
     services = compose["services"]
     data_dir = services["user-code"]["environment"]["PLATFORM_DATA_DIR"]
-    assert data_dir == "/data"
+    platform_sources = {source for source, _ in mounts(services["user-code"]).values()}
+    assert "platform-data" in platform_sources
+    for name in SPARK:
+        sources = {source for source, _ in mounts(services[name]).values()}
+        assert not sources & platform_sources, (name, sources)
+        assert not any(t == data_dir or t.startswith(f"{data_dir}/")
+                       for t in mounts(services[name])), name
+        environment = services[name]["environment"]
+        for var in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+            assert environment[var] == f"${{{var}:-}}", (name, var)
+    hadoop = re.search(r"<hadoop.version>([^<]+)<", SPARK_POM.read_text())[1]
+    packages = option(services["spark-connect"]["command"], "--packages").split(",")
+    assert f"org.apache.hadoop:hadoop-aws:{hadoop}" in packages
 
-    def data_mounts(name: str) -> dict[str, tuple[str, str | None]]:
-        return {
-            target: spec for target, spec in mounts(services[name]).items()
-            if target == data_dir or target.startswith(f"{data_dir}/")
-        }
-
-    platform = data_mounts("user-code")
-    assert data_dir in platform and f"{data_dir}/landing" in platform
-    assert all(mode is None for _, mode in platform.values())
-    for name in ("dagster-daemon", "order-generator"):
-        assert data_mounts(name) == platform, name
-    for name in ("spark-worker", "spark-connect"):
-        assert data_mounts(name) == platform, name
-    assert "volumes" not in services["spark-master"]  # the master touches no data
-
-    # ... and write there as the platform's user, so each side can write in the folders
-    # the other created (the image's own user is uid 185).
+    # Hadoop's login needs a passwd entry for the uid the Spark processes run as.
     uid = re.search(r"useradd[^\n]*--uid (\d+)", (DOCKER / "Dockerfile").read_text())[1]
     for name in SPARK:
         service = services[name]

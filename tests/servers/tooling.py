@@ -29,7 +29,7 @@ def check() -> int:
     for name, path in (
         (f"ferretdb {ferretdb_version()}", binary_path()),
         (f"kafka {kafka_version()}", libs_dir() / ".complete"),
-        ("spark extra jars (delta, kafka source)", spark_cluster.jars_dir() / ".complete"),
+        ("spark extra jars (delta, kafka source, s3a)", spark_cluster.jars_dir() / ".complete"),
     ):
         ok = path.exists()
         missing += not ok
