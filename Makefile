@@ -64,8 +64,9 @@ down:
 # Deployment test: builds and starts a separate stack (project commerce-deploy-test, its own
 # ports and env file), drops files, produces orders, checks the answers, restarts the
 # daemon, then stops it (tests/deploy/, docs/docker.md). Not part of `make test`.
-test-deploy:
-	python3 tests/deploy/run.py
+# The host lands files in the stack's bucket with the repository's storage layer (.venv).
+test-deploy: venv
+	$(PY) tests/deploy/run.py
 
 clean:
 	rm -rf data/local .dagster_home

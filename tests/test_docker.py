@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import json
 import logging
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -23,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCKER = ROOT / "docker"
 COMPOSE = DOCKER / "docker-compose.yml"
 
-SERVERS = {"postgres", "mongodb", "kafka"}
-PLATFORM = {"user-code", "dagster-webserver", "dagster-daemon", "ctr-api", "order-generator"}
+SERVERS = {"postgres", "mongodb", "kafka", "object-store"}
+PLATFORM = {"user-code", "dagster-webserver", "dagster-daemon", "ctr-api", "order-generator",
+            "buckets"}
 # Clients with nothing to probe: the generator only produces to Kafka.
 NO_HEALTHCHECK = {"order-generator", "seed"}
 # Variables the platform needs beyond what resources/ reads (Dagster's own storage).
@@ -58,7 +61,19 @@ def env_vars_read_by_resources() -> set[str]:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 if re.fullmatch(r"[A-Z][A-Z0-9_]+", arg.value):
                     names.add(arg.value)
-    return names
+    return names | store_env_vars()
+
+
+def store_env_vars() -> set[str]:
+    """The `AWS_*` variables the store settings are read from (resources/bindings.py binds
+    them by an f-string, which the walk above cannot see)."""
+    from resources.lib.storage import StoreSettings
+
+    return {f"AWS_{f.upper()}" for f in StoreSettings.__dataclass_fields__}
+
+
+# May be empty: only temporary credentials (AWS STS) have a session token.
+OPTIONAL_ENV = {"AWS_SESSION_TOKEN"}
 
 
 def command_text(service: dict) -> str:
@@ -138,6 +153,7 @@ def test_every_service_the_platform_needs_is_present(compose: dict) -> None:
     assert services["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert services["postgres"]["image"].startswith("postgres:")
     assert services["mongodb"]["image"].startswith("mongo:")
+    assert services["object-store"]["image"].startswith("chrislusf/seaweedfs:")
     assert "dagster-webserver" in command_text(services["dagster-webserver"])
     assert "dagster-daemon run" in command_text(services["dagster-daemon"])
     assert "code-server start" in command_text(services["user-code"])
@@ -173,7 +189,7 @@ def test_user_code_gets_every_variable_the_resources_read(compose: dict) -> None
         env = compose["services"][name]["environment"]
         missing = (needed | EXTRA_ENV) - set(env)
         assert not missing, f"{name} lacks {sorted(missing)}"
-        assert all(str(env[k]).strip() for k in needed | EXTRA_ENV)
+        assert all(str(env[k]).strip() for k in needed | EXTRA_ENV - OPTIONAL_ENV)
     env = compose["services"]["user-code"]["environment"]
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
     assert "@mongodb:27017" in env["MONGODB_URI"]
@@ -321,8 +337,10 @@ def test_platform_containers_point_at_spark_connect(compose: dict) -> None:
     port = spark_conf(services["spark-connect"]["command"])["spark.connect.grpc.binding.port"]
     for name in sorted(PLATFORM - {"ctr-api"} | {"seed"}):
         assert services[name]["environment"]["SPARK_REMOTE"] == f"sc://spark-connect:{port}"
-    # the API reads published files only: no Spark, no database, no password (issue 21)
-    assert services["ctr-api"]["environment"] == {"PLATFORM_DATA_DIR": "/data"}
+    # the API reads published files only: no Spark, no database, no password (issue 21);
+    # the lake's bucket with the store's read-only key (issue 22)
+    assert set(services["ctr-api"]["environment"]) == {
+        "PLATFORM_DATA_DIR", "LAKE_URL", *store_env_vars() - OPTIONAL_ENV}
 
 
 def test_spark_reaches_the_lake_on_the_store_not_the_data_volume(compose: dict) -> None:
@@ -361,6 +379,80 @@ def test_every_variable_of_the_compose_file_is_in_the_env_example() -> None:
     example = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", (DOCKER / ".env.example").read_text(), re.M))
     assert {"SPARK_WORKER_CORES", "SPARK_WORKER_MEMORY", "SPARK_EXECUTOR_MEMORY"} <= used
     assert not used - example, f"not in docker/.env.example: {sorted(used - example)}"
+
+
+# --- The object store (issue 22) ----------------------------------------------------------
+
+
+def env_example() -> dict[str, str]:
+    text = (DOCKER / ".env.example").read_text()
+    return dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", text, re.M))
+
+
+def interpolate(value: str, env: dict[str, str]) -> str:
+    """`${VAR}`, `${VAR-default}`, `${VAR:-default}`, `${VAR:?message}` as compose reads
+    them, with `env` as docker/.env."""
+    def one(m: re.Match) -> str:
+        name, op, arg = m["name"], m["op"] or "", m["arg"] or ""
+        if op == "-":
+            return env[name] if name in env else arg
+        if op == ":-":
+            return env.get(name) or arg
+        assert op in ("", ":?") and env.get(name), f"{name} unset"
+        return env[name]
+    return re.sub(r"\$\{(?P<name>[A-Z][A-Z0-9_]*)(?:(?P<op>:-|-|:\?)(?P<arg>[^}]*))?\}", one,
+                  str(value))
+
+
+def test_landing_and_lake_on_the_compose_object_store(compose: dict) -> None:
+    services, example = compose["services"], env_example()
+    store = services["object-store"]
+    script = store["entrypoint"][2]
+    assert "weed server" in script and "-s3.port=8333" in script
+    assert [v.split(":")[1] for v in store["volumes"]] == ["/data"]  # a named volume
+    assert any(":8333" in p and p.startswith("127.0.0.1:") for p in store["ports"])
+    for name in ("user-code", "dagster-daemon", "dagster-webserver", "buckets"):
+        env = {k: interpolate(v, example) for k, v in services[name]["environment"].items()}
+        assert env["LANDING_URL"] == "s3://platform/landing", name
+        assert env["LAKE_URL"] == "s3://platform/lake", name
+        assert env["AWS_ENDPOINT_URL"] == "http://object-store:8333", name
+        assert env["AWS_ACCESS_KEY_ID"] == example["S3_ACCESS_KEY"]
+    # Empty in docker/.env: the data volume, as before issue 22.
+    env = services["user-code"]["environment"]
+    assert interpolate(env["LANDING_URL"], {**example, "LANDING_URL": ""}) == ""
+    assert {"buckets", "object-store"} <= set(services["user-code"]["depends_on"])
+    assert "docker/buckets.py" in command_text(services["buckets"])
+
+
+def test_the_api_reads_the_lake_with_the_read_only_key(compose: dict) -> None:
+    services, example = compose["services"], env_example()
+    env = {k: interpolate(v, example) for k, v in services["ctr-api"]["environment"].items()}
+    assert env["LAKE_URL"] == "s3://platform/lake" and "LANDING_URL" not in env
+    assert env["AWS_ACCESS_KEY_ID"] == example["S3_API_ACCESS_KEY"]
+    assert env["AWS_SECRET_ACCESS_KEY"] == example["S3_API_SECRET_KEY"]
+    assert example["S3_API_SECRET_KEY"] != example["S3_SECRET_KEY"]
+    script = services["object-store"]["entrypoint"][2]
+    identities = json.loads(script.split("<<EOF\n", 1)[1].split("\nEOF", 1)[0]
+                            .replace("$$", "$"))["identities"]
+    api = [i for i in identities if i["credentials"][0]["accessKey"] == "$S3_API_ACCESS_KEY"]
+    assert api and api[0]["actions"] == ["Read", "List"]
+
+
+@pytest.mark.integration
+def test_buckets_script_creates_each_bucket_once(s3_server, monkeypatch) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, **s3_server.env(), "PYTHONPATH": str(ROOT),
+           "LANDING_URL": "s3://deploy-a/landing", "LAKE_URL": "s3://deploy-a/lake"}
+    for expected in ("created", "present"):
+        out = subprocess.run([sys.executable, str(DOCKER / "buckets.py")], env=env, text=True,
+                             capture_output=True, check=True)
+        assert out.stdout.strip() == f"bucket deploy-a: {expected}"
+        assert s3_server.secret_key not in out.stdout + out.stderr
+    from resources.lib.storage import Location
+
+    Location("s3://deploy-a/landing", s3_server.settings()).write_bytes("x/f.csv", b"1")
 
 
 # --- Dagster on PostgreSQL storage (integration) -------------------------------------------
@@ -508,7 +600,7 @@ def test_local_override_replaces_only_the_third_party_images(compose: dict) -> N
         spec = local[name]
         assert spec["build"]["dockerfile"] == "docker/Dockerfile"
         assert set(spec["build"]["args"]) == {"BASE_IMAGE"}
-        if name != "ctr-api":  # the API gets no store URI at all
+        if name not in ("ctr-api", "buckets"):  # no document store URI at all
             assert set(spec["environment"]) == {"MONGODB_URI"}  # FerretDB speaks PLAIN only
         else:
             assert "environment" not in spec

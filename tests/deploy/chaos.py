@@ -10,7 +10,9 @@ Faults, one after the other, with LOAD_BETWEEN s of plain load between them; eac
 of the container (`compose kill -s KILL`), then the stack's health-gated start:
 - postgres, held down POSTGRES_DOWN s (longer than the steps' retry budget, so that runs
   fail and must be asked again; Dagster's own storage is down too);
-- kafka; user-code (the code server and every run worker in it); dagster-daemon.
+- kafka; object-store (the landing and lake bucket: the sensors skip their ticks and the
+  load's files wait on the host until it is back); user-code (the code server and every run
+  worker in it); dagster-daemon.
 Then, within DRAIN s: the venue totals of the V-CHAOS venues equal the sums of every file
 landed (each invoice once: counts and `raw_invoices` rows), each file is in the ledger once,
 the industry scores equal the spec's rule computed here from every order of the test's
@@ -35,7 +37,7 @@ LOAD_BETWEEN = 30  # s of plain load between two faults
 POSTGRES_DOWN = 90
 OTHERS_DOWN = 10
 DRAIN = 900
-FAULTS = ("postgres", "kafka", "user-code", "dagster-daemon")
+FAULTS = ("postgres", "kafka", "object-store", "user-code", "dagster-daemon")
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Load:
     files: list[list[tuple[str, str, str]]] = field(default_factory=list)
     orders: list[dict] = field(default_factory=list)
     pending: list[dict] = field(default_factory=list)  # produced, not yet acknowledged
+    unlanded: list[tuple[str, list]] = field(default_factory=list)  # store down: again later
     failures: list[str] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
@@ -76,6 +79,19 @@ def _orders(batch: int, base: datetime, tag: str) -> list[dict]:
     return out
 
 
+def _land(d: Deploy, load: Load) -> None:
+    """Land the files not landed yet (the object store may be down: they wait)."""
+    while load.unlanded:
+        name, rows = load.unlanded[0]
+        try:
+            d.drop_invoices(name, rows)
+        except OSError as exc:
+            load.failures.append(f"{time.strftime('%H:%M:%S')} land: {str(exc)[-200:]}")
+            return
+        load.files.append(rows)
+        load.unlanded.pop(0)
+
+
 def _load(d: Deploy, load: Load) -> None:
     base = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     tag, n = uuid.uuid4().hex[:6], 0
@@ -84,8 +100,9 @@ def _load(d: Deploy, load: Load) -> None:
         rows = [(f"V-CHAOS-{n % 5}", f"2026-10-{day:02d} {10 + k}:00:00",
                  f"{1 + (n * 13 + k * 7) % 900}.{(n + k) % 100:02d}") for k in range(3)]
         sync = datetime.now(UTC).strftime("%Y-%m-%d")  # the name carries the sync date
-        d.drop_invoices(f"invoices_{sync}_chaos_{n:04d}_{secrets.token_hex(3)}.csv", rows)
-        load.files.append(rows)
+        load.unlanded.append((f"invoices_{sync}_chaos_{n:04d}_{secrets.token_hex(3)}.csv",
+                              rows))
+        _land(d, load)
         load.pending += _orders(n, base, tag)
         try:
             d.probe("produce", {"records": load.pending})
@@ -171,6 +188,8 @@ def check_chaos(d: Deploy, score_records: list[dict]) -> None:
     load.stop.set()
     loader.join(120)
     before = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    _land(d, load)  # the files that waited for the store
+    assert not load.unlanded, f"files not landed: {len(load.unlanded)}"
     if load.pending:  # the last batch, once more
         d.probe("produce", {"records": load.pending})
         load.orders += load.pending

@@ -2,7 +2,8 @@
 
 Through the `ui` proxy on the host's DAGSTER_PORT: the UI answers 401 without credentials
 and with wrong ones, 200 with the admin's; the viewer reaches only `/viewer/`, where the
-read-only webserver refuses a launch; the `ctr-api` container holds no URL or password.
+read-only webserver refuses a launch; the `ctr-api` container holds no URL or password
+(but the lake's bucket and the object store's read-only key).
 """
 
 from __future__ import annotations
@@ -46,8 +47,16 @@ def check_login(env: dict[str, str]) -> None:
     assert code == 200 and "UnauthorizedError" in text, (code, text[:300])
 
 
-def check_api_env(env_lines: str) -> None:
-    """`env_lines`: `env` as the ctr-api container sees it."""
-    names = [line.split("=", 1)[0] for line in env_lines.splitlines() if "=" in line]
-    leaked = [n for n in names if any(s in n for s in SECRET_NAMES)]
+def check_api_env(env_lines: str, values: dict[str, str]) -> None:
+    """`env_lines`: `env` as the ctr-api container sees it. No URL or password but the lake's
+    bucket and the object store's read-only key (`values`: the stack's env file)."""
+    env = dict(line.split("=", 1) for line in env_lines.splitlines() if "=" in line)
+    leaked = [n for n in env if any(s in n for s in SECRET_NAMES) and n not in STORE_READ]
     assert not leaked, f"ctr-api holds {leaked}"
+    if "AWS_ACCESS_KEY_ID" in env:
+        assert env["AWS_ACCESS_KEY_ID"] == values["S3_API_ACCESS_KEY"], "not the read-only key"
+        assert env["AWS_SECRET_ACCESS_KEY"] != values["S3_SECRET_KEY"]
+
+
+# The lake's bucket and the object store's read-only identity (docker-compose.yml, ctr-api).
+STORE_READ = {"LAKE_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}

@@ -1,12 +1,14 @@
 """`make test-deploy`: the docker deployment, started for real and checked from outside.
 
 A stack of its own (project commerce-deploy-test, fresh volumes, its own env file with random
-passwords, host ports 13000/18000/18080, a landing folder in the cache), then:
-1. an invoice file dropped into the mounted landing folder -> the venue daily totals in the
-   PostgreSQL container are exactly the file's sums;
+passwords and store keys, host ports 13000/18000/18080/18333), then:
+1. an invoice file landed in the bucket of LANDING_URL (the compose object store, from the
+   host on its published S3 port with `resources.lib.storage.Location`; with LANDING_URL
+   empty, the mounted landing folder) -> the venue daily totals in the PostgreSQL container
+   are exactly the file's sums; the files are objects of the bucket, none in the volume;
 2. the daemon container restarted while a second file lands -> both files' totals, each
    invoice once, one successful run per file and no failed run;
-3. a CTR view file (iOS, JSON array) dropped into the landing folder, with purchases loaded
+3. a CTR view file (iOS, JSON array) landed the same way, with purchases loaded
    into the purchases database (PostgreSQL container) -> the CTR API container's answers
    (GET and POST /ctr on its published port, 60- and 10-minute buckets) have exactly the
    file's views, the purchases and the CTR; the ingest and the rollups run on the Spark
@@ -23,13 +25,15 @@ passwords, host ports 13000/18000/18080, a landing folder in the cache), then:
    and the four insights;
 6. no run of any job failed; the API container answers /health and serves the page, its
    charting library and the API docs; its /industries/scores has the table's top 3;
-6b. the chaos step (tests/deploy/chaos.py): postgres, kafka, user-code and the daemon each
+6b. the chaos step (tests/deploy/chaos.py): postgres, kafka, the object store, user-code and
+   the daemon each
    killed with SIGKILL and started again under a steady load of invoice files and orders ->
    totals, ledger and scores equal the sums computed here, every failed run asked again;
 7. `down`: containers gone, data volumes kept (then removed, as this stack is a test's).
 Commands inside containers go through `compose exec` (tests/deploy/probes.py is sent on
 stdin to the platform image's Python; it reads the containers' own environment).
-Not collected by pytest (no test_ prefix); needs Docker or Podman (docs/docker.md).
+Not collected by pytest (no test_ prefix); needs Docker or Podman (docs/docker.md), and
+the repository's .venv (pyarrow, for the bucket): `make test-deploy`.
 """
 
 from __future__ import annotations
@@ -48,7 +52,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from chaos import Deploy, check_chaos  # tests/deploy/chaos.py (run.py is a script)
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))  # resources.lib.storage
+from chaos import Deploy, check_chaos  # tests/deploy/chaos.py (run.py is a script)  # noqa: E402
 from login import check_api_env, check_login
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,9 +105,26 @@ def wait_for(what: str, fn, timeout: float = 600, every: float = 5):
     raise AssertionError(f"{what}: not there after {timeout:.0f} s; last seen:\n{shown}")
 
 
+def landing_store():  # -> resources.lib.storage.Location | None
+    """The stack's LANDING_URL bucket, reached from the host on the published S3 port with
+    the platform's key; None when the stack lands on the mounted folder."""
+    url = ENV_VALUES.get("LANDING_URL", "")
+    if not url.startswith("s3://"):
+        return None
+    from resources.lib.storage import Location, StoreSettings
+
+    return Location(url, StoreSettings(
+        f"http://127.0.0.1:{ENV_VALUES['S3_PORT']}", ENV_VALUES["S3_ACCESS_KEY"],
+        ENV_VALUES["S3_SECRET_KEY"], ENV_VALUES.get("AWS_REGION") or "us-east-1"))
+
+
 def landing_write(relative: str, text: str) -> None:
-    """Write a file into the mounted landing folder as a writer should: a dot-file, renamed
-    (folders given to the containers' uid 1000)."""
+    """Land a file as a writer should: on the bucket one PUT (the object appears whole);
+    in the mounted folder a dot-file, renamed (folders given to the containers' uid 1000)."""
+    store = landing_store()
+    if store is not None:
+        store.write_bytes(relative, text.encode())
+        return
     path = LANDING / relative
     for folder in reversed(path.relative_to(LANDING).parents[:-1]):
         (LANDING / folder).mkdir(exist_ok=True)
@@ -124,14 +146,21 @@ def sql(db: str, query: str, **variables: str) -> str:
 
 
 def drop_invoices(name: str, rows: list[tuple[str, str, str]]) -> None:
-    folder = LANDING / "invoices"
-    folder.mkdir(exist_ok=True)
-    os.chown(folder, 1000, 1000) if os.geteuid() == 0 else None
-    tmp = folder / f".{name}.tmp"
-    tmp.write_text(HEADER + "".join(
+    landing_write(f"invoices/{name}", HEADER + "".join(
         f"{venue},{secrets.token_hex(4)}-0000-4000-8000-{secrets.token_hex(6)},{created},{total}\n"
         for venue, created, total in rows))
-    tmp.rename(folder / name)
+
+
+def check_landed_on_the_bucket() -> None:
+    """With LANDING_URL on the store: the invoice files are objects of the bucket, and the
+    mounted landing folder stayed empty."""
+    store = landing_store()
+    if store is None:
+        return
+    names = {e.rel for e in store.child("invoices").list()}
+    assert {"invoices_2026-11-29.csv", "invoices_2026-11-30.csv"} <= names, sorted(names)
+    local = [p for p in LANDING.rglob("*") if p.is_file()]
+    assert not local, f"files in the mounted landing folder: {local}"
 
 
 def expected_totals(*files: list[tuple[str, str, str]]) -> str:
@@ -454,6 +483,9 @@ def new_stack() -> str:
            .replace("change-me-mongo", secrets.token_hex(12))
            .replace("change-me-ui-admin", secrets.token_hex(12))
            .replace("change-me-ui-viewer", secrets.token_hex(12))
+           .replace("change-me-s3-platform", secrets.token_hex(12))
+           .replace("change-me-s3-api", secrets.token_hex(12))
+           .replace("S3_PORT=8333", "S3_PORT=18333")
            .replace("LANDING_DIR=../data/landing", f"LANDING_DIR={LANDING}")
            .replace("LANDING_SETTLE_SECONDS=5", "LANDING_SETTLE_SECONDS=2")
            # failed runs asked again within a minute: the chaos step waits for them
@@ -486,7 +518,7 @@ def main() -> None:
     timed("up (build, start, all health checks)", stack, "up")
 
     timed("login: 401 without credentials, read-only viewer", check_login, ENV_VALUES)
-    check_api_env(stack("compose", "exec", "-T", "ctr-api", "env", capture=True))
+    check_api_env(stack("compose", "exec", "-T", "ctr-api", "env", capture=True), ENV_VALUES)
 
     drop_invoices("invoices_2026-11-29.csv", FILE_1)
     TIMINGS["invoice file -> totals"] = wait_totals(expected_totals(FILE_1))
@@ -500,6 +532,7 @@ def main() -> None:
                           "GROUP BY 1 ORDER BY 1")
     assert runs == "SUCCESS|2", f"invoice runs: {runs!r} (expected two successful, none failed)"
     assert sql("invoices", "SELECT COUNT(*) FROM invoices.file_ledger") == "2"
+    check_landed_on_the_bucket()
 
     check_generator()  # after the restart: `stack wait` starts every stopped service
     check_ctr(port)
