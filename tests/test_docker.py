@@ -357,9 +357,11 @@ def test_spark_reaches_the_lake_on_the_store_not_the_data_volume(compose: dict) 
         assert not sources & platform_sources, (name, sources)
         assert not any(t == data_dir or t.startswith(f"{data_dir}/")
                        for t in mounts(services[name])), name
+        # the platform's store key, the same variables as the platform's containers
+        platform = services["user-code"]["environment"]
         environment = services[name]["environment"]
         for var in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            assert environment[var] == f"${{{var}:-}}", (name, var)
+            assert environment[var] == platform[var], (name, var)
     hadoop = re.search(r"<hadoop.version>([^<]+)<", SPARK_POM.read_text())[1]
     packages = option(services["spark-connect"]["command"], "--packages").split(",")
     assert f"org.apache.hadoop:hadoop-aws:{hadoop}" in packages
