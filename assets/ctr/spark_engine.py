@@ -9,11 +9,14 @@ this process: Spark would otherwise drop a whole array file or a whole line wher
 tolerant parser keeps every good event, and both engines must give the same views.
 `batch_no` (array position, or line number) comes from Spark's row ids, offset per input
 split, so numbering needs no single-task sort.
+
+With the lake on a bucket the cluster sees no disk of this machine: the landed file goes to
+the cluster through the lake (uploaded under `_spark_staging/`, read as `s3a://`), and the
+parts Spark writes there are published into the lake layout through `Location` (docs/scale.md).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,7 @@ from assets.ctr.views_parse import (
     last_partition_end_ms,
     rejected_events,
 )
+from resources.lib.storage import Location
 
 SCHEMA = (
     "events ARRAY<STRUCT<event_type: STRING, data: STRUCT<event_name: STRING, "
@@ -93,10 +97,11 @@ class SparkViewsParser:
     def __init__(self, session) -> None:  # noqa: ANN001 - a pyspark Connect SparkSession
         self.session = session
 
-    def __call__(self, path: Path, lake: Path, platform: str, name: str):  # noqa: ANN204
+    def __call__(self, path: Path, lake: Location, platform: str, name: str):  # noqa: ANN204
         if needs_tolerant(path):
             return parse_embedded(path, lake, platform, name)
-        raw, batches = self._batches(path)
+        staging = staging_rel(platform, name)
+        raw, batches = self._batches(path, lake, staging)
         try:
             corrupt, total, malformed = batches.selectExpr(
                 "count_if(_corrupt_record IS NOT NULL)", "count(*)",
@@ -107,14 +112,20 @@ class SparkViewsParser:
             return self._parse(batches, lake, platform, name, total, malformed)
         finally:
             raw.unpersist()
+            lake.delete_tree(staging)
 
-    def _batches(self, path: Path):  # noqa: ANN202
+    def _batches(self, path: Path, lake: Location, staging: str):  # noqa: ANN202
         """(the parsed file, kept for the passes; one row per batch with its `batch_no`)."""
         with path.open("rb") as fh:
             array = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
+        source = str(path)
+        if not lake.is_local:  # the cluster reads the lake's bucket, not this disk
+            rel = f"{staging}/input/{path.name}"
+            lake.write(rel, lambda tmp: shutil.copyfile(path, tmp))
+            source = lake.spark_uri(rel)
         raw = (
             self.session.read.schema(SCHEMA).option("multiLine", array)
-            .option("mode", "PERMISSIVE").json(str(path))
+            .option("mode", "PERMISSIVE").json(source)
             .selectExpr("*", "monotonically_increasing_id() AS _id")
             .selectExpr("*", f"shiftright(_id, {ROW_BITS}) AS _split",
                         f"_id & {(1 << ROW_BITS) - 1} AS _row")
@@ -126,7 +137,7 @@ class SparkViewsParser:
             "*", "_offset + _row + 1 AS batch_no")
         return raw, batches
 
-    def _parse(self, batches, lake: Path, platform: str, name: str, total: int,  # noqa: ANN001
+    def _parse(self, batches, lake: Location, platform: str, name: str, total: int,  # noqa: ANN001
                malformed: int) -> SparkParsed:
         ev = batches.where("size(events) > 0").selectExpr(
             "batch_no", "inline_outer(transform(events, e -> struct(e.event_type AS event_type, "
@@ -170,25 +181,35 @@ class SparkViewsParser:
         return dict(sorted((r["label"], int(r["count"])) for r in rows))
 
     @staticmethod
-    def _write_parts(views, lake: Path, platform: str, name: str) -> tuple[list[str], int]:  # noqa: ANN001
-        """One Parquet part per date, moved into the lake layout; (dates, views written)."""
-        staging = lake.local(f"{VIEWS}/_spark_staging/{platform}/{name}")
-        shutil.rmtree(staging, ignore_errors=True)
+    def _write_parts(views, lake: Location, platform: str, name: str) -> tuple[list[str], int]:  # noqa: ANN001
+        """One Parquet part per date, written by the cluster under the staging prefix, then
+        moved into the lake layout (a rename here, copy + delete on a bucket); (dates,
+        views written)."""
+        out = f"{staging_rel(platform, name)}/out"
+        lake.delete_tree(out)
         views.repartition("date").write.mode("overwrite").partitionBy("date").parquet(
-            str(staging))
+            lake.spark_uri(out))
+        parts: dict[str, list[str]] = {}
+        for entry in lake.child(out).list():
+            folder, _, file = entry.rel.rpartition("/")
+            if folder.startswith("date=") and file.endswith(".parquet"):
+                parts.setdefault(folder, []).append(entry.rel)
         dates, count = [], 0
-        for folder in sorted(staging.glob("date=*")):
-            day = folder.name.removeprefix("date=")
-            parts = sorted(folder.glob("*.parquet"))
-            if len(parts) != 1:
-                raise RuntimeError(f"{folder}: {len(parts)} parts for one date, expected 1")
-            count += pq.ParquetFile(parts[0]).metadata.num_rows
-            target = lake.local(part_rel(platform, day, name))
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(parts[0], target)
+        for folder, files in sorted(parts.items()):
+            if len(files) != 1:
+                raise RuntimeError(f"{lake.describe(out)}/{folder}: {len(files)} parts for "
+                                   "one date, expected 1")
+            with lake.open(f"{out}/{files[0]}") as part:
+                count += pq.ParquetFile(part).metadata.num_rows
+            day = folder.removeprefix("date=")
+            lake.move(f"{out}/{files[0]}", part_rel(platform, day, name))
             dates.append(day)
-        shutil.rmtree(staging, ignore_errors=True)
         return dates, count
+
+
+def staging_rel(platform: str, name: str) -> str:
+    """Where one file's Spark work goes in the lake (removed after the parse)."""
+    return f"{VIEWS}/_spark_staging/{platform}/{name}"
 
 
 def rollup_views(session, files: list[str]) -> pa.Table:  # noqa: ANN001

@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from api.query import CtrRequest, query_ctr
@@ -20,7 +21,7 @@ from assets.ctr.serving import serving_root
 from cli.contract import digest_lines
 from cli.generators import ctr as generator
 from cli.runner import drain_sensor
-from resources.lib.serving import lake_root
+from resources.lib.serving import lake_from_environment, lake_root
 from tests.ctr.conftest import ctr_defs
 from tests.ctr.test_pipeline import view
 
@@ -108,4 +109,47 @@ def test_spark_gives_the_embedded_engine_s_lake_tables_and_api_answers(
                              minutes, platforms, product)
         answers = [query_ctr(serving_root(lake_root(root)), request, limit=1_000_000).body
                    for root in (embedded, on_spark)]
+        assert answers[0] == answers[1] and len(answers[0]) > 1000, (start, minutes)
+
+
+def store_lake_rows(lake) -> list[tuple]:  # noqa: ANN001 - a Location
+    """`lake_rows` of a lake on a bucket (the parts read through the storage layer)."""
+    views = lake.child("ctr", "views")
+    files = sorted(e.rel for e in views.list() if e.rel.endswith(".parquet")
+                   and e.rel.startswith("platform=") and "_spark_staging" not in e.rel)
+    rows = []
+    for rel in files:
+        platform, day, name = rel.split("/", 2)
+        table = pq.read_table(views.open(rel))
+        key = [platform.removeprefix("platform="), day.removeprefix("date="), name]
+        rows += [(key, r["product"], r["timestamp_unixtime_ms"],
+                  r["event_time"], r["batch_no"]) for r in table.to_pylist()]
+    return sorted(rows, key=repr)
+
+
+def test_spark_with_the_lake_on_the_store_gives_the_embedded_engine_s_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spark_on_store: Any, s3_bucket: str,
+    real_file: Path
+) -> None:
+    """The cluster reaches no disk of this machine: landed files go to it through the lake's
+    bucket and its parts are published there (`s3a://`); nothing of the lake on this disk."""
+    embedded, on_spark = tmp_path / "embedded", tmp_path / "spark"
+    run(embedded, monkeypatch, None)
+    monkeypatch.setenv("LAKE_URL", f"s3://{s3_bucket}/lake")
+    run(on_spark, monkeypatch, spark_on_store)
+    bucket = lake_from_environment(on_spark)
+    monkeypatch.delenv("LAKE_URL")
+
+    local = [([k["p"], k["d"], k["f"]], *rest) for k, *rest in lake_rows(embedded)]
+    assert store_lake_rows(bucket) == sorted(local, key=repr)
+    assert not (on_spark / "lake").exists()
+    assert not [e for e in bucket.list() if "_spark_staging" in e.rel]
+    with duckdb.connect(str(on_spark / "warehouse.duckdb"), read_only=True) as b:
+        assert "spark" in {p for (p,) in b.sql(
+            "SELECT parser FROM ctr.view_file_ledger").fetchall()}
+    for start, end, minutes, platforms, product in REQUESTS:
+        request = CtrRequest(datetime.fromisoformat(start), datetime.fromisoformat(end),
+                             minutes, platforms, product)
+        answers = [query_ctr(serving_root(lake), request, limit=1_000_000).body
+                   for lake in (lake_root(embedded), bucket)]
         assert answers[0] == answers[1] and len(answers[0]) > 1000, (start, minutes)
