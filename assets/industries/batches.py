@@ -12,7 +12,6 @@ from assets.industries.common import (
     KAFKA_GROUP_ID,
     ORDER_BATCHES,
     SCHEMA,
-    spark_lake,
 )
 from assets.industries.file_stream import ORDERS_LANDING, read_files
 from assets.industries.records import parse
@@ -103,7 +102,7 @@ def order_batches(
         streamed = None
         if consumer is not None and spark.enabled:  # Structured Streaming into the lake
             streamed = consume_kafka(spark.session(), kafka.bootstrap,
-                                     kafka.topic, spark_lake(lake), state.seq + 1, now)
+                                     kafka.topic, lake, state.seq + 1, now)
             state.kafka.setdefault(kafka.topic, {}).update(streamed["offsets"])
         elif consumer is not None and len(records) < config.max_records:
             records += kafka_stream.consume(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 
 from assets.shared import asset_key, contiguous, history_start
-from resources.lib.storage import Location
 
 DOMAIN = "industries"
 SCHEMA = "industries"
@@ -68,12 +66,3 @@ def hour_ranges(keys: list[str], gap: timedelta = timedelta(hours=1)) -> list[tu
     """Group hour keys into (first, last) runs, hours at most `gap` apart sharing a run
     (consecutive hours by default)."""
     return contiguous(keys, lambda last, key: hour_start(key) - hour_start(last) <= gap)
-
-
-def spark_lake(lake: Location) -> Path:
-    """The domain's lake as the Spark steps (`spark_engine`) take it: a path on this disk.
-    Spark through `s3a://` on a bucket's lake is not wired here yet."""
-    if not lake.is_local:
-        raise ValueError(f"the Spark steps read and write a lake on this disk; "
-                         f"{lake.describe()} is a bucket")
-    return Path(lake.spark_uri())

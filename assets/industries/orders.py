@@ -16,7 +16,6 @@ from assets.industries.common import (
     ORDERS,
     SCHEMA,
     hourly_partitions,
-    spark_lake,
 )
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.stream import batch_files, drop_scan, scan_batches
@@ -156,11 +155,11 @@ def orders(
     start, end = _window(context)
     lake = paths.lake_location(DOMAIN)
     if spark.enabled:  # the lake's Delta table, on the cluster (spark_engine)
-        session, on_disk = spark.session(), spark_lake(lake)
-        stats = on_spark.rebuild_orders(session, on_disk, start, end)
-        figures = figures_of(on_spark.hour_rows(session, on_disk, on_spark.ORDERS_TABLE,
+        session = spark.session()
+        stats = on_spark.rebuild_orders(session, lake, start, end)
+        figures = figures_of(on_spark.hour_rows(session, lake, on_spark.ORDERS_TABLE,
                                                 start, end, None), context.partition_keys)
-        coverage = coverage_figure(on_spark.day_counts(session, on_disk, on_spark.ORDERS_TABLE,
+        coverage = coverage_figure(on_spark.day_counts(session, lake, on_spark.ORDERS_TABLE,
                                                        None))
     else:
         with warehouse.get_connection(TABLES) as conn:
@@ -200,7 +199,7 @@ def customer_hourly(
     """
     start, end = _window(context)
     if spark.enabled:  # the lake's Delta table, on the cluster (spark_engine)
-        session, lake = spark.session(), spark_lake(paths.lake_location(DOMAIN))
+        session, lake = spark.session(), paths.lake_location(DOMAIN)
         on_spark.rebuild_rollup(session, lake, start, end)
         figures = figures_of(on_spark.hour_rows(session, lake, on_spark.HOURLY_TABLE,
                                                 start, end, "order_count"),

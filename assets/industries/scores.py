@@ -13,7 +13,6 @@ from assets.industries.common import (
     HISTORY,
     SCHEMA,
     SCORES,
-    spark_lake,
 )
 from assets.industries.publish import publish_history_day, publish_scores
 from assets.industries.schema import SCHEMA as TABLES
@@ -80,7 +79,7 @@ def industry_change_scores(
     """
     selected = context.selected_asset_keys
     with warehouse.get_connection(TABLES) as conn:
-        source = (SparkScoring(spark.session(), spark_lake(paths.lake_location(DOMAIN)), conn)
+        source = (SparkScoring(spark.session(), paths.lake_location(DOMAIN), conn)
                   if spark.enabled else WarehouseScoring(conn))
         window = source.window(config.as_of)
         if window.as_of is None:

@@ -18,7 +18,6 @@ the offsets reached and the hours touched, so the sensors and the ledger work un
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from assets.industries.common import PARTITION_START
@@ -26,8 +25,8 @@ from assets.industries.records import MAX_AMOUNT
 from assets.industries.stream import BATCH_SCHEMA, batch_files
 from resources.lib.storage import Location
 
-STREAM, CHECKPOINT = Path("orders/stream"), Path("orders/stream_checkpoint")
-ORDERS_TABLE, HOURLY_TABLE = Path("orders/table"), Path("customer_hourly")
+STREAM, CHECKPOINT = "orders/stream", "orders/stream_checkpoint"
+ORDERS_TABLE, HOURLY_TABLE = "orders/table", "customer_hourly"
 FIELDS = "order_id STRING, customer_id STRING, amount STRING, timestamp STRING, order_lines STRING"
 STRIP = "regexp_replace({}, '(?U)^\\\\s+|\\\\s+$', '')"
 # NaN / Infinity tokens, which Python's json (the embedded parser) reads as numbers and the
@@ -88,7 +87,7 @@ def judged(records, seq: int, now: datetime):  # noqa: ANN001, ANN201 - pyspark 
     )
 
 
-def consume_kafka(session, bootstrap: str, topic: str, lake: Path, seq: int,  # noqa: ANN001
+def consume_kafka(session, bootstrap: str, topic: str, lake: Location, seq: int,  # noqa: ANN001
                   now: datetime) -> dict[str, Any]:
     """Everything new on `topic` into `orders/stream` (one availableNow query); what batch
     `seq` got: `hours` touched, `offsets` (partition -> next), `rejected` rows, `good`."""
@@ -96,14 +95,15 @@ def consume_kafka(session, bootstrap: str, topic: str, lake: Path, seq: int,  # 
                .option("kafka.bootstrap.servers", bootstrap).option("subscribe", topic)
                .option("startingOffsets", "earliest").load())
     query = (judged(records, seq, now).writeStream.format("delta")
-             .option("checkpointLocation", str(lake / CHECKPOINT))
-             .trigger(availableNow=True).start(str(lake / STREAM)))
+             .option("checkpointLocation", lake.spark_uri(CHECKPOINT))
+             .trigger(availableNow=True).start(lake.spark_uri(STREAM)))
     query.awaitTermination()
     if query.exception() is not None:
         raise RuntimeError(f"the order stream query failed: {query.exception()}")
-    if not (lake / STREAM / "_delta_log").exists():
+    if not is_delta(lake, STREAM):
         return {"hours": [], "offsets": {}, "rejected": BATCH_SCHEMA.empty_table(), "good": 0}
-    mine = session.read.format("delta").load(str(lake / STREAM)).where(f"batch_seq = {int(seq)}")
+    mine = (session.read.format("delta").load(lake.spark_uri(STREAM))
+            .where(f"batch_seq = {int(seq)}"))
     hours = [r[0] for r in mine.where("reject_reason IS NULL").select("hour").distinct().collect()]
     offsets = {str(r[0]): int(r[1]) + 1
                for r in mine.groupBy("partition").agg({"line": "max"}).collect()}
@@ -113,16 +113,15 @@ def consume_kafka(session, bootstrap: str, topic: str, lake: Path, seq: int,  # 
             "rejected": rejected.cast(BATCH_SCHEMA)}
 
 
-def _window_rows(session, lake: Path, start: datetime, end: datetime):  # noqa: ANN001, ANN202
+def _window_rows(session, lake: Location, start: datetime, end: datetime):  # noqa: ANN001, ANN202
     """Good rows of [start, end) from the batch files and the Kafka stream table."""
     where = f"reject_reason IS NULL AND order_ts >= {_ts(start)} AND order_ts < {_ts(end)}"
     parts = []
-    located = Location(lake)
-    files = [located.spark_uri(rel) for _, rel in batch_files(located)]
+    files = [lake.spark_uri(rel) for _, rel in batch_files(lake)]
     if files:
         parts.append(session.read.parquet(*files).where(where).selectExpr(*ORDER_COLUMNS))
-    if (lake / STREAM / "_delta_log").exists():
-        parts.append(session.read.format("delta").load(str(lake / STREAM))
+    if is_delta(lake, STREAM):
+        parts.append(session.read.format("delta").load(lake.spark_uri(STREAM))
                      .where(where).selectExpr(*ORDER_COLUMNS))
     rows = parts[0] if parts else None
     for more in parts[1:]:
@@ -130,7 +129,7 @@ def _window_rows(session, lake: Path, start: datetime, end: datetime):  # noqa: 
     return rows
 
 
-def rebuild_orders(session, lake: Path, start: datetime, end: datetime) -> dict[str, int]:  # noqa: ANN001
+def rebuild_orders(session, lake: Location, start: datetime, end: datetime) -> dict[str, int]:  # noqa: ANN001
     """Replace the orders of [start, end) in `orders/table`, first delivery of an id winning
     and an id stored under another hour keeping that row; the embedded `rebuild_orders`."""
     staged = _window_rows(session, lake, start, end)
@@ -140,15 +139,15 @@ def rebuild_orders(session, lake: Path, start: datetime, end: datetime) -> dict[
     first = staged.selectExpr(
         "*", "row_number() OVER (PARTITION BY order_id "
         "ORDER BY batch_seq, source_file, line_number) AS n").where("n = 1").drop("n")
-    table = lake / ORDERS_TABLE
+    table = lake.spark_uri(ORDERS_TABLE)
     window = f"order_ts >= {_ts(start)} AND order_ts < {_ts(end)}"
-    if (table / "_delta_log").exists():
-        elsewhere = session.read.format("delta").load(str(table)).where(f"NOT ({window})")
+    if is_delta(lake, ORDERS_TABLE):
+        elsewhere = session.read.format("delta").load(table).where(f"NOT ({window})")
         first = first.join(elsewhere.select("order_id"), "order_id", "left_anti")
     first = first.persist()
     try:
         (first.write.format("delta").mode("overwrite").option("replaceWhere", window)
-         .save(str(table)))
+         .save(table))
         rows, read = first.count(), staged.count()
         distinct = staged.select("order_id").distinct().count()
     finally:
@@ -157,7 +156,7 @@ def rebuild_orders(session, lake: Path, start: datetime, end: datetime) -> dict[
     return {"rows": rows, "rows_read": read, "conflicts": distinct - rows}
 
 
-def rebuild_rollup(session, lake: Path, start: datetime, end: datetime) -> None:  # noqa: ANN001
+def rebuild_rollup(session, lake: Location, start: datetime, end: datetime) -> None:  # noqa: ANN001
     """Replace `customer_hourly` of [start, end) from the orders of those hours."""
     from pyspark.sql.connect import functions as F
 
@@ -169,18 +168,22 @@ def rebuild_rollup(session, lake: Path, start: datetime, end: datetime) -> None:
      .agg(F.sum("amount").cast("decimal(18,2)").alias("amount"),
           F.count(F.lit(1)).alias("order_count"))
      .write.format("delta").mode("overwrite").option("replaceWhere", window)
-     .save(str(lake / HOURLY_TABLE)))
+     .save(lake.spark_uri(HOURLY_TABLE)))
 
 
-def table(session, lake: Path, name: Path):  # noqa: ANN001, ANN201
+def table(session, lake: Location, name: str):  # noqa: ANN001, ANN201
     """A Delta table of the lake, or None before its first write."""
-    path = lake / name
-    if not (path / "_delta_log").exists():
+    if not is_delta(lake, name):
         return None
-    return session.read.format("delta").load(str(path))
+    return session.read.format("delta").load(lake.spark_uri(name))
 
 
-def hour_rows(session, lake: Path, name: Path, start: datetime, end: datetime,  # noqa: ANN001
+def is_delta(lake: Location, name: str) -> bool:
+    """Whether the lake holds the Delta table `name` (its log has a file: one LIST)."""
+    return bool(lake.child(name, "_delta_log").list(recursive=False))
+
+
+def hour_rows(session, lake: Location, name: str, start: datetime, end: datetime,  # noqa: ANN001
               orders: str | None) -> list[tuple]:
     """(hour key, rows, orders, amount) per hour of [start, end) of a Delta table; `orders`
     is the column counting orders (None: one per row)."""
@@ -197,7 +200,7 @@ def hour_rows(session, lake: Path, name: Path, start: datetime, end: datetime,  
         .collect())]
 
 
-def day_counts(session, lake: Path, name: Path, orders: str | None) -> dict:  # noqa: ANN001
+def day_counts(session, lake: Location, name: str, orders: str | None) -> dict:  # noqa: ANN001
     """Orders per day of a Delta table (the coverage figure)."""
     from pyspark.sql.connect import functions as F
 

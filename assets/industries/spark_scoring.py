@@ -7,13 +7,13 @@ engines round the same values."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 
 from assets.industries.common import INDUSTRIES, SCHEMA
 from assets.industries.scoring import Window, decide_window, has_customers
 from assets.industries.spark_engine import HOURLY_TABLE, table
+from resources.lib.storage import Location
 
 SCORE_SQL = """
 WITH ind AS (SELECT industry FROM {all_industries}),
@@ -60,7 +60,7 @@ FROM {hourly} h LEFT ANTI JOIN {customers} c USING (customer_id)
 class SparkScoring:
     """The facts scoring needs, from the cluster's rollup and the warehouse's customers."""
 
-    def __init__(self, session, lake: Path, conn: duckdb.DuckDBPyConnection) -> None:  # noqa: ANN001
+    def __init__(self, session, lake: Location, conn: duckdb.DuckDBPyConnection) -> None:  # noqa: ANN001
         self.session, self.conn = session, conn
         self.hourly = table(session, lake, HOURLY_TABLE)
 

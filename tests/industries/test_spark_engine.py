@@ -57,9 +57,11 @@ def history() -> list[str]:
     return lines
 
 
-def engine_resources(root: Path, kafka: KafkaResource, spark: SparkResource) -> dict[str, Any]:
+def engine_resources(root: Path, kafka: KafkaResource, spark: SparkResource,
+                     store: dict[str, str] | None = None) -> dict[str, Any]:
+    """`store`: the lake on that bucket (`lake_url` and the `aws_*` settings)."""
     return {"paths": PlatformPaths(data_dir=str(root), landing_settle_seconds=0,
-                                   landing_sweep_seconds=0),
+                                   landing_sweep_seconds=0, **(store or {})),
             "warehouse": Warehouse(database=str(root / "warehouse.duckdb")),
             "kafka": kafka, "spark": spark}
 
@@ -70,9 +72,21 @@ def run(resources: dict[str, Any], instance: dg.DagsterInstance) -> None:
         drain_sensor(defs, name, instance)
 
 
+@pytest.mark.parametrize("lake_on", ["disk", "store"])
 def test_spark_scores_equal_the_embedded_scores(
-    tmp_path: Path, kafka_bootstrap: str, spark: SparkResource
+    tmp_path: Path, kafka_bootstrap: str, lake_on: str, request: pytest.FixtureRequest
 ) -> None:
+    """`store`: the Spark side's lake on a bucket (Delta tables, stream checkpoint and batch
+    files through `s3a://`), nothing of it on this disk."""
+    store, options = None, None
+    if lake_on == "store":
+        spark = request.getfixturevalue("spark_on_store")
+        server = request.getfixturevalue("s3_server")
+        store = {"lake_url": f"s3://{server.bucket()}/lake",
+                 **{k.lower(): v for k, v in server.env().items()}}
+        options = server.settings().storage_options()
+    else:
+        spark = request.getfixturevalue("spark")
     kafka = KafkaResource(bootstrap_servers=kafka_bootstrap, topic=f"orders-{uuid.uuid4().hex}")
     lines = history()
     produce(kafka, lines)
@@ -84,12 +98,14 @@ def test_spark_scores_equal_the_embedded_scores(
             path.unlink()  # the orders come from Kafka only
     instances = {name: dg.DagsterInstance.ephemeral() for name in roots}
     for name, root in roots.items():
-        run(engine_resources(root, kafka, engines[name]), instances[name])
+        run(engine_resources(root, kafka, engines[name], store if name == "spark" else None),
+            instances[name])
 
     # a late order (its own hour, a day back) and a redelivery arrive; both engines go on
     produce(kafka, [order_line("LATE-1", "C00003", 12.5, END - timedelta(hours=26)), lines[5]])
     for name, root in roots.items():
-        run(engine_resources(root, kafka, engines[name]), instances[name])
+        run(engine_resources(root, kafka, engines[name], store if name == "spark" else None),
+            instances[name])
 
     def scored(root: Path) -> list[str]:
         return [ln for ln in digest_lines(str(root / "warehouse.duckdb"))
@@ -103,8 +119,11 @@ def test_spark_scores_equal_the_embedded_scores(
         embedded_orders = conn.execute(ORDER.format("industries.orders")).fetchall()
         history_runs = conn.execute("SELECT count(DISTINCT run_id) FROM "
                                     "industries.industry_change_history").fetchone()[0]
-    delta = str(roots["spark"] / "lake" / DOMAIN / ORDERS_TABLE)  # read by delta-rs
-    rows = DeltaTable(delta).to_pyarrow_table(
+    delta = (f"{store['lake_url']}/{DOMAIN}/{ORDERS_TABLE}" if store
+             else str(roots["spark"] / "lake" / DOMAIN / ORDERS_TABLE))  # read by delta-rs
+    if store:
+        assert not (roots["spark"] / "lake").exists()
+    rows = DeltaTable(delta, storage_options=options).to_pyarrow_table(
         columns=["order_id", "customer_id", "amount", "order_ts"])
     spark_orders = sorted(
         (r["order_id"], r["customer_id"], r["amount"], r["order_ts"]) for r in rows.to_pylist())
