@@ -17,7 +17,6 @@ parts Spark writes there are published into the lake layout through `Location` (
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,11 +117,7 @@ class SparkViewsParser:
         """(the parsed file, kept for the passes; one row per batch with its `batch_no`)."""
         with path.open("rb") as fh:
             array = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[")
-        source = str(path)
-        if not lake.is_local:  # the cluster reads the lake's bucket, not this disk
-            rel = f"{staging}/input/{path.name}"
-            lake.write(rel, lambda tmp: shutil.copyfile(path, tmp))
-            source = lake.spark_uri(rel)
+        source = lake.spark_input(path, f"{staging}/input/{path.name}")  # deleted by caller
         raw = (
             self.session.read.schema(SCHEMA).option("multiLine", array)
             .option("mode", "PERMISSIVE").json(source)

@@ -25,28 +25,30 @@ READ_OPTIONS = {
 }  # fmt: skip
 
 
-def header_of(session: SparkSession, path: Path) -> list[str]:
-    """The header's names, in file order. A file Spark cannot open is a bad file; a cluster
-    that cannot be reached is NOT (that error propagates, the file stays where it is)."""
+def header_of(session: SparkSession, source: str, name: str) -> list[str]:
+    """The header's names, in file order, of the file `name` the cluster reads at `source`
+    (a path or `s3a://` URI). A file Spark cannot open is a bad file; a cluster that cannot
+    be reached is NOT (that error propagates, the file stays where it is)."""
     from pyspark.errors import AnalysisException
 
     try:
-        names = session.read.options(**READ_OPTIONS).csv(str(path.resolve())).columns
+        names = session.read.options(**READ_OPTIONS).csv(source).columns
     except AnalysisException as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise BadExtractFile(f"{path.name}: not a readable CSV ({first})") from exc
+        raise BadExtractFile(f"{name}: not a readable CSV ({first})") from exc
     return names
 
 
-def read(session: SparkSession, path: Path, width: int) -> DataFrame:
-    """The file's records as `_c0` .. `_c{width-1}` (header positions) and `_corrupt_record`."""
+def read(session: SparkSession, source: str, width: int) -> DataFrame:
+    """The records at `source` as `_c0` .. `_c{width-1}` (header positions) and
+    `_corrupt_record`."""
     from pyspark.sql.types import StringType, StructField, StructType
 
     schema = StructType(
         [StructField(f"_c{i}", StringType()) for i in range(width)]
         + [StructField(BAD, StringType())]
     )
-    return session.read.schema(schema).options(**READ_OPTIONS).csv(str(path.resolve()))
+    return session.read.schema(schema).options(**READ_OPTIONS).csv(source)
 
 
 def count_of(text: str, char: str) -> str:

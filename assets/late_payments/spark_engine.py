@@ -78,10 +78,11 @@ SPARK = Dialect(
 )
 
 
-def cooked(session: SparkSession, extract: Extract, path: Path) -> DataFrame:
+def cooked(session: SparkSession, extract: Extract, path: Path, source: str) -> DataFrame:
     """Every record of the file, typed and judged: the contract columns, `line`, `rec`,
-    `reason` (NULL = staged) and `record` (the raw values of a rejected row)."""
-    names = spark_csv.header_of(session, path)
+    `reason` (NULL = staged) and `record` (the raw values of a rejected row). The cluster
+    reads it at `source` (`Location.spark_input`); `path` is this disk's copy."""
+    names = spark_csv.header_of(session, source, path.name)
     header = match_header(extract, path.name, names)  # the embedded engine's header rule
     position = {name: i for i, name in enumerate(names)}
     src = {c.name: f"_c{position[header[c.name]]}" for c in extract.columns}
@@ -90,7 +91,7 @@ def cooked(session: SparkSession, extract: Extract, path: Path) -> DataFrame:
     contract = "concat_ws('', " + ", ".join(src[c.name] for c in cols) + ")"
     every = "concat_ws('', " + ", ".join(f"_c{i}" for i in range(len(names))) + ")"
     reason, record = spark_csv.broken(path, len(names))
-    df = spark_csv.read(session, path, len(names)).selectExpr(
+    df = spark_csv.read(session, source, len(names)).selectExpr(
         "monotonically_increasing_id() AS _mid",
         f"{bad} IS NOT NULL AS _is_broken",
         *[f"{_raw(c, src[c.name])} AS r_{c.name}" for c in cols],

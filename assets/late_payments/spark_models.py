@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from assets.late_payments.extracts import Extract
+from assets.late_payments.lake import staging_rels
 from assets.late_payments.spark_engine import cooked
 from resources.lib.storage import Location
 
@@ -28,11 +29,23 @@ def write(df: DataFrame, target: str) -> None:
     df.write.mode("overwrite").parquet(target)
 
 
-def stage(session: SparkSession, extract: Extract, path: Path, stg: str, rejects: str) -> None:
-    """Stage one extract on the cluster: its rows to `stg`, its rejected rows to `rejects`
-    (Spark URIs; `line`, `reason`, `record`). Raises `BadExtractFile` for a file that
-    cannot be read."""
-    df = cooked(session, extract, path).persist()  # both writes from one parse of the CSV
+def stage(session: SparkSession, extract: Extract, path: Path, lake: Location) -> None:
+    """Stage one extract on the cluster: its rows to `stg_<name>/`, its rejected rows to
+    `rejected_rows/<name>/` under `lake` (`line`, `reason`, `record`). A lake on a bucket
+    gets the file under `_spark_staging/` for the cluster to read, deleted after. Raises
+    `BadExtractFile` for a file that cannot be read."""
+    stg, rejects = (lake.spark_uri(rel) for rel in staging_rels(extract))
+    upload = f"_spark_staging/{extract.name}"  # one per extract: they stage side by side
+    source = lake.spark_input(path, f"{upload}/{path.name}")
+    try:
+        _stage(cooked(session, extract, path, source), extract, stg, rejects)
+    finally:
+        if not lake.is_local:
+            lake.delete_tree(upload)
+
+
+def _stage(df: DataFrame, extract: Extract, stg: str, rejects: str) -> None:
+    df = df.persist()  # both writes from one parse of the CSV
     try:
         staged = df.where("reason IS NULL")
         if extract.key:  # the duplicates window shuffled by key: back to file order

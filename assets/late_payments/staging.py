@@ -18,7 +18,7 @@ import dagster as dg
 from assets.late_payments import spark_models
 from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import DOMAIN, EXTRACTS, LANDING, SCHEMA, BadExtractFile, Extract
-from assets.late_payments.lake import load_staging, staging_rels
+from assets.late_payments.lake import load_staging
 from assets.late_payments.load import LoadStats, load_extract
 from assets.shared import POOL, no_reask
 from resources import PlatformPaths, SparkResource, Warehouse
@@ -53,8 +53,7 @@ def _stage(
     if (long := first_too_long(path)) is not None:  # neither reader can reject it alone
         raise BadExtractFile(f"{path.name}: {long.reason(max_line_bytes())}")
     if spark.enabled:  # the cluster's work first: no warehouse lock held meanwhile
-        stg, rejects = (lake.spark_uri(rel) for rel in staging_rels(extract))
-        spark_models.stage(spark.session(), extract, path, stg, rejects)
+        spark_models.stage(spark.session(), extract, path, lake)
     with warehouse.get_connection(TABLES) as conn:
         if spark.enabled:
             stats = load_staging(conn, extract, path.name, lake)

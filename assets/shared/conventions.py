@@ -50,7 +50,7 @@ NO_REASK_TAG = "platform/no_reask"
 def no_reask(context: dg.AssetExecutionContext, why: str) -> None:
     """Mark this run as failed for its input (`why`): the sensors' re-ask rule leaves it be,
     until the same content lands again."""
-    context.instance.add_run_tags(context.run_id, {NO_REASK_TAG: why[:200]})
+    context.instance.add_run_tags(context.run.run_id, {NO_REASK_TAG: why[:200]})
 
 
 def history_start(domain: str, default: str) -> str:

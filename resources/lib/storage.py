@@ -245,6 +245,15 @@ class Location:
         pafs.copy_files(str(source), self.path(rel), source_filesystem=pafs.LocalFileSystem(),
                         destination_filesystem=self.fs)
 
+    def spark_input(self, path: Path, rel: str) -> str:
+        """A file on this disk as a URI the Spark cluster reads: the path itself when this
+        location is on this disk too (the cluster shares it), else uploaded to `rel` here
+        (`s3a://`; the caller deletes it when the cluster is done)."""
+        if self.is_local:
+            return str(path.resolve())
+        self._upload(path, rel)
+        return self.spark_uri(rel)
+
     def delete(self, rel: str) -> None:
         """Delete `rel`; already gone is fine."""
         try:

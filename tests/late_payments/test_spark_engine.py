@@ -91,8 +91,11 @@ def _edge_cases(landing: Path) -> None:
         f.write("9,Z,Zed\n")  # too few fields, after a line break in a description
 
 
-def _run(root: Path, spark: SparkResource) -> tuple[PlatformPaths, object]:
-    paths = PlatformPaths(data_dir=str(root), landing_settle_seconds=0, landing_sweep_seconds=0)
+def _run(root: Path, spark: SparkResource,
+         store: dict[str, str] | None = None) -> tuple[PlatformPaths, object]:
+    """`store`: the lake on that bucket (`lake_url` and the `aws_*` settings)."""
+    paths = PlatformPaths(data_dir=str(root), landing_settle_seconds=0, landing_sweep_seconds=0,
+                          **(store or {}))
     write_extracts(paths.landing("retail"), invoices=600, messy=True)
     _edge_cases(paths.landing("retail"))
     result = materialize(paths, Warehouse(database=str(paths.warehouse)), spark)
@@ -105,9 +108,20 @@ def _schema(warehouse: Path) -> dict[str, list[tuple]]:
         return {t: conn.execute(f"DESCRIBE late_payments.{t}").fetchall() for t in TABLES}
 
 
-def test_both_engines_give_the_same_tables_types_and_rejected_lines(tmp_path, spark):
+@pytest.mark.parametrize("lake_on", ["disk", "store"])
+def test_both_engines_give_the_same_tables_types_and_rejected_lines(tmp_path, lake_on, request):
+    """`store`: the Spark side's lake on a bucket (extracts uploaded for the cluster, its
+    Parquet written through `s3a://`), nothing of it on this disk."""
+    store = None
+    if lake_on == "store":
+        spark = request.getfixturevalue("spark_on_store")
+        server = request.getfixturevalue("s3_server")
+        store = {"lake_url": f"s3://{server.bucket()}/lake",
+                 **{k.lower(): v for k, v in server.env().items()}}
+    else:
+        spark = request.getfixturevalue("spark")
     embedded, _ = _run(tmp_path / "embedded", SparkResource())
-    on_spark, result = _run(tmp_path / "spark", spark)
+    on_spark, result = _run(tmp_path / "spark", spark, store)
 
     def lines(p: PlatformPaths) -> list[str]:
         return [x for x in digest_lines(str(p.warehouse)) if x.startswith("late_payments.")]
@@ -126,9 +140,14 @@ def test_both_engines_give_the_same_tables_types_and_rejected_lines(tmp_path, sp
     assert rejected["accounts.csv", first + 6] == "duplicate account_id 1 (first at line 2)"
     last = len((landing / "skus.csv").read_text().splitlines())
     assert rejected["skus.csv", last] == "Expected Number of Columns: 5 Found: 3"
+    lake = on_spark.lake_location("late_payments")
     for table in TABLES[:-1]:
-        assert any(e.rel.endswith(".parquet") for e in on_spark.lake_location(
-            "late_payments").child(table).list(recursive=False)), table
+        assert any(e.rel.endswith(".parquet") for e in lake.child(table).list(recursive=False)), \
+            table
+    assert not lake.child("_spark_staging").list()  # the uploaded extracts are gone
+    assert lake.is_local == (store is None)
+    if store:
+        assert not (tmp_path / "spark" / "lake").exists()
     events = result.get_asset_materialization_events()
     engines = {e.event_specific_data.materialization.metadata["engine"].value for e in events}
     assert engines == {spark.describe()} and len(events) == 6
