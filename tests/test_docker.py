@@ -335,9 +335,10 @@ def test_platform_containers_point_at_spark_connect(compose: dict) -> None:
     services = compose["services"]
     assert "SPARK_REMOTE" in env_vars_read_by_resources()
     port = spark_conf(services["spark-connect"]["command"])["spark.connect.grpc.binding.port"]
-    for name in sorted(PLATFORM - {"ctr-api"} | {"seed"}):  # opt-in (docs/docker.md)
-        assert services[name]["environment"]["SPARK_REMOTE"] == "${SPARK_REMOTE:-}"
-    assert f"sc://spark-connect:{port}" in (DOCKER / ".env.example").read_text()
+    for name in sorted(PLATFORM - {"ctr-api"} | {"seed"}):  # empty in .env: embedded
+        assert services[name]["environment"]["SPARK_REMOTE"] == (
+            f"${{SPARK_REMOTE-sc://spark-connect:{port}}}")
+    assert f"\nSPARK_REMOTE=sc://spark-connect:{port}\n" in (DOCKER / ".env.example").read_text()
     # the API reads published files only: no Spark, no database, no password (issue 21);
     # the lake's bucket with the store's read-only key (issue 22)
     assert set(services["ctr-api"]["environment"]) == {
