@@ -22,7 +22,7 @@ demo: venv home
 	$(PY) -m cli.demo
 
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 lint: venv
 	$(VENV)/bin/ruff check .
