@@ -48,6 +48,7 @@ def build_resources() -> dict[str, Any]:
         ),
         landing_url=os.environ.get("LANDING_URL") or None,
         lake_url=os.environ.get("LAKE_URL") or None,
+        iceberg_catalog_url=from_env("ICEBERG_CATALOG_URL"),
         **store_env(),
     )
     warehouse = str(paths.warehouse)

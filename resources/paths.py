@@ -9,6 +9,7 @@ loading the definitions (or evaluating a sensor over an empty root) touches no f
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -16,6 +17,9 @@ from resources.env import DEFAULT_DATA_DIR, resolve
 from resources.lib.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS, LandingFolder
 from resources.lib.serving import lake_root
 from resources.lib.storage import Location, StoreSettings
+
+if TYPE_CHECKING:
+    from pyiceberg.catalog.sql import SqlCatalog
 
 
 class PlatformPaths(dg.ConfigurableResource):
@@ -36,6 +40,9 @@ class PlatformPaths(dg.ConfigurableResource):
     aws_secret_access_key: str | None = None
     aws_region: str | None = None
     aws_session_token: str | None = None
+    iceberg_catalog_url: str | None = None
+    """The `commerce` Iceberg catalog's database (PostgreSQL URL; unset: SQLite under
+    `state/`); its tables' files are under the lake (`resources.lib.catalog`)."""
 
     @property
     def root(self) -> Path:
@@ -73,6 +80,12 @@ class PlatformPaths(dg.ConfigurableResource):
     def lake_location(self, domain: str) -> Location:
         """`<lake>/<domain>/`: the files the platform writes for one domain."""
         return self.lake_root().child(domain)
+
+    def catalog(self) -> SqlCatalog:
+        """The `commerce` Iceberg catalog (docs/catalog.md); pyiceberg loads on first use."""
+        from resources.lib.catalog import open_catalog
+
+        return open_catalog(self.lake_root(), resolve(self.iceberg_catalog_url), self.state)
 
     @property
     def sources(self) -> Path:

@@ -27,16 +27,19 @@ SECRETS = {
     "AWS_ACCESS_KEY_ID": "platform-key-id",
     "AWS_SECRET_ACCESS_KEY": "pw-aws-secret-7f3a",
     "AWS_SESSION_TOKEN": "pw-aws-token-7f3a",
+    # the Iceberg catalog's database (issue 23)
+    "ICEBERG_CATALOG_URL": "postgresql://platform:pw-catalog-7f3a@127.0.0.1:1/catalog",
 }
 PASSWORDS = ("pw-invoices-7f3a", "pw-purchases-7f3a", "pw-ecommerce-7f3a", "pw-mongo-7f3a",
-             "pw-spark-7f3a", "pw-aws-secret-7f3a", "pw-aws-token-7f3a")
+             "pw-spark-7f3a", "pw-aws-secret-7f3a", "pw-aws-token-7f3a", "pw-catalog-7f3a")
 # (resource, field, the variable it is bound to)
 BOUND = [("invoices_db", "url", "INVOICES_DB_URL"), ("purchases_db", "url", "PURCHASES_DB_URL"),
          ("ecommerce_db", "url", "ECOMMERCE_DB_URL"), ("docstore", "uri", "MONGODB_URI"),
          ("kafka", "bootstrap_servers", "KAFKA_BOOTSTRAP_SERVERS"),
          ("spark", "remote", "SPARK_REMOTE"),
          ("paths", "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
-         ("paths", "aws_session_token", "AWS_SESSION_TOKEN")]
+         ("paths", "aws_session_token", "AWS_SESSION_TOKEN"),
+         ("paths", "iceberg_catalog_url", "ICEBERG_CATALOG_URL")]
 # issue 21, item 4: the document store's database read from the invoices URL at launch
 ISSUE_LAUNCH = {"resources": {"docstore": {"config": {"database": {"env": "INVOICES_DB_URL"}}}}}
 

@@ -15,6 +15,7 @@ from assets.late_payments.common import GROUP, TABLES, key, md_preview
 from assets.late_payments.extracts import DOMAIN, SCHEMA
 from assets.late_payments.lake import load_table
 from assets.shared import POOL
+from assets.shared.catalog import publish_tables
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
@@ -84,7 +85,8 @@ def reference_check(conn) -> dg.AssetCheckResult:
     check_specs=[dg.AssetCheckSpec(REF_CHECK, asset=key("fct_invoice_lines"))],
 )
 def fct_invoice_lines(
-    paths: PlatformPaths, warehouse: Warehouse, spark: SparkResource
+    context: dg.AssetExecutionContext, paths: PlatformPaths, warehouse: Warehouse,
+    spark: SparkResource,
 ) -> dg.MaterializeResult:
     """Invoice-line fact: quantity × SKU retail price per line, with reference flags."""
     lake = paths.lake_location(DOMAIN)
@@ -99,8 +101,10 @@ def fct_invoice_lines(
         rows = conn.execute(f"SELECT count(*) FROM {FACT}").fetchone()[0]
         check = reference_check(conn)
         preview = md_preview(conn, f"SELECT * FROM {FACT} LIMIT 5")
+        published = publish_tables(context, paths, conn, FACT)
     return dg.MaterializeResult(
         metadata={
+            **published,
             "dagster/row_count": rows,
             "engine": spark.describe(),
             "preview": dg.MetadataValue.md(preview),

@@ -18,6 +18,7 @@ from assets.late_payments.extracts import DOMAIN, SCHEMA
 from assets.late_payments.lake import load_table
 from assets.late_payments.publish import publish_share
 from assets.shared import POOL, LaunchConfig
+from assets.shared.catalog import publish_tables
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
@@ -193,8 +194,10 @@ def invoice_features(
         checks = feature_checks(conn)
         share_days = publish_share(conn, paths.lake_root(), as_of)  # committed: the API may show it
         preview = md_preview(conn, f"SELECT * FROM {FEATURES} LIMIT 5")
+        published = publish_tables(context, paths, conn, FEATURES)
     return dg.MaterializeResult(
         metadata={
+            **published,
             "dagster/row_count": rows,
             "as_of": str(as_of),
             "engine": spark.describe(),

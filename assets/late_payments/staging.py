@@ -21,6 +21,7 @@ from assets.late_payments.extracts import DOMAIN, EXTRACTS, LANDING, SCHEMA, Bad
 from assets.late_payments.lake import load_staging
 from assets.late_payments.load import LoadStats, load_extract
 from assets.shared import POOL, no_reask
+from assets.shared.catalog import publish_partitions, publish_tables
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.lib.landing import LandingFolder
 from resources.lines import first_too_long, max_line_bytes
@@ -120,8 +121,12 @@ def build_staging_asset(extract: Extract) -> dg.AssetsDefinition:
         except BadExtractFile as exc:
             _move_aside(context, folder, path, str(exc), exc)
         context.log.info(f"{stats.file}: {stats.loaded} rows staged, {stats.rejected} rejected")
+        with warehouse.get_connection(TABLES) as conn:  # committed: the catalog may show it
+            published = publish_tables(context, paths, conn, extract.table) | publish_partitions(
+                context, paths, conn, f"{SCHEMA}.rejected_rows", "file", [stats.file])
         return dg.MaterializeResult(
             metadata={
+                **published,
                 "dagster/row_count": stats.loaded,
                 "rejected_rows": stats.rejected,
                 "file": stats.file,

@@ -1,0 +1,68 @@
+"""Publishing committed warehouse tables to the `commerce` Iceberg catalog.
+
+The asset that owns a warehouse table publishes it after its transaction commits, as it
+publishes serving files: the rows are read back from what is committed (a cursor of its
+own), so the catalog never shows a state the warehouse did not commit. A step that fails
+before publishing leaves the catalog on its previous snapshot; its retry (or the next run)
+republishes, which also repairs a crash between commit and publication. Each snapshot
+carries the Dagster run id and partition; the asset's metadata shows the snapshot ids.
+The mechanism is `resources.lib.catalog.publish`; docs/catalog.md says which tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+import dagster as dg
+import duckdb
+
+from resources import PlatformPaths
+from resources.lib.catalog import publish
+
+
+def run_properties(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The snapshot summary's Dagster properties: run id and (when any) partition(s)."""
+    props = {"dagster.run_id": context.run.run_id}
+    if context.has_partition_key_range:
+        keys = context.partition_key_range
+        props["dagster.partition"] = (keys.start if keys.start == keys.end
+                                      else f"{keys.start}...{keys.end}")
+    return props
+
+
+def publish_tables(context: dg.AssetExecutionContext, paths: PlatformPaths,
+                   conn: duckdb.DuckDBPyConnection, *tables: str) -> dict[str, Any]:
+    """Publish whole warehouse tables (`schema.name`) as `commerce.<schema>.<name>`; the
+    metadata entries naming each snapshot (as text: an id has 64 bits)."""
+    snapshots = {table: _publish(context, paths, conn, table) for table in tables}
+    return {_key(table): str(sid) for table, sid in snapshots.items() if sid is not None}
+
+
+def publish_partitions(context: dg.AssetExecutionContext, paths: PlatformPaths,
+                       conn: duckdb.DuckDBPyConnection, table: str, column: str,
+                       values: Collection[Any]) -> dict[str, Any]:
+    """Publish the rows of `table` whose `column` is one of `values` (the catalog's table
+    is partitioned by that column): the other values' rows stay as they are."""
+    snapshot = _publish(context, paths, conn, table, column, values)
+    return {} if snapshot is None else {_key(table): str(snapshot)}
+
+
+def _publish(context: dg.AssetExecutionContext, paths: PlatformPaths,
+             conn: duckdb.DuckDBPyConnection, table: str, column: str | None = None,
+             values: Collection[Any] | None = None) -> int | None:
+    query, params = f"SELECT * FROM {table}", None
+    if values is not None:
+        query, params = f"{query} WHERE {column} IN (SELECT unnest($values))", {
+            "values": list(values)}
+    with conn.cursor() as cur:
+        data = cur.sql(query, params=params).to_arrow_table()
+    namespace, name = table.split(".")
+    snapshot = publish(paths.catalog(), paths.lake_root(), (namespace, name), data,
+                       run_properties(context), column, values)
+    context.log.info(f"commerce.{table}: {data.num_rows} rows published, snapshot {snapshot}")
+    return snapshot
+
+
+def _key(table: str) -> str:
+    return f"iceberg_snapshot/{table.split('.')[1]}"

@@ -1,0 +1,138 @@
+"""The `commerce` Iceberg catalog: the platform's contract tables for every engine.
+
+One SQL catalog (PyIceberg's `SqlCatalog`: the schema Iceberg's JDBC catalog, Trino's
+`iceberg.catalog.type=jdbc` and Spark's `JdbcCatalog` read): SQLite under the state folder
+when ICEBERG_CATALOG_URL is unset, PostgreSQL when it names one. Namespace = domain, table =
+the warehouse table's name; data and metadata files under `<lake>/<domain>/iceberg/<table>/`.
+
+`publish` replaces a table's rows (or the rows of some values of its partition column) with
+what the warehouse committed, in ONE commit holding ONE `overwrite` snapshot, tagged with the
+properties given (the Dagster run and partition): a reader of the catalog sees the previous
+state or the new one, and time travel never lands on a half-replaced table. A commit that
+loses a race with another writer of the same table is retried on the new state. This module
+imports neither Dagster nor DuckDB (docs/catalog.md).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression, In
+from pyiceberg.table import Table
+
+from resources.lib.storage import Location
+
+CATALOG = "commerce"
+ATTEMPTS = 8  # commits lost to concurrent writers of the same table before giving up
+
+
+def catalog_uri(url: str | None, state: Path) -> str:
+    """The SQLAlchemy URL of the catalog database: ICEBERG_CATALOG_URL (a `postgresql://`
+    URL is driven by psycopg 3, the platform's driver) or `<state>/catalog.sqlite`."""
+    if not url:
+        return f"sqlite:///{state / 'catalog.sqlite'}"
+    for plain in ("postgresql://", "postgres://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url.removeprefix(plain)
+    return url
+
+
+def file_io_properties(lake: Location) -> dict[str, str]:
+    """PyIceberg FileIO settings for the lake (pyarrow's file systems, as `Location`); on a
+    bucket the store's endpoint and keys. Holds the secret: never log it."""
+    props = {"py-io-impl": "pyiceberg.io.pyarrow.PyArrowFileIO"}
+    if lake.is_local:
+        return props
+    s = lake.settings
+    store = {"s3.endpoint": s.endpoint_url, "s3.access-key-id": s.access_key_id,
+             "s3.secret-access-key": s.secret_access_key, "s3.session-token": s.session_token,
+             "s3.region": s.region or "us-east-1"}  # fmt: skip
+    return props | {k: v for k, v in store.items() if v} | {"s3.force-virtual-addressing": "false"}
+
+
+def open_catalog(lake: Location, url: str | None, state: Path) -> SqlCatalog:
+    """The `commerce` catalog (its tables created on first use; SQLite's folder too)."""
+    if not url:
+        state.mkdir(parents=True, exist_ok=True)
+    return SqlCatalog(CATALOG, uri=catalog_uri(url, state), warehouse=table_root(lake),
+                      **file_io_properties(lake))
+
+
+def table_root(lake: Location, *parts: str) -> str:
+    """A URI under the lake as Iceberg metadata records it (`file://` on this disk)."""
+    where = lake.child(*parts)
+    return f"file://{where.path()}" if where.is_local else where.uri()
+
+
+def publish(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str], data: pa.Table,
+            properties: Mapping[str, str], partition_by: str | None = None,
+            values: Collection[Any] | None = None) -> int | None:
+    """Replace the rows of table `identifier` (namespace, name) with `data`: all of them, or,
+    with `values`, those whose `partition_by` is one of them (the table is partitioned by
+    that column). Creates the namespace and table when missing; adds `data`'s new columns.
+    Returns the id of the snapshot holding these rows (None: the table has none yet)."""
+    for attempt in range(ATTEMPTS):
+        table = _table(catalog, lake, identifier, data.schema, partition_by)
+        try:
+            return _overwrite(table, data, properties, partition_by, values)
+        except CommitFailedException:
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # another writer won
+    return None
+
+
+def _table(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str],
+           schema: pa.Schema, partition_by: str | None) -> Table:
+    """The table, created (partitioned by identity on `partition_by`) when missing."""
+    namespace, name = identifier
+    catalog.create_namespace_if_not_exists(namespace)
+    try:
+        return catalog.load_table(identifier)
+    except NoSuchTableError:
+        pass
+    try:
+        with catalog.create_table_transaction(
+            identifier, schema=schema, location=table_root(lake, namespace, "iceberg", name)
+        ) as tx:
+            if partition_by:
+                with tx.update_spec() as spec:
+                    spec.add_identity(partition_by)
+    except TableAlreadyExistsError:  # a concurrent creation won: load what it made
+        pass
+    return catalog.load_table(identifier)
+
+
+def _overwrite(table: Table, data: pa.Table, properties: Mapping[str, str],
+               partition_by: str | None, values: Collection[Any] | None) -> int | None:
+    from pyiceberg.io.pyarrow import _dataframe_to_data_files  # what Table.append uses
+
+    where: BooleanExpression = AlwaysTrue()
+    if values is not None:  # whole files only: each holds one value of the column
+        spec = [(table.schema().find_column_name(f.source_id), str(f.transform))
+                for f in table.spec().fields]
+        if spec != [(partition_by, "identity")]:
+            raise ValueError(f"{'.'.join(table.name())} is not partitioned by {partition_by}")
+        where = In(partition_by, set(values))
+    old = [task.file for task in table.scan(row_filter=where).plan_files()]
+    if not old and not data.num_rows:  # nothing to replace: the table's state stands
+        return table.current_snapshot().snapshot_id if table.current_snapshot() else None
+    with table.transaction() as tx:
+        known = {f.name for f in tx.table_metadata.schema().fields}
+        if any(name not in known for name in data.schema.names):
+            with tx.update_schema() as update:
+                update.union_by_name(data.schema)
+        with tx.update_snapshot(snapshot_properties=dict(properties)).overwrite() as snap:
+            for file in old:
+                snap.delete_data_file(file)
+            for file in _dataframe_to_data_files(table_metadata=tx.table_metadata, df=data,
+                                                 io=table.io, write_uuid=snap.commit_uuid):
+                snap.append_data_file(file)
+    return table.current_snapshot().snapshot_id
