@@ -19,6 +19,7 @@ from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.scoring import WarehouseScoring, Window
 from assets.industries.spark_scoring import SparkScoring
 from assets.shared import POOL, LaunchConfig, md_table
+from assets.shared.catalog import publish_partitions, publish_tables
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.sql import transaction
 
@@ -97,13 +98,18 @@ def industry_change_scores(
             history_rows = conn.execute(
                 f"SELECT count(*) FROM {SCHEMA}.industry_change_history"
             ).fetchone()[0]
-        if SCORES in selected:  # committed: now the API may show it
+        published = {}
+        if SCORES in selected:  # committed: now the API and the catalog may show it
             publish_scores(conn, paths.lake_root())
+            published = publish_tables(context, paths, conn, f"{SCHEMA}.industry_change_scores")
         if HISTORY in selected:
             publish_history_day(conn, paths.lake_root(), window.as_of)
+            history_published = publish_partitions(
+                context, paths, conn, f"{SCHEMA}.industry_change_history", "as_of",
+                [window.as_of])
         if SCORES in selected:
             checks = context.selected_asset_check_keys
-            for result in score_results(source, rows, window, spark.describe()):
+            for result in score_results(source, rows, window, spark.describe(), published):
                 if isinstance(result, dg.AssetCheckResult) and (
                     dg.AssetCheckKey(SCORES, result.check_name) not in checks
                 ):
@@ -112,7 +118,8 @@ def industry_change_scores(
     if HISTORY in selected:
         yield dg.MaterializeResult(
             asset_key=HISTORY,
-            metadata={"dagster/row_count": history_rows, "appended": appended},
+            metadata={"dagster/row_count": history_rows, "appended": appended,
+                      **history_published},
         )
 
 
@@ -137,9 +144,11 @@ def append_history(conn: duckdb.DuckDBPyConnection, rows: list[tuple], run_id: s
 
 
 def score_results(
-    source: WarehouseScoring | SparkScoring, rows: list[tuple], window: Window, engine: str
+    source: WarehouseScoring | SparkScoring, rows: list[tuple], window: Window, engine: str,
+    published: dict[str, str],
 ):
-    """The scores' materialization (top 3, the ten rows, how complete) and its two checks."""
+    """The scores' materialization (top 3, the ten rows, how complete, the catalog snapshot)
+    and its two checks."""
     as_of = window.as_of
     want_last, want_base = source.totals(as_of)
     unknown = source.unknown()
@@ -164,6 +173,7 @@ def score_results(
             "top_2": top3[1],
             "top_3": top3[2],
             "preview": dg.MetadataValue.md(table),
+            **published,
         },
     )
     yield dg.AssetCheckResult(
