@@ -25,6 +25,7 @@ from assets.customers.tables import (
     table_metadata,
 )
 from assets.shared import POOL, RETRY, LaunchConfig, asset_key
+from assets.shared.catalog import publish_tables
 from resources import DocumentStore, PlatformPaths, SqlSource, Warehouse
 from resources.lib.serving import customers_output
 from resources.lib.storage import Location
@@ -168,13 +169,16 @@ def _warehouse_tables() -> dg.AssetsDefinition:
         context.log.info(f"Replaced {len(chosen)} tables in DuckDB schema {DOMAIN}")
         for name, frame in chosen.items():
             write_parquet_atomic(frame, output_dir(paths), name)
+        with warehouse.get_connection(SCHEMA) as conn:  # committed: the catalog may show it
+            published = publish_tables(context, paths, conn, *(f"{DOMAIN}.{n}" for n in chosen))
         for (name, check), passed in check_results(cleaned, results).items():
             if dg.AssetCheckKey(WAREHOUSE_KEYS[name], check) in context.selected_asset_check_keys:
                 yield dg.AssetCheckResult(asset_key=WAREHOUSE_KEYS[name], check_name=check,
                                           passed=bool(passed))
         for name, frame in chosen.items():
+            mine = {k: v for k, v in published.items() if k == f"iceberg_snapshot/{name}"}
             yield dg.MaterializeResult(asset_key=WAREHOUSE_KEYS[name],
-                                       metadata=table_metadata(name, frame, cleaned))
+                                       metadata={**table_metadata(name, frame, cleaned), **mine})
 
     return warehouse_tables
 

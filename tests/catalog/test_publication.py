@@ -10,35 +10,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from cli.generators.late_payments import write_extracts
 from resources import PlatformPaths, Warehouse
+from tests.catalog.conftest import assert_catalog_equals_warehouse
 from tests.late_payments.conftest import materialize
 
 TABLES = ("stg_accounts", "stg_skus", "stg_invoices", "stg_invoice_line_items",
           "fct_invoice_lines", "invoice_features", "rejected_rows")  # fmt: skip
 
 
-def _rows(conn: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
-    return sorted(conn.execute(f"SELECT * FROM {relation}").fetchall(), key=repr)
-
-
 def _assert_catalog_equals_warehouse(paths: PlatformPaths) -> dict[str, int]:
-    """Every late_payments table: the catalog's rows and columns are the warehouse's."""
-    catalog, snapshots = paths.catalog(), {}
-    with duckdb.connect(str(paths.warehouse), read_only=True) as conn:
-        for name in TABLES:
-            table = catalog.load_table(("late_payments", name))
-            published = table.scan().to_arrow()
-            conn.register("published", published)
-            assert published.schema.names == [d[0] for d in conn.execute(
-                f"DESCRIBE late_payments.{name}").fetchall()], name
-            assert _rows(conn, "published") == _rows(conn, f"late_payments.{name}"), name
-            assert _rows(conn, "published"), name  # the generator's messy set fills each
-            snapshots[name] = table.current_snapshot().snapshot_id
-    return snapshots
+    return assert_catalog_equals_warehouse(paths, "late_payments", TABLES)
 
 
 def _published(result) -> dict[str, tuple[str, str]]:  # noqa: ANN001
