@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.invoices.store import InvoiceStore
+from resources.lib.catalog import CatalogTarget
 from resources.lib.serving import (
     INVOICE_TOTALS,
     INVOICE_VENUES,
@@ -56,6 +57,7 @@ SCHEMA = pa.schema([
     ("updated_at", pa.timestamp("us")), ("files", pa.list_(pa.string())),
     ("last_file", pa.string()),
 ])
+TOTALS_COLUMNS = SCHEMA.names[:5]  # the table's own columns, as the catalog holds them
 VENUES = pa.schema([("venue_id", pa.string()), ("first_date", pa.date32()),
                     ("last_date", pa.date32())])
 
@@ -76,20 +78,29 @@ def _month_bounds(day: date) -> tuple[date, date]:
     return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
 
 
-def publish_months(store: InvoiceStore, lake: Location, dates: set[date]) -> list[str]:
-    """Republish the month files of `dates` from the committed tables; the months written."""
+def publish_months(store: InvoiceStore, lake: Location, dates: set[date],
+                   target: CatalogTarget | None = None) -> list[str]:
+    """Republish the month files of `dates` from the committed tables, and with `target` the
+    same months of `commerce.invoices.venue_daily_totals` (partitioned by creation date:
+    every date of the months replaced); the months written."""
     months = sorted({_month_bounds(d) for d in dates})
     venues: dict[str, tuple[date, date]] = {}
+    tables = []
     for first, last in months:
         rows = store.execute(_MONTH, (first, last, first, last)).fetchall()
         table = pa.Table.from_pylist(
             [dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA)
         publish_table(answer_file(lake, INVOICE_TOTALS, month_part(first)), table)
+        tables.append(table.select(TOTALS_COLUMNS))
         for venue, day, *_ in rows:
             seen = venues.get(venue, (day, day))
             venues[venue] = (min(seen[0], day), max(seen[1], day))
     if venues:
         _merge_venues(lake, venues)
+    if target is not None and months:
+        days = [a + timedelta(days=i) for a, b in months for i in range((b - a).days + 1)]
+        target.publish(("invoices", "venue_daily_totals"), pa.concat_tables(tables),
+                       "created_date", days)
     return [month_part(first) for first, _ in months]
 
 
@@ -118,8 +129,9 @@ class Publisher:
     """Republishes the months of committed files: `committed(dates)` after each commit,
     `flush()` at the end of the run, and in a failing run before the error leaves."""
 
-    def __init__(self, store: InvoiceStore, lake: Location) -> None:
-        self.store, self.lake = store, lake
+    def __init__(self, store: InvoiceStore, lake: Location,
+                 target: CatalogTarget | None = None) -> None:
+        self.store, self.lake, self.target = store, lake, target
         self.every = float(os.environ.get("INVOICES_PUBLISH_EVERY_SECONDS", "1"))
         self.pending: set[date] = set()
         self.months: set[str] = set()
@@ -133,7 +145,7 @@ class Publisher:
     def flush(self) -> list[str]:
         """Publish what is pending; every month published by this publisher so far."""
         if self.pending:
-            self.months |= set(publish_months(self.store, self.lake, self.pending))
+            self.months |= set(publish_months(self.store, self.lake, self.pending, self.target))
             self.pending = set()
         self._last = time.monotonic()
         return sorted(self.months)

@@ -16,6 +16,7 @@ from assets.invoices.publish import publish_months
 from assets.invoices.raw import partition_dates, raw_invoices, totals_coverage_table
 from assets.invoices.store import open_store
 from assets.shared import POOL, RETRY, md, md_table
+from assets.shared.catalog import catalog_target
 from assets.shared.partitions import partition_results
 from resources import InvoicesDb, PlatformPaths
 
@@ -47,7 +48,8 @@ def venue_daily_totals(
     with open_store(invoices_db) as store:
         corrected = store.recompute_dates(first, last)
         publish_months(store, paths.lake_root(), {first + timedelta(days=i)
-                                           for i in range((last - first).days + 1)})
+                                           for i in range((last - first).days + 1)},
+                       catalog_target(context, paths))
         mismatched = store.mismatches(first, last)
         duplicates = store.scalar(
             "SELECT COUNT(*) - COUNT(DISTINCT invoice_id) FROM invoices.raw_invoices"

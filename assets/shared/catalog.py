@@ -18,17 +18,23 @@ import dagster as dg
 import duckdb
 
 from resources import PlatformPaths
-from resources.lib.catalog import publish
+from resources.lib.catalog import CatalogTarget
 
 
 def run_properties(context: dg.AssetExecutionContext) -> dict[str, str]:
     """The snapshot summary's Dagster properties: run id and (when any) partition(s)."""
     props = {"dagster.run_id": context.run.run_id}
-    if context.has_partition_key_range:
+    if context.has_partition_key:
+        props["dagster.partition"] = context.partition_key
+    elif context.has_partition_key_range:  # a single-run backfill of a range
         keys = context.partition_key_range
-        props["dagster.partition"] = (keys.start if keys.start == keys.end
-                                      else f"{keys.start}...{keys.end}")
+        props["dagster.partition"] = f"{keys.start}...{keys.end}"
     return props
+
+
+def catalog_target(context: dg.AssetExecutionContext, paths: PlatformPaths) -> CatalogTarget:
+    """This run's publication target: the catalog, the lake, the run's properties."""
+    return CatalogTarget(paths.catalog(), paths.lake_root(), run_properties(context))
 
 
 def publish_tables(context: dg.AssetExecutionContext, paths: PlatformPaths,
@@ -58,8 +64,7 @@ def _publish(context: dg.AssetExecutionContext, paths: PlatformPaths,
     with conn.cursor() as cur:
         data = cur.sql(query, params=params).to_arrow_table()
     namespace, name = table.split(".")
-    snapshot = publish(paths.catalog(), paths.lake_root(), (namespace, name), data,
-                       run_properties(context), column, values)
+    snapshot = catalog_target(context, paths).publish((namespace, name), data, column, values)
     context.log.info(f"commerce.{table}: {data.num_rows} rows published, snapshot {snapshot}")
     return snapshot
 

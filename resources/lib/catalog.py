@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,23 @@ from resources.lib.storage import Location
 
 CATALOG = "commerce"
 ATTEMPTS = 8  # commits lost to concurrent writers of the same table before giving up
+
+
+@dataclass(frozen=True)
+class CatalogTarget:
+    """Where one run publishes: the catalog, the lake under which its files go, and the
+    snapshot properties naming the run (a domain's publisher takes one)."""
+
+    catalog: SqlCatalog
+    lake: Location
+    properties: Mapping[str, str]
+
+    def publish(self, identifier: tuple[str, str], data: pa.Table,
+                partition_by: str | None = None,
+                values: Collection[Any] | None = None) -> int | None:
+        """`publish` into this target."""
+        return publish(self.catalog, self.lake, identifier, data, self.properties,
+                       partition_by, values)
 
 
 def catalog_uri(url: str | None, state: Path) -> str:

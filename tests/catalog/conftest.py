@@ -7,6 +7,7 @@ import duckdb
 from resources import PlatformPaths
 from tests.customers.conftest import dirty_source  # noqa: F401 - fixture
 from tests.industries.conftest import instance, res  # noqa: F401 - fixtures
+from tests.invoices.conftest import invoices_env  # noqa: F401 - fixture
 
 
 def _rows(conn: duckdb.DuckDBPyConnection, relation: str) -> list[tuple]:
