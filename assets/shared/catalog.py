@@ -41,7 +41,8 @@ def publish_tables(context: dg.AssetExecutionContext, paths: PlatformPaths,
                    conn: duckdb.DuckDBPyConnection, *tables: str) -> dict[str, Any]:
     """Publish whole warehouse tables (`schema.name`) as `commerce.<schema>.<name>`; the
     metadata entries naming each snapshot (as text: an id has 64 bits)."""
-    snapshots = {table: _publish(context, paths, conn, table) for table in tables}
+    target = catalog_target(context, paths)  # one catalog opened for all of them
+    snapshots = {table: _publish(context, target, conn, table) for table in tables}
     return {_key(table): str(sid) for table, sid in snapshots.items() if sid is not None}
 
 
@@ -50,11 +51,11 @@ def publish_partitions(context: dg.AssetExecutionContext, paths: PlatformPaths,
                        values: Collection[Any]) -> dict[str, Any]:
     """Publish the rows of `table` whose `column` is one of `values` (the catalog's table
     is partitioned by that column): the other values' rows stay as they are."""
-    snapshot = _publish(context, paths, conn, table, column, values)
+    snapshot = _publish(context, catalog_target(context, paths), conn, table, column, values)
     return {} if snapshot is None else {_key(table): str(snapshot)}
 
 
-def _publish(context: dg.AssetExecutionContext, paths: PlatformPaths,
+def _publish(context: dg.AssetExecutionContext, target: CatalogTarget,
              conn: duckdb.DuckDBPyConnection, table: str, column: str | None = None,
              values: Collection[Any] | None = None) -> int | None:
     query, params = f"SELECT * FROM {table}", None
@@ -64,7 +65,7 @@ def _publish(context: dg.AssetExecutionContext, paths: PlatformPaths,
     with conn.cursor() as cur:
         data = cur.sql(query, params=params).to_arrow_table()
     namespace, name = table.split(".")
-    snapshot = catalog_target(context, paths).publish((namespace, name), data, column, values)
+    snapshot = target.publish((namespace, name), data, column, values)
     context.log.info(f"commerce.{table}: {data.num_rows} rows published, snapshot {snapshot}")
     return snapshot
 
