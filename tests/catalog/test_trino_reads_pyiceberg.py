@@ -87,7 +87,9 @@ def write_history(catalog: SqlCatalog):  # noqa: ANN201 - (table, first snapshot
     return table, first
 
 
-def test_trino_reads_the_rows_pyiceberg_appended_and_overwrote(commerce, trino) -> None:
+def test_trino_reads_the_rows_pyiceberg_appended_and_overwrote(
+    commerce, trino, request: pytest.FixtureRequest
+) -> None:
     table, _ = write_history(commerce)
     assert as_rows(table.scan().to_arrow()) == sorted(SECOND)  # PyIceberg's own reading
 
@@ -95,8 +97,12 @@ def test_trino_reads_the_rows_pyiceberg_appended_and_overwrote(commerce, trino) 
     assert commerce_in_trino.name == "commerce"
     assert commerce_in_trino.query("SHOW TABLES FROM sales") == [("orders",)]
     assert [row[:2] for row in commerce_in_trino.query("DESCRIBE sales.orders")] == TRINO_TYPES
+    store = request.getfixturevalue("s3_server") if table.location().startswith("s3://") else None
+    before = store.requests().get("GET", 0) if store else 0
     got = commerce_in_trino.query(f"SELECT {COLUMNS} FROM sales.orders")
     assert sorted(got) == sorted(SECOND)
+    if store:  # the files came from the bucket
+        assert store.requests().get("GET", 0) > before
 
     # a later commit is seen by the next query: the catalog row is read again, not cached
     table.append(arrow([(6, Decimal("1.10"), D1, None, "late", None)]))
