@@ -522,6 +522,7 @@ class TestCatalogs:
                 raise TypeError("catalog() needs a SqlCatalog or the connector's properties")
             properties = properties_of(sql_catalog)
         name = name or (sql_catalog.name if sql_catalog is not None else "commerce")
+        self.server.drop_catalog(name)  # one an earlier test failed to drop
         self.server.create_catalog(name, properties)
         self._made.append(name)
         return TrinoCatalog(self.server, name)
