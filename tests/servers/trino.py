@@ -51,7 +51,7 @@ from tests.servers import (
 
 POM = Path(__file__).parent / "trino" / "pom.xml"
 MIN_JAVA = 24  # Trino 476's requirement (it refuses older JVMs at start-up)
-KEEP = ("lib", "plugin/iceberg", "NOTICE")  # of the server package; the other 56 plugins go
+KEEP = ("lib", "plugin/iceberg", "NOTICE")  # of the server package; the other 54 plugins go
 USER = "commerce-tests"
 
 
