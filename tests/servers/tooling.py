@@ -18,7 +18,14 @@ from tests.servers import ServerUnavailable
 from tests.servers.kafka import install_jars, kafka_version, libs_dir
 from tests.servers.mongo import binary_path, ferretdb_version, install_ferretdb
 from tests.servers.postgres import find_bin_dir
-from tests.servers.trino import cds_archive, find_java, install_dir, install_trino, trino_version
+from tests.servers.trino import (
+    can_record_archive,
+    cds_archive,
+    find_java,
+    install_dir,
+    install_trino,
+    trino_version,
+)
 
 
 def check() -> int:
@@ -47,7 +54,9 @@ def check() -> int:
             print(f"{trino}: {install_dir()}, but no Java to run it: {exc}")
             missing += 1
         else:
-            archive = "class archive" if cds_archive(version).exists() else "NO class archive"
+            archive = ("class archive" if cds_archive(version).exists()
+                       else "no class archive" if not can_record_archive(java)
+                       else "NO class archive (yet)")
             print(f"{trino}: {install_dir()} (java {version}: {java}; {archive})")
     return 1 if missing else 0
 

