@@ -5,6 +5,8 @@
 - `kafka_server` (session) / `kafka_bootstrap` ("127.0.0.1:PORT")
 - `spark_cluster` (session: standalone master + worker + Spark Connect) / `spark` (a
   `SparkResource` bound to it) / `spark_on_store` (bound to it and to `s3_server`: s3a)
+- `trino_server` (session: one Trino, catalogs made with CREATE CATALOG) / `trino` (for one
+  test: `trino.catalog(sql_catalog)` reads that PyIceberg SqlCatalog; dropped after the test)
 - `small_disk`: a 64 MB tmpfs to fill (a full data root)
 - `after_demo` (session): (DAGSTER_HOME, data root) after `python -m cli.demo --scale 0.2`
   on fresh temporary ones; shared by tests/test_demo_then_platform.py and tests/browser/
@@ -190,6 +192,32 @@ def spark_on_store(spark_cluster, s3_server) -> Iterator[object]:
         name.lower(): value for name, value in s3_server.env().items()})
     yield resource
     resource.close()
+
+
+# --- Trino (reads the commerce Iceberg catalog) ---------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def trino_server() -> Iterator[object]:
+    """One Trino server for the session, no catalog yet: `.url`, `.execute(sql)` (JSON
+    rows), `.create_catalog(name, props)`, `.drop_catalog(name)`, `.connect(catalog)`."""
+    from tests.servers.trino import start_trino
+
+    server = _start_or_skip(start_trino)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def trino(trino_server) -> Iterator[object]:
+    """The session's Trino for one test: `trino.catalog(sql_catalog)` makes a Trino catalog
+    (named like the PyIceberg catalog: `commerce`) on that SqlCatalog's database, warehouse
+    and S3 settings, with `.query(sql, params)`; the test's catalogs are dropped after it."""
+    from tests.servers.trino import TestCatalogs
+
+    catalogs = TestCatalogs(trino_server)
+    yield catalogs
+    catalogs.close()
 
 
 # --- A small disk to fill -------------------------------------------------------------------

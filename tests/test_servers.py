@@ -101,6 +101,32 @@ def test_kafka_produce_consume_round_trip(kafka_bootstrap: str) -> None:
     assert got == [b"order-0", b"order-1", b"order-2"]
 
 
+def test_trino_answers_on_loopback_and_keeps_catalogs_across_a_restart(
+    trino_server, tmp_path
+) -> None:
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    from tests.servers.trino import iceberg_catalog_properties
+
+    assert trino_server.host == "127.0.0.1" and trino_server.port > 0
+    assert trino_server.execute("SELECT 1") == [[1]]
+    assert trino_server.execute("SELECT node_version, coordinator FROM system.runtime.nodes") == [
+        [trino_server.version, True]]
+    uri = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    SqlCatalog("commerce", uri=uri, warehouse=tmp_path.as_uri())  # Trino creates no catalog tables
+    props = iceberg_catalog_properties(uri, str(tmp_path))
+    trino_server.create_catalog("restart_probe", props)
+    try:
+        with trino_server.stopped():
+            pass
+        assert "restart_probe" in trino_server.catalogs()  # the file catalog store
+        assert trino_server.execute("SHOW SCHEMAS FROM restart_probe") == [
+            ["information_schema"], ["system"]]
+    finally:
+        trino_server.drop_catalog("restart_probe")
+    assert "restart_probe" not in trino_server.catalogs()
+
+
 def _unavailable() -> None:
     from tests.servers import ServerUnavailable
 

@@ -1,6 +1,7 @@
 """Install (and cache) what the test servers need, before the tests run.
 
-    python3 -m tests.servers.tooling install   # build FerretDB, resolve the Kafka and Spark jars
+    python3 -m tests.servers.tooling install   # build FerretDB, resolve the Kafka and Spark
+                                               # jars, fetch and unpack Trino
     python3 -m tests.servers.tooling check     # say what is there, change nothing
 
 Standard library only, so `.ci/run` can call it before the virtualenv exists. PostgreSQL
@@ -17,6 +18,14 @@ from tests.servers import ServerUnavailable
 from tests.servers.kafka import install_jars, kafka_version, libs_dir
 from tests.servers.mongo import binary_path, ferretdb_version, install_ferretdb
 from tests.servers.postgres import find_bin_dir
+from tests.servers.trino import (
+    can_record_archive,
+    cds_archive,
+    find_java,
+    install_dir,
+    install_trino,
+    trino_version,
+)
 
 
 def check() -> int:
@@ -34,12 +43,28 @@ def check() -> int:
         ok = path.exists()
         missing += not ok
         print(f"{name}: {path.parent if ok else 'MISSING (' + str(path) + ')'}")
+    trino = f"trino {trino_version()}"
+    if not (install_dir() / ".complete").exists():
+        print(f"{trino}: MISSING ({install_dir() / '.complete'})")
+        missing += 1
+    else:
+        try:
+            java, version = find_java()
+        except ServerUnavailable as exc:
+            print(f"{trino}: {install_dir()}, but no Java to run it: {exc}")
+            missing += 1
+        else:
+            archive = ("class archive" if cds_archive(version).exists()
+                       else "no class archive" if not can_record_archive(java)
+                       else "NO class archive (yet)")
+            print(f"{trino}: {install_dir()} (java {version}: {java}; {archive})")
     return 1 if missing else 0
 
 
 def install() -> int:
     for name, step in (("ferretdb", install_ferretdb), ("kafka jars", install_jars),
-                       ("spark extra jars", spark_cluster.install_jars)):
+                       ("spark extra jars", spark_cluster.install_jars),
+                       ("trino", install_trino)):
         t0 = time.monotonic()
         try:
             where = step()
