@@ -24,7 +24,12 @@ from typing import Any
 
 import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+    ValidationException,
+)
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression, In
 from pyiceberg.table import Table
 
@@ -32,6 +37,11 @@ from resources.lib.storage import Location
 
 CATALOG = "commerce"
 ATTEMPTS = 8  # commits lost to concurrent writers of the same table before giving up
+# Snapshot isolation: a publication conflicts with a concurrent one only when that one
+# removed a file this one replaces (the same rows); PyIceberg's default, serializable with
+# no conflict filter, would refuse any file another partition's publication added.
+TABLE_PROPERTIES = {"write.delete.isolation-level": "snapshot",
+                    "write.update.isolation-level": "snapshot"}
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,7 @@ def publish(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str], da
         table = _table(catalog, lake, identifier, data.schema, partition_by)
         try:
             return _overwrite(table, data, properties, partition_by, values)
-        except CommitFailedException:
+        except (CommitFailedException, ValidationException):  # redone on the new state
             if attempt == ATTEMPTS - 1:
                 raise
             time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # another writer won
@@ -118,7 +128,8 @@ def _table(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str],
         pass
     try:
         with catalog.create_table_transaction(
-            identifier, schema=schema, location=table_root(lake, namespace, "iceberg", name)
+            identifier, schema=schema, location=table_root(lake, namespace, "iceberg", name),
+            properties=TABLE_PROPERTIES,
         ) as tx:
             if partition_by:
                 with tx.update_spec() as spec:
