@@ -20,12 +20,12 @@ import os
 import time
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.invoices.store import InvoiceStore
-from resources.lib.catalog import CatalogTarget
 from resources.lib.serving import (
     INVOICE_TOTALS,
     INVOICE_VENUES,
@@ -36,6 +36,9 @@ from resources.lib.serving import (
     publish_table,
 )
 from resources.lib.storage import Location
+
+if TYPE_CHECKING:  # pyiceberg loads on the first publication
+    from resources.lib.catalog import CatalogTarget
 
 _MONTH = """
 SELECT t.venue_id, t.created_date, t.total_amount, t.invoice_count, t.updated_at,

@@ -12,13 +12,15 @@ The mechanism is `resources.lib.catalog.publish`; docs/catalog.md says which tab
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
 
 from resources import PlatformPaths
-from resources.lib.catalog import CatalogTarget
+
+if TYPE_CHECKING:  # pyiceberg loads on the first publication, not with the definitions
+    from resources.lib.catalog import CatalogTarget
 
 
 def run_properties(context: dg.AssetExecutionContext) -> dict[str, str]:
@@ -34,6 +36,8 @@ def run_properties(context: dg.AssetExecutionContext) -> dict[str, str]:
 
 def catalog_target(context: dg.AssetExecutionContext, paths: PlatformPaths) -> CatalogTarget:
     """This run's publication target: the catalog, the lake, the run's properties."""
+    from resources.lib.catalog import CatalogTarget
+
     return CatalogTarget(paths.catalog(), paths.lake_root(), run_properties(context))
 
 
