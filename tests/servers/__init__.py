@@ -220,6 +220,11 @@ class Server:
     """Base: a started server registers itself so it is stopped at interpreter exit too."""
 
     name = "server"
+    proc: subprocess.Popen[bytes] | None = None  # the server's process, while started
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def start(self) -> None:
         raise NotImplementedError

@@ -168,7 +168,7 @@ class KafkaServer(Server):
         return path
 
     def start(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self.running:
             return
         t0 = time.monotonic()
         if not self.port:

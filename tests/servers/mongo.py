@@ -105,10 +105,6 @@ class MongoServer(Server):
     def uri(self) -> str:
         return f"mongodb://{self.host}:{self.port}/"
 
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
     def start(self) -> None:
         if self.running:
             return

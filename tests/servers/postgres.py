@@ -101,7 +101,7 @@ class PostgresServer(Server):
         return env
 
     def start(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self.running:
             return
         t0 = time.monotonic()
         if not (self.data_dir / "PG_VERSION").exists():

@@ -103,10 +103,6 @@ class S3Server(Server):
         return [str(self.binary), "server", "-filer", "-s3",
                 *(f"-{k}={v}" for k, v in flags.items())]
 
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
     def start(self) -> None:
         if self.running:
             return

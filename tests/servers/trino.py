@@ -408,10 +408,6 @@ class TrinoServer(Server):
             "io.trino.server.TrinoServer",
         ]
 
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
     def start(self) -> None:
         if self.running:
             return
