@@ -75,8 +75,14 @@ def publish_slices(context: dg.AssetExecutionContext, paths: PlatformPaths,
         cur.register("slice_keys", wanted)
         data = cur.sql(f"SELECT t.* FROM {table} t SEMI JOIN slice_keys k ON {on}"
                        ).to_arrow_table() if keys else None
-    if data is None:
-        return {}
+    return {} if data is None else publish_arrow(context, paths, table, data, spec, keys)
+
+
+def publish_arrow(context: dg.AssetExecutionContext, paths: PlatformPaths, table: str,
+                  data: pa.Table, spec: Sequence[tuple[str, str]],
+                  keys: Collection[tuple]) -> dict[str, Any]:
+    """Publish committed rows read elsewhere (a lake table on the Spark cluster) as the
+    slices `keys` of `table`; the metadata entry naming the snapshot."""
     namespace, name = table.split(".")
     snapshot = catalog_target(context, paths).publish((namespace, name), data, spec, keys)
     context.log.info(f"commerce.{table}: {len(keys)} slices, {data.num_rows} rows published, "

@@ -44,8 +44,8 @@ def as_spec(partition_by: str | Sequence[tuple[str, str]] | None) -> Spec:
 
 
 def as_keys(spec: Spec, values: Collection[Any]) -> set[tuple]:
-    """Slice keys as tuples (a one-field spec takes plain values)."""
-    return {(v,) for v in values} if len(spec) == 1 else {tuple(v) for v in values}
+    """Slice keys as tuples (a one-field spec also takes plain values)."""
+    return {tuple(v) if isinstance(v, tuple | list) else (v,) for v in values}
 
 
 def add_fields(update: UpdateSpec, spec: Spec) -> None:
