@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 export PLATFORM_DATA_DIR ?= $(CURDIR)/data/local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv home demo test run up down test-deploy lint bench clean spark-up spark-down
+.PHONY: venv home demo test run up down test-deploy lint bench clean spark-up spark-down \
+	trino-up trino-down
 
 # setuptools warns on every editable install that a folder named like a package may shadow
 # it: here the folders ARE the packages
@@ -50,6 +51,15 @@ spark-up: venv
 
 spark-down: venv
 	$(PY) -m cli.spark_cluster down
+
+# Trino 476 on the platform's `commerce` Iceberg catalog (docs/sql.md): installs it once
+# (Maven Central, ~35 s, cached), starts it detached, prints TRINO_URL; trino-down stops it
+trino-up: venv
+	$(PY) -m tests.servers.tooling install trino
+	$(PY) -m cli.trino up
+
+trino-down: venv
+	$(PY) -m cli.trino down
 
 # The whole platform in containers (docs/docker.md): Docker, or Podman where there is no
 # Docker engine; official images, or (IMAGES=local, or no registry reachable) the

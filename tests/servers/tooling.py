@@ -61,10 +61,13 @@ def check() -> int:
     return 1 if missing else 0
 
 
-def install() -> int:
+def install(only: list[str] | None = None) -> int:
+    """Install every tool, or those named (`install trino`)."""
     for name, step in (("ferretdb", install_ferretdb), ("kafka jars", install_jars),
                        ("spark extra jars", spark_cluster.install_jars),
                        ("trino", install_trino)):
+        if only and name not in only:
+            continue
         t0 = time.monotonic()
         try:
             where = step()
@@ -78,7 +81,7 @@ def install() -> int:
 def main(argv: list[str]) -> int:
     command = argv[0] if argv else "check"
     if command == "install":
-        return install()
+        return install(argv[1:])
     if command == "check":
         return check()
     print(__doc__, file=sys.stderr)

@@ -325,7 +325,11 @@ class TrinoServer(Server):
         catalogs: Mapping[str, Mapping[str, str]] | None = None,
         start_timeout: float = 180,
         heap: str = "1G",
+        base: Path | None = None,
+        port: int | None = None,
     ) -> None:
+        """`base`: the server's folder (default a swept temp dir; `make trino-up` keeps one
+        under the data root); `port`: default a free one."""
         if not installed():
             install_trino(train=False)
         self.home = install_dir()
@@ -334,16 +338,16 @@ class TrinoServer(Server):
         self.start_timeout = start_timeout
         self.heap = heap
         self.host = "127.0.0.1"
-        self.port = free_port()
+        self.port = port or free_port()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.base = make_temp_dir("trino-")
-        self._temp_dirs = [self.base]
+        self.base = base or make_temp_dir("trino-")
+        self._temp_dirs = [] if base else [self.base]
         self.log_path = self.base / "trino.log"
         # The file catalog store's default, relative to the working directory (the config
         # key `catalog.config-dir` is read from etc/catalog-store.properties in dynamic mode)
         self.catalog_dir = self.base / "etc" / "catalog"
-        self.catalog_dir.mkdir(parents=True)
-        (self.base / "tmp").mkdir()
+        self.catalog_dir.mkdir(parents=True, exist_ok=True)
+        (self.base / "tmp").mkdir(exist_ok=True)
         for name, props in (catalogs or {}).items():
             self._write_catalog(_identifier(name), props)
         self._write_config()
