@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Builds the images of docker/compose.local.yml on the local base (docker/local/base.sh):
-# PostgreSQL, Kafka, FerretDB, Spark, SeaweedFS. Artifacts come from this machine's caches, as the
+# PostgreSQL, Kafka, FerretDB, Spark, SeaweedFS, Trino. Artifacts come from this machine's caches, as the
 # test fixtures get them: the Kafka jars by Maven (~/.m2), the FerretDB binary by
 # `python3 -m tests.servers.tooling install` (Go). The engine's layer cache makes a second
-# run take seconds.   Usage: docker/local/build.sh podman|docker [postgres kafka ferretdb spark seaweedfs]
+# run take seconds.   Usage: docker/local/build.sh podman|docker [postgres kafka ferretdb spark seaweedfs trino]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 engine="${1:-podman}"; shift || true
-images=("$@"); [ "${#images[@]}" -gt 0 ] || images=(postgres kafka ferretdb spark seaweedfs)
+images=("$@"); [ "${#images[@]}" -gt 0 ] || images=(postgres kafka ferretdb spark seaweedfs trino)
 BASE="${LOCAL_BASE_IMAGE:-localhost/debian-base:bookworm}"
 CACHE="${COMMERCE_PLATFORM_CACHE:-$HOME/.cache/commerce-platform}"
 docker/local/base.sh "$engine"
@@ -38,6 +38,11 @@ for name in "${images[@]}"; do
       build ferretdb localhost/commerce-local/ferretdb:1.24.2 "$ctx" ;;
     spark) build spark localhost/commerce-local/spark:4.2.0 docker/local/spark ;;
     seaweedfs) build seaweedfs localhost/commerce-local/seaweedfs:4.48 docker/local/seaweedfs ;;
+    trino)
+      python3 -m tests.servers.tooling install trino >/dev/null
+      ctx="$(stage trino)"; mkdir -p "$ctx/trino"
+      cp -a "$CACHE/trino-476/lib" "$CACHE/trino-476/plugin" "$ctx/trino/"
+      build trino localhost/commerce-local/trino:476 "$ctx" ;;
     *) echo "unknown image $name" >&2; exit 2 ;;
   esac
 done
