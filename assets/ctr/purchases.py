@@ -100,7 +100,8 @@ def extract_purchases(db: SqlSource, platform: str, day: str) -> pl.DataFrame:
     ],
 )
 def purchases(
-    context: dg.AssetExecutionContext, purchases_db: SqlSource, warehouse: Warehouse
+    context: dg.AssetExecutionContext, purchases_db: SqlSource, warehouse: Warehouse,
+    paths: PlatformPaths,
 ) -> Iterator[dg.MaterializeResult]:
     """Purchases (one row per order item) of one GMT-03:00 day and platform.
 
@@ -112,7 +113,7 @@ def purchases(
     yield from each_partition(
         context, context.partition_keys,
         lambda key: _purchases_slice(context, purchases_db, warehouse, *slice_of(key)),
-        lambda: run_coverage(context, warehouse, "purchases"),
+        lambda: run_coverage(context, paths, warehouse, "purchases"),
     )
 
 
@@ -204,7 +205,7 @@ def purchases_per_minute(
     yield from each_partition(
         context, context.partition_keys,
         lambda key: _purchases_per_minute_slice(paths, warehouse, *slice_of(key), publish_now),
-        lambda: run_coverage(context, warehouse, "purchases_per_minute"),
+        lambda: run_coverage(context, paths, warehouse, "purchases_per_minute"),
     )
 
 

@@ -8,7 +8,9 @@ from typing import Any
 import dagster as dg
 import duckdb
 
+from assets.ctr.partitions import slice_of
 from assets.shared import coverage_table, next_day
+from assets.shared.catalog import publish_slices
 from resources.sql import Schema
 
 SCHEMA = Schema("ctr", (
@@ -35,6 +37,13 @@ SCHEMA = Schema("ctr", (
         reason VARCHAR NOT NULL, detail VARCHAR, loaded_at TIMESTAMP NOT NULL)""",
 ))
 
+# How each table's slices (platform, GMT-03:00 day) are partitioned in the catalog
+CATALOG_SPECS = {
+    "views_per_minute": (("platform", "identity"), ("minute", "day")),
+    "purchases_per_minute": (("platform", "identity"), ("minute", "day")),
+    "purchases": (("platform", "identity"), ("date", "identity")),
+}
+
 
 def day_bounds(day: str) -> tuple[datetime, datetime]:
     """[D 00:00, D+1 00:00) as naive GMT-03:00 wall-clock datetimes."""
@@ -58,12 +67,17 @@ def coverage(conn: duckdb.DuckDBPyConnection, table: str, platforms: set[str]) -
     )
 
 
-def run_coverage(context: Any, warehouse: Any, table: str) -> dict[str, Any]:
-    """The run's figures every ctr partition run adds: where `table` holds data for the
-    platforms of the run."""
-    platforms = {key.split("|")[1] for key in context.partition_keys}
+def run_coverage(context: Any, paths: Any, warehouse: Any, table: str) -> dict[str, Any]:
+    """The run's figures every ctr partition run adds, once all its slices are committed:
+    where `table` holds data for the platforms of the run, and the snapshot of the run's
+    slices published to `commerce.ctr.<table>` (one per run, docs/catalog.md)."""
+    slices = {slice_of(key)[::-1] for key in context.partition_keys}  # (platform, day)
     with warehouse.get_connection(SCHEMA) as conn:
-        return {"coverage": dg.MetadataValue.md(coverage(conn, table, platforms))}
+        published = publish_slices(
+            context, paths, conn, f"ctr.{table}", CATALOG_SPECS[table],
+            {(platform, date.fromisoformat(day)) for platform, day in slices})
+        platforms = {platform for platform, _ in slices}
+        return {"coverage": dg.MetadataValue.md(coverage(conn, table, platforms)), **published}
 
 
 def replace_rollup(

@@ -62,7 +62,7 @@ def views_per_minute(
     yield from each_partition(
         context, context.partition_keys,
         lambda key: _views_slice(paths, warehouse, spark, *slice_of(key)),
-        lambda: run_coverage(context, warehouse, "views_per_minute"),
+        lambda: run_coverage(context, paths, warehouse, "views_per_minute"),
     )
 
 

@@ -10,6 +10,7 @@ from assets.industries.common import CUSTOMERS, GROUP, INDUSTRIES, SCHEMA, canon
 from assets.industries.schema import SCHEMA as TABLES
 from assets.shared import POOL, no_reask
 from assets.shared import md_table as _md
+from assets.shared.catalog import publish_tables
 from resources import PlatformPaths, Warehouse
 from resources.csv_rows import CsvRow, csv_rows, open_csv
 from resources.lib.landing import LandingFolder
@@ -145,6 +146,8 @@ def customers(
     snap, rejected = build_snapshot(frames)
     with warehouse.get_connection(TABLES) as conn:
         n = _store(conn, snap, rejected)
+        published = publish_tables(context, paths, conn, *(
+            f"{SCHEMA}.{t}" for t in ("customers", "customer_industries", "rejected_customers")))
         top = conn.execute(
             f"SELECT industry, count(*) FROM {SCHEMA}.customer_industries "
             "GROUP BY ALL ORDER BY 2 DESC, 1"
@@ -157,6 +160,7 @@ def customers(
             "batches": len(frames),
             "rows_rejected": len(rejected),
             "preview": dg.MetadataValue.md(_md(["industry", "customers"], top)),
+            **published,
         },
         check_results=[
             dg.AssetCheckResult(

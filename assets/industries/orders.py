@@ -1,7 +1,7 @@
 """Lake batches → `industries.orders` (hourly, deduplicated) → the per-customer hourly rollup."""
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import dagster as dg
@@ -20,10 +20,14 @@ from assets.industries.common import (
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.stream import batch_files, drop_scan, scan_batches
 from assets.shared import POOL, coverage_table, next_day
+from assets.shared.catalog import publish_arrow, publish_slices
 from assets.shared.partitions import partition_results
 from resources import PlatformPaths, SparkResource, Warehouse
 from resources.lib.storage import Location
 from resources.sql import transaction
+
+ORDERS_IN_CATALOG = f"{SCHEMA}.orders"  # warehouse table name = catalog name
+ORDER_SPEC = (("hour", "day"),)  # the catalog's partitions: whole UTC days of `hour`
 
 
 def rebuild_orders(
@@ -166,6 +170,7 @@ def orders(
             stats = rebuild_orders(conn, lake, start, end)
             figures = hour_figures(conn, context, "orders", "count(*), count(*), sum(amount)")
             coverage = days_with_orders(conn, "orders", "count(*)")
+    published = publish_order_days(context, paths, warehouse, spark, start, end)
     context.log.info(
         f"{stats['rows']} orders in {len(figures)} hours; {stats['rows_read']} rows read, "
         f"{stats['conflicts']} order_id conflicts"
@@ -176,7 +181,35 @@ def orders(
         "order_id_conflicts": stats["conflicts"],
         **coverage,
         "engine": spark.describe(),
+        **published,
     })
+
+
+def publish_order_days(context: dg.AssetExecutionContext, paths: PlatformPaths,
+                       warehouse: Warehouse, spark: SparkResource, start: datetime,
+                       end: datetime) -> dict[str, Any]:
+    """Publish the committed orders of the UTC days of [start, end) to
+    `commerce.industries.orders` (partitioned by day(hour)): whole days, from the warehouse
+    or, on Spark, the lake's Delta table."""
+    days = utc_days(start, end)
+    keys = {(d,) for d in days}
+    if not spark.enabled:
+        with warehouse.get_connection(TABLES) as conn:
+            return publish_slices(context, paths, conn, ORDERS_IN_CATALOG, ORDER_SPEC, keys)
+    lake = paths.lake_location(DOMAIN)
+    data = on_spark.rows_between(spark.session(), lake, on_spark.ORDERS_TABLE,
+                                 datetime.combine(days[0], time(), UTC),
+                                 datetime.combine(days[-1] + timedelta(days=1), time(), UTC))
+    if data is None:
+        return {}
+    return publish_arrow(context, paths, ORDERS_IN_CATALOG, data.toArrow(), ORDER_SPEC, keys)
+
+
+def utc_days(start: datetime, end: datetime) -> list[date]:
+    """The UTC calendar days [start, end) overlaps."""
+    first = start.astimezone(UTC).date()
+    last = (end - timedelta(microseconds=1)).astimezone(UTC).date()
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 @dg.asset(

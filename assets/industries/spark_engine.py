@@ -178,6 +178,14 @@ def table(session, lake: Location, name: str):  # noqa: ANN001, ANN201
     return session.read.format("delta").load(lake.spark_uri(name))
 
 
+def rows_between(session, lake: Location, name: str, start: datetime, end: datetime):  # noqa: ANN001, ANN201
+    """The rows of Delta table `name` with `hour` in [start, end) (None before its first
+    write)."""
+    found = table(session, lake, name)
+    return None if found is None else found.where(
+        f"hour >= {_ts(start)} AND hour < {_ts(end)}")
+
+
 def is_delta(lake: Location, name: str) -> bool:
     """Whether the lake holds the Delta table `name` (its log has a file: one LIST)."""
     return bool(lake.child(name, "_delta_log").list(recursive=False))

@@ -60,6 +60,20 @@ SCHEMA = pa.schema([
     ("updated_at", pa.timestamp("us")), ("files", pa.list_(pa.string())),
     ("last_file", pa.string()),
 ])
+RAW = pa.schema([
+    ("invoice_id", pa.string()), ("venue_id", pa.string()), ("created_at", pa.timestamp("us")),
+    ("created_date", pa.date32()), ("total", pa.decimal128(18, 2)),
+    ("source_file", pa.string()), ("synced_on", pa.date32()),
+    ("loaded_at", pa.timestamp("us")),
+])
+_RAW = f"SELECT {', '.join(RAW.names)} FROM invoices.raw_invoices"  # ids as text below
+LEDGER = pa.schema([
+    ("content_hash", pa.string()), ("file_name", pa.string()), ("sync_date", pa.date32()),
+    ("rows_loaded", pa.int64()), ("rows_rejected", pa.int64()),
+    ("rows_unchanged", pa.int64()), ("created_dates_touched", pa.list_(pa.date32())),
+    ("loaded_at", pa.timestamp("us")),
+])
+_LEDGER = f"SELECT {', '.join(LEDGER.names)} FROM invoices.file_ledger ORDER BY loaded_at"
 TOTALS_COLUMNS = SCHEMA.names[:5]  # the table's own columns, as the catalog holds them
 VENUES = pa.schema([("venue_id", pa.string()), ("first_date", pa.date32()),
                     ("last_date", pa.date32())])
@@ -104,7 +118,22 @@ def publish_months(store: InvoiceStore, lake: Location, dates: set[date],
         days = [a + timedelta(days=i) for a, b in months for i in range((b - a).days + 1)]
         target.publish(("invoices", "venue_daily_totals"), pa.concat_tables(tables),
                        "created_date", days)
+        publish_raw(store, target, dates)
     return [month_part(first) for first, _ in months]
+
+
+def publish_raw(store: InvoiceStore, target: CatalogTarget, dates: set[date]) -> None:
+    """`commerce.invoices.raw_invoices` (partitioned by creation date): the committed rows
+    of `dates` replaced; and the file ledger (one row per file), replaced whole."""
+    placeholders = ", ".join(["%s"] * len(dates))
+    rows = store.execute(f"{_RAW} WHERE created_date IN ({placeholders})",
+                         sorted(dates)).fetchall()
+    raw = pa.Table.from_pylist([dict(zip(RAW.names, (str(r[0]), *r[1:]), strict=True))
+                                for r in rows], schema=RAW)
+    target.publish(("invoices", "raw_invoices"), raw, "created_date", dates)
+    ledger = store.execute(_LEDGER).fetchall()
+    target.publish(("invoices", "file_ledger"), pa.Table.from_pylist(
+        [dict(zip(LEDGER.names, r, strict=True)) for r in ledger], schema=LEDGER))
 
 
 def published_totals(lake: Location) -> tuple[int, Decimal]:

@@ -11,11 +11,12 @@ The mechanism is `resources.lib.catalog.publish`; docs/catalog.md says which tab
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import duckdb
+import pyarrow as pa
 
 from resources import PlatformPaths
 
@@ -57,6 +58,40 @@ def publish_partitions(context: dg.AssetExecutionContext, paths: PlatformPaths,
     is partitioned by that column): the other values' rows stay as they are."""
     snapshot = _publish(context, catalog_target(context, paths), conn, table, column, values)
     return {} if snapshot is None else {_key(table): str(snapshot)}
+
+
+def publish_slices(context: dg.AssetExecutionContext, paths: PlatformPaths,
+                   conn: duckdb.DuckDBPyConnection, table: str,
+                   spec: Sequence[tuple[str, str]], keys: Collection[tuple]) -> dict[str, Any]:
+    """Publish the rows of `table` in these slices of `spec` ((column, transform) pairs,
+    `identity` or `day`; one key tuple per slice, a `date` for a day): the catalog's table is
+    partitioned by `spec` and the other slices' files stay as they are."""
+    columns = [f"k{i}" for i in range(len(spec))]
+    wanted = pa.table(dict(zip(columns, zip(*keys, strict=True), strict=True))
+                      if keys else {c: [] for c in columns})
+    on = " AND ".join(f"{_slice_expr(column, transform)} = k.{key}"
+                      for (column, transform), key in zip(spec, columns, strict=True))
+    with conn.cursor() as cur:
+        cur.register("slice_keys", wanted)
+        data = cur.sql(f"SELECT t.* FROM {table} t SEMI JOIN slice_keys k ON {on}"
+                       ).to_arrow_table() if keys else None
+    return {} if data is None else publish_arrow(context, paths, table, data, spec, keys)
+
+
+def publish_arrow(context: dg.AssetExecutionContext, paths: PlatformPaths, table: str,
+                  data: pa.Table, spec: Sequence[tuple[str, str]],
+                  keys: Collection[tuple]) -> dict[str, Any]:
+    """Publish committed rows read elsewhere (a lake table on the Spark cluster) as the
+    slices `keys` of `table`; the metadata entry naming the snapshot."""
+    namespace, name = table.split(".")
+    snapshot = catalog_target(context, paths).publish((namespace, name), data, spec, keys)
+    context.log.info(f"commerce.{table}: {len(keys)} slices, {data.num_rows} rows published, "
+                     f"snapshot {snapshot}")
+    return {} if snapshot is None else {_key(table): str(snapshot)}
+
+
+def _slice_expr(column: str, transform: str) -> str:
+    return f"CAST(t.{column} AS DATE)" if transform == "day" else f"t.{column}"
 
 
 def _publish(context: dg.AssetExecutionContext, target: CatalogTarget,

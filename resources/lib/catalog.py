@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,9 +30,9 @@ from pyiceberg.exceptions import (
     TableAlreadyExistsError,
     ValidationException,
 )
-from pyiceberg.expressions import AlwaysTrue, BooleanExpression, In
 from pyiceberg.table import Table
 
+from resources.lib.catalog_spec import Spec, add_fields, as_keys, as_spec, slice_files
 from resources.lib.storage import Location
 
 CATALOG = "commerce"
@@ -42,6 +42,7 @@ ATTEMPTS = 8  # commits lost to concurrent writers of the same table before givi
 # no conflict filter, would refuse any file another partition's publication added.
 TABLE_PROPERTIES = {"write.delete.isolation-level": "snapshot",
                     "write.update.isolation-level": "snapshot"}
+PartitionBy = str | Sequence[tuple[str, str]] | None  # a column (identity) or a spec
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class CatalogTarget:
     properties: Mapping[str, str]
 
     def publish(self, identifier: tuple[str, str], data: pa.Table,
-                partition_by: str | None = None,
+                partition_by: PartitionBy = None,
                 values: Collection[Any] | None = None) -> int | None:
         """`publish` into this target."""
         return publish(self.catalog, self.lake, identifier, data, self.properties,
@@ -100,16 +101,19 @@ def table_root(lake: Location, *parts: str) -> str:
 
 
 def publish(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str], data: pa.Table,
-            properties: Mapping[str, str], partition_by: str | None = None,
+            properties: Mapping[str, str], partition_by: PartitionBy = None,
             values: Collection[Any] | None = None) -> int | None:
     """Replace the rows of table `identifier` (namespace, name) with `data`: all of them, or,
-    with `values`, those whose `partition_by` is one of them (the table is partitioned by
-    that column). Creates the namespace and table when missing; adds `data`'s new columns.
-    Returns the id of the snapshot holding these rows (None: the table has none yet)."""
+    with `values`, those of these slices of `partition_by` (a column: its values; a spec of
+    `resources.lib.catalog_spec`: one tuple per slice; the table is partitioned so).
+    Creates the namespace and table when missing; adds `data`'s new columns. Returns the id
+    of the snapshot holding these rows (None: the table has none yet)."""
+    spec = as_spec(partition_by)
+    keys = None if values is None else as_keys(spec, values)
     for attempt in range(ATTEMPTS):
-        table = _table(catalog, lake, identifier, data.schema, partition_by)
+        table = _table(catalog, lake, identifier, data.schema, spec)
         try:
-            return _overwrite(table, data, properties, partition_by, values)
+            return _overwrite(table, data, properties, spec, keys)
         except (CommitFailedException, ValidationException):  # redone on the new state
             if attempt == ATTEMPTS - 1:
                 raise
@@ -118,8 +122,8 @@ def publish(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str], da
 
 
 def _table(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str],
-           schema: pa.Schema, partition_by: str | None) -> Table:
-    """The table, created (partitioned by identity on `partition_by`) when missing."""
+           schema: pa.Schema, spec: Spec) -> Table:
+    """The table, created (partitioned by `spec`) when missing."""
     namespace, name = identifier
     catalog.create_namespace_if_not_exists(namespace)
     try:
@@ -131,26 +135,20 @@ def _table(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str],
             identifier, schema=schema, location=table_root(lake, namespace, "iceberg", name),
             properties=TABLE_PROPERTIES,
         ) as tx:
-            if partition_by:
-                with tx.update_spec() as spec:
-                    spec.add_identity(partition_by)
+            if spec:
+                with tx.update_spec() as update:
+                    add_fields(update, spec)
     except TableAlreadyExistsError:  # a concurrent creation won: load what it made
         pass
     return catalog.load_table(identifier)
 
 
 def _overwrite(table: Table, data: pa.Table, properties: Mapping[str, str],
-               partition_by: str | None, values: Collection[Any] | None) -> int | None:
+               spec: Spec, keys: set[tuple] | None) -> int | None:
     from pyiceberg.io.pyarrow import _dataframe_to_data_files  # what Table.append uses
 
-    where: BooleanExpression = AlwaysTrue()
-    if values is not None:  # whole files only: each holds one value of the column
-        spec = [(table.schema().find_column_name(f.source_id), str(f.transform))
-                for f in table.spec().fields]
-        if spec != [(partition_by, "identity")]:
-            raise ValueError(f"{'.'.join(table.name())} is not partitioned by {partition_by}")
-        where = In(partition_by, set(values))
-    old = [task.file for task in table.scan(row_filter=where).plan_files()]
+    old = ([task.file for task in table.scan().plan_files()] if keys is None
+           else slice_files(table, spec, keys))  # whole files: each holds one slice
     if not old and not data.num_rows:  # nothing to replace: the table's state stands
         return table.current_snapshot().snapshot_id if table.current_snapshot() else None
     with table.transaction() as tx:
@@ -161,7 +159,9 @@ def _overwrite(table: Table, data: pa.Table, properties: Mapping[str, str],
         with tx.update_snapshot(snapshot_properties=dict(properties)).overwrite() as snap:
             for file in old:
                 snap.delete_data_file(file)
-            for file in _dataframe_to_data_files(table_metadata=tx.table_metadata, df=data,
-                                                 io=table.io, write_uuid=snap.commit_uuid):
+            new = (_dataframe_to_data_files(table_metadata=tx.table_metadata, df=data,
+                                            io=table.io, write_uuid=snap.commit_uuid)
+                   if data.num_rows else ())  # a slice emptied: its files go, none come
+            for file in new:
                 snap.append_data_file(file)
     return table.current_snapshot().snapshot_id

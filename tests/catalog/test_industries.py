@@ -10,6 +10,7 @@ import dagster as dg
 
 from cli.runner import drain_sensor, execute_run_request, tick_sensor
 from definitions import domain_defs
+from tests.catalog.conftest import assert_catalog_equals_warehouse
 from tests.industries.conftest import T0, order_line, query, score, write_customers, write_lines
 from tests.industries.test_history import CUSTOMERS, HOURS, STREAM, month
 
@@ -61,3 +62,9 @@ def test_each_scoring_run_publishes_its_scores_and_history(res, tmp_path, instan
     assert summary["dagster.run_id"] == result.run_id
     earlier = int(first_meta["iceberg_snapshot/industry_change_scores"].value)
     assert _catalog_rows(res, "industry_change_scores", earlier) == first_scores  # time travel
+
+    # the lake tables an analyst queries beside them: orders (whole UTC days) and customers
+    assert_catalog_equals_warehouse(res["paths"], "industries",
+                                    ("orders", "customers", "customer_industries"))
+    orders = res["paths"].catalog().load_table(("industries", "orders"))
+    assert [(f.name, str(f.transform)) for f in orders.spec().fields] == [("hour_day", "day")]

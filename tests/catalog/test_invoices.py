@@ -45,3 +45,14 @@ def test_the_catalog_holds_the_committed_totals_after_each_file(invoices_env) ->
     assert snapshot.summary.additional_properties["dagster.partition"] == "2024-02-03"
     january = [r for r in table.scan(row_filter="created_date < '2024-02-01'").plan_files()]
     assert len(january) == 1  # January's file was not rewritten
+
+    # the raw rows and the ledger beside them: the committed rows, ids as text
+    catalog = PlatformPaths(data_dir=str(invoices_env.data_dir)).catalog()
+    raw = catalog.load_table(("invoices", "raw_invoices")).scan().to_arrow().to_pylist()
+    assert sorted((r["invoice_id"], r["venue_id"], r["total"]) for r in raw) == sorted(
+        (str(i), v, t) for i, v, t in invoices_env.rows(
+            "SELECT invoice_id, venue_id, total FROM invoices.raw_invoices"))
+    assert len(raw) == 4
+    ledger = catalog.load_table(("invoices", "file_ledger")).scan().to_arrow()
+    assert sorted(ledger.column("file_name").to_pylist()) == [
+        "invoices_2024-02-02.csv", "invoices_2024-02-03.csv"]
