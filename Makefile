@@ -6,7 +6,7 @@ export PLATFORM_DATA_DIR ?= $(CURDIR)/data/local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: venv home demo test run up down test-deploy lint bench clean spark-up spark-down \
-	trino-up trino-down
+	trino-up trino-down notebook
 
 # setuptools warns on every editable install that a folder named like a package may shadow
 # it: here the folders ARE the packages
@@ -27,6 +27,19 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+
+# JupyterLab (the `notebook` extra) on docs/commerce.ipynb, on 127.0.0.1 only, reading the
+# catalog of PLATFORM_DATA_DIR (`make demo` first); its kernel is this .venv's python
+$(VENV)/.notebook: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test,notebook]'
+	$(PY) -m ipykernel install --sys-prefix --name commerce-platform \
+	  --display-name "Python (commerce-platform .venv)"
+	@touch $@
+
+notebook: $(VENV)/.notebook
+	@echo "Notebook on the catalog of $(PLATFORM_DATA_DIR) (docs/sql.md: the same in Trino SQL)"
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) docs/commerce.ipynb
 
 # DAGSTER_HOME with the platform's instance settings; `make demo` and `make run` share it
 home:
