@@ -8,6 +8,7 @@ from typing import Any
 import dagster as dg
 import pyarrow.parquet as pq
 
+from assets.ctr.catalog import publish_lake
 from assets.ctr.intake import Ingested, ingest
 from assets.ctr.lake import parse_embedded, read_ledger, rejected_rel
 from assets.ctr.partitions import DOMAIN, VIEW_EVENTS, VIEWS_LANDING
@@ -152,6 +153,7 @@ def view_events(
     sync_warehouse(warehouse, lake)
     loaded, bad = done.loaded, done.bad
     touched = partitions_touched(loaded)
+    published = publish_lake(context, paths, warehouse, lake, list(touched))  # the good ones
     if bad:
         if loaded:  # the good files are in the lake: let the sensor refresh their partitions
             context.log_event(dg.AssetMaterialization(
@@ -165,7 +167,7 @@ def view_events(
             metadata={"rejected_files": bad, "files_loaded": len(loaded)},
         )
     return dg.MaterializeResult(
-        metadata={**ingest_metadata(done, touched), "engine": spark.describe()},
+        metadata={**ingest_metadata(done, touched), "engine": spark.describe(), **published},
         check_results=[
             dg.AssetCheckResult(
                 check_name="no_malformed_batches",

@@ -56,3 +56,26 @@ def test_views_per_minute_slices_follow_the_warehouse(env: dict[str, Any]) -> No
     summary = table.current_snapshot().summary.additional_properties
     run = instance.get_run_by_id(summary["dagster.run_id"])
     assert run is not None and run.is_success
+
+
+def test_view_events_and_the_ledger_follow_the_lake(env: dict[str, Any]) -> None:  # noqa: F811
+    """Each view once, with its source file; a file's views moved to another day leave their
+    old slice empty; the ledger tables equal the warehouse's."""
+    root, paths = env["paths"].root, env["paths"]
+    defs, instance = ctr_defs(env), dg.DagsterInstance.ephemeral()
+    write_views(root, "ios", "a.json", [{"events": [view("P1", "2016-03-05 10:00:00"),
+                                                    view("P1", "2016-03-05 10:00:20")]}])
+    write_views(root, "Android", "b.json", [{"events": [view("P2", "2016-03-05 00:00:00")]}])
+    cursor = _sync(defs, instance, None)
+    events = paths.catalog().load_table(("ctr", "view_events"))
+    got = sorted((r["platform"], str(r["date"]), r["product"], r["source_file"])
+                 for r in events.scan().to_arrow().to_pylist())
+    assert got == [("Android", "2016-03-05", "P2", "b.json"),  # ids as in the ledger
+                   *[("iOS", "2016-03-05", "P1", "ios__a.json")] * 2]
+    write_views(root, "ios", "a.json", [{"events": [view("P3", "2016-03-07 12:00:00")]}])
+    _sync(defs, instance, cursor)
+    events.refresh()
+    got = sorted((r["platform"], str(r["date"]), r["product"])
+                 for r in events.scan().to_arrow().to_pylist())
+    assert got == [("Android", "2016-03-05", "P2"), ("iOS", "2016-03-07", "P3")]
+    assert_catalog_equals_warehouse(paths, "ctr", ("view_file_ledger",))
