@@ -42,7 +42,8 @@ def pom_property(name: str) -> str:
 
 def jars_dir() -> Path:
     return CACHE / (f"spark-extra-jars-delta-{pom_property('delta.version')}"
-                    f"-hadoop-{pom_property('hadoop.version')}")
+                    f"-hadoop-{pom_property('hadoop.version')}"
+                    f"-iceberg-{pom_property('iceberg.version')}")
 
 
 def hadoop_version() -> str:
@@ -61,8 +62,8 @@ def check_hadoop() -> None:
 
 
 def install_jars(timeout: float = 900) -> Path:
-    """Resolve Delta Lake, the Kafka source and hadoop-aws (with the AWS SDK bundle) and
-    their dependencies (cached)."""
+    """Resolve Delta Lake, the Kafka source, hadoop-aws (with the AWS SDK bundle), Iceberg's
+    Spark runtime and the catalog's JDBC drivers, and their dependencies (cached)."""
     target = jars_dir()
     if (target / ".complete").exists():
         return target
@@ -101,10 +102,16 @@ def _artifact(jar: str) -> str:
 
 def extra_jars() -> list[Path]:
     """The extra jars whose artifact the pyspark package does not already carry (its own
-    versions of shared libraries win, so nothing is on the class path twice)."""
+    versions of shared libraries win, so nothing is on the class path twice), and the
+    `commerce` catalog's class (`cli.spark_iceberg`, compiled on first use)."""
+    from cli.spark_iceberg import catalog_jar
+
     check_hadoop()
-    have = {_artifact(p.name) for p in (spark_home() / "jars").glob("*.jar")}
-    return sorted(p for p in install_jars().glob("*.jar") if _artifact(p.name) not in have)
+    spark_jars = spark_home() / "jars"
+    have = {_artifact(p.name) for p in spark_jars.glob("*.jar")}
+    extra = install_jars()
+    return [*sorted(p for p in extra.glob("*.jar") if _artifact(p.name) not in have),
+            catalog_jar(extra, spark_jars)]
 
 
 def connect_conf(jars: list[Path]) -> dict[str, str]:

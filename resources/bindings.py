@@ -66,7 +66,7 @@ def build_resources() -> dict[str, Any]:
             bootstrap_servers=from_env("KAFKA_BOOTSTRAP_SERVERS"),
             topic=os.environ.get("ORDERS_TOPIC") or "orders",
         ),
-        "spark": SparkResource(remote=from_env("SPARK_REMOTE"), **store_env()),
+        "spark": SparkResource(remote=from_env("SPARK_REMOTE"), paths=paths, **store_env()),
         "docstore": DocumentStore(
             uri=from_env("MONGODB_URI"),
             database=os.environ.get("MONGODB_DATABASE") or "commerce",

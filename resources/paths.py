@@ -87,6 +87,14 @@ class PlatformPaths(dg.ConfigurableResource):
 
         return open_catalog(self.lake_root(), resolve(self.iceberg_catalog_url), self.state)
 
+    def spark_catalog_conf(self) -> dict[str, str]:
+        """The same catalog's settings for a Spark session (`commerce.<domain>.<table>` in
+        Spark SQL; `resources.lib.spark_catalog`). Holds secrets: never log them."""
+        from resources.lib.spark_catalog import spark_catalog_conf
+
+        return spark_catalog_conf(self.lake_root(), resolve(self.iceberg_catalog_url),
+                                  self.state)
+
     @property
     def sources(self) -> Path:
         return self.root / "sources"

@@ -5,7 +5,8 @@ With it set, the heavy steps of CTR, industries and late payments run on the clu
 process on DuckDB and Polars. The cluster reads and writes the same lake: on a bucket
 (LAKE_URL=s3://...) through `s3a://` with the `AWS_*` settings given to each session
 (`s3a_conf`); on a local lake `PLATFORM_DATA_DIR` must be the same path on the cluster's
-machines (a shared volume).
+machines (a shared volume). Given the platform's `paths`, every session also sees the
+`commerce` Iceberg catalog: `commerce.<domain>.<table>` in Spark SQL (docs/catalog.md).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import dagster as dg
 
 from resources.env import checked, redact, resolve
 from resources.lib.storage import StoreSettings
+from resources.paths import PlatformPaths
 from resources.redaction import guarded
 
 if TYPE_CHECKING:
@@ -53,6 +55,8 @@ class SparkResource(dg.ConfigurableResource):
     aws_secret_access_key: str | None = None
     aws_region: str | None = None
     aws_session_token: str | None = None
+    paths: PlatformPaths | None = None
+    """The platform's data root: its `commerce` catalog is set in every session."""
 
     @property
     def enabled(self) -> bool:
@@ -73,6 +77,10 @@ class SparkResource(dg.ConfigurableResource):
         if self.on_store:
             with guarded():
                 for key, value in s3a_conf(self.store()).items():
+                    session.conf.set(key, value)
+        if self.paths is not None:
+            with guarded():
+                for key, value in self.paths.spark_catalog_conf().items():
                     session.conf.set(key, value)
         return session
 

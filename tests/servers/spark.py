@@ -2,8 +2,8 @@
 
 The processes and their settings are `cli.spark_cluster.commands()` (what `make spark-up`
 starts); here they run as children of the test session on free ports, in a temp dir. The
-jars are the pyspark package's own plus Delta Lake and the Kafka source, resolved once with
-Maven (`cli/spark_jars.xml`, cached).
+jars are the pyspark package's own plus Delta Lake, the Kafka source and Iceberg, resolved once
+with Maven (`cli/spark_jars.xml`, cached), and the `commerce` catalog's class (JDK's javac).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ class SparkCluster(Server):
             from cli import spark_cluster
 
             spark_cluster.spark_home()
-            spark_cluster.install_jars()
-        except Exception as exc:  # noqa: BLE001 - no pyspark, no mvn, no network
+            spark_cluster.extra_jars()  # resolved with Maven, the catalog's class built
+        except Exception as exc:  # noqa: BLE001 - no pyspark, mvn, javac or network
             raise ServerUnavailable(f"Spark cluster tooling: {exc}") from exc
         self.cluster = spark_cluster
         self.start_timeout = start_timeout

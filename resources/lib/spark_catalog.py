@@ -1,0 +1,69 @@
+"""The `commerce` Iceberg catalog in a Spark session: `commerce.<domain>.<table>` in Spark SQL.
+
+The Spark cluster carries Iceberg's Spark runtime and a catalog class of the platform's
+(`commerce.iceberg.SparkTableCatalog`, cli/spark_iceberg.py; docs/catalog.md, "Spark SQL on
+the catalog"). These are its session settings: the same database as PyIceberg's `SqlCatalog`
+(`resources.lib.catalog.catalog_uri`) as a JDBC URL, the lake as the warehouse, and on a
+bucket Iceberg's S3FileIO with the store's settings. Session-level: a Spark Connect session
+takes them with `conf.set` before its first use of the catalog. The catalog's database must be
+reachable from the Connect server (the SQLite file: the same path on its machine).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from resources.lib.catalog import CATALOG, catalog_uri, table_root
+from resources.lib.storage import Location
+
+CATALOG_CLASS = "commerce.iceberg.SparkTableCatalog"
+
+
+def jdbc_properties(url: str | None, state: Path) -> dict[str, str]:
+    """Iceberg JdbcCatalog's `uri` (and `jdbc.user`, `jdbc.password`) for the catalog's
+    database: SQLite or PostgreSQL. Holds the password: never log it."""
+    from sqlalchemy.engine import make_url  # pyiceberg's SqlCatalog brings it
+
+    parsed = make_url(catalog_uri(url, state))
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("a SQLite catalog must be a file for Spark to open it")
+        return {"uri": f"jdbc:sqlite:{Path(parsed.database).resolve()}"}
+    if backend != "postgresql":
+        raise ValueError(f"the Spark side opens a SQLite or PostgreSQL catalog, not {backend}")
+    port = f":{parsed.port}" if parsed.port else ""
+    query = "&".join(f"{k}={v}" for k, v in parsed.query.items() if isinstance(v, str))
+    props = {"uri": f"jdbc:postgresql://{parsed.host or 'localhost'}{port}/{parsed.database}"
+                    + (f"?{query}" if query else "")}
+    if parsed.username:
+        props["jdbc.user"] = parsed.username
+    if parsed.password:
+        props["jdbc.password"] = str(parsed.password)
+    return props
+
+
+def s3_properties(lake: Location) -> dict[str, str]:
+    """Iceberg's S3FileIO on the lake's bucket (the AWS SDK of hadoop-aws); none on this
+    disk (Hadoop's file system). Holds the secret: never log it."""
+    if lake.is_local:
+        return {}
+    s = lake.settings
+    props = {"io-impl": "org.apache.iceberg.aws.s3.S3FileIO",
+             "client.region": s.region or "us-east-1", "s3.path-style-access": "true",
+             "s3.endpoint": s.endpoint_url, "s3.access-key-id": s.access_key_id,
+             "s3.secret-access-key": s.secret_access_key, "s3.session-token": s.session_token}
+    return {k: v for k, v in props.items() if v}
+
+
+def spark_catalog_conf(lake: Location, url: str | None, state: Path,
+                       name: str = CATALOG) -> dict[str, str]:
+    """The Spark settings (`spark.sql.catalog.<name>*`) of the `commerce` catalog on the
+    lake `lake` and the database ICEBERG_CATALOG_URL `url` (unset: `<state>/catalog.sqlite`,
+    whose folder is made here). Holds secrets: never log them."""
+    if not url:
+        state.mkdir(parents=True, exist_ok=True)
+    props = {"type": "jdbc", "warehouse": table_root(lake), **jdbc_properties(url, state),
+             **s3_properties(lake)}
+    prefix = f"spark.sql.catalog.{name}"
+    return {prefix: CATALOG_CLASS, **{f"{prefix}.{k}": v for k, v in props.items()}}
