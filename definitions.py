@@ -28,5 +28,6 @@ def domain_defs(domain: str, resources: dict[str, Any] | None = None) -> dg.Defi
 # executor, ~2 s of Python start-up each) only added latency. Retries and pools still apply.
 defs = dg.Definitions.merge(
     *(domain_defs(domain) for domain in DOMAINS),
+    importlib.import_module("sensors.catalog").defs,  # the catalog's upkeep, every domain's
     dg.Definitions(resources=bind(build_resources()), executor=dg.in_process_executor),
 )

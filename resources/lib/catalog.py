@@ -40,8 +40,12 @@ ATTEMPTS = 8  # commits lost to concurrent writers of the same table before givi
 # Snapshot isolation: a publication conflicts with a concurrent one only when that one
 # removed a file this one replaces (the same rows); PyIceberg's default, serializable with
 # no conflict filter, would refuse any file another partition's publication added.
+# Old metadata.json files deleted after each commit, the last 20 kept (snapshot expiry:
+# resources.lib.catalog_maintenance).
+METADATA_PROPERTIES = {"write.metadata.delete-after-commit.enabled": "true",
+                       "write.metadata.previous-versions-max": "20"}
 TABLE_PROPERTIES = {"write.delete.isolation-level": "snapshot",
-                    "write.update.isolation-level": "snapshot"}
+                    "write.update.isolation-level": "snapshot", **METADATA_PROPERTIES}
 PartitionBy = str | Sequence[tuple[str, str]] | None  # a column (identity) or a spec
 
 

@@ -101,3 +101,28 @@ def test_a_slice_of_platform_and_day_is_replaced_alone(tmp_path: Path, tz: bool)
     assert len(table.snapshots()) == 2
     with pytest.raises(ValueError, match="not partitioned by platform"):
         publish(catalog, lake, ident, _minutes("web", d1, 1, tz), {}, "platform", ["web"])
+
+
+def test_expiry_keeps_the_last_snapshots_and_deletes_only_what_they_no_longer_use(
+        tmp_path: Path) -> None:
+    from resources.lib.catalog_maintenance import expire_catalog
+
+    catalog, lake = _setup(tmp_path)
+    publish(catalog, lake, ID, _rows(1, 2), {}, "day", [1])  # day 1: never replaced again
+    for amount in range(2, 8):  # six replacements of day 2
+        publish(catalog, lake, ID, _rows(2, 2, amount), {}, "day", [2])
+    table = catalog.load_table(ID)
+    before = table.scan().to_arrow().to_pylist()
+    second_last = sorted(table.snapshots(), key=lambda s: s.timestamp_ms)[-2].snapshot_id
+    (done,) = expire_catalog(catalog, keep=2)
+    assert (done.table, done.snapshots, done.kept) == ("invoices.totals", 5, 2)
+    table = catalog.load_table(ID)
+    assert len(table.snapshots()) == 2 and table.scan().to_arrow().to_pylist() == before
+    assert {r["amount"] for r in table.scan(snapshot_id=second_last).to_arrow().to_pylist()
+            if r["day"] == 2} == {6}  # the kept history still travels
+    data = Path(lake.path()) / "invoices/iceberg/totals/data"
+    on_disk = {str(p) for p in data.rglob("*.parquet")}
+    live = {t.file.file_path.removeprefix("file://") for s in table.snapshots()
+            for t in table.scan(snapshot_id=s.snapshot_id).plan_files()}
+    assert on_disk == live and len(live) == 3  # day 1's file, and day 2's of both snapshots
+    assert expire_catalog(catalog, keep=2)[0].snapshots == 0  # a second pass: nothing
