@@ -26,11 +26,13 @@ import pyarrow as pa
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import (
     CommitFailedException,
+    NamespaceAlreadyExistsError,
     NoSuchTableError,
     TableAlreadyExistsError,
     ValidationException,
 )
 from pyiceberg.table import Table
+from sqlalchemy.exc import IntegrityError
 
 from resources.lib.catalog_spec import Spec, add_fields, as_keys, as_spec, slice_files
 from resources.lib.storage import Location
@@ -129,10 +131,13 @@ def _table(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str],
            schema: pa.Schema, spec: Spec) -> Table:
     """The table, created (partitioned by `spec`) when missing."""
     namespace, name = identifier
-    catalog.create_namespace_if_not_exists(namespace)
     try:
         return catalog.load_table(identifier)
     except NoSuchTableError:
+        pass
+    try:
+        catalog.create_namespace_if_not_exists(namespace)
+    except (NamespaceAlreadyExistsError, IntegrityError):  # a concurrent writer made it
         pass
     try:
         with catalog.create_table_transaction(

@@ -126,3 +126,31 @@ def test_expiry_keeps_the_last_snapshots_and_deletes_only_what_they_no_longer_us
             for t in table.scan(snapshot_id=s.snapshot_id).plan_files()}
     assert on_disk == live and len(live) == 3  # day 1's file, and day 2's of both snapshots
     assert expire_catalog(catalog, keep=2)[0].snapshots == 0  # a second pass: nothing
+
+
+def test_runs_publishing_different_tables_at_once_all_land(tmp_path: Path) -> None:
+    """Four writers (each its own catalog, as run workers are), each creating and then
+    replacing its own table: every table ends on its writer's last rows."""
+    _setup(tmp_path)
+    errors: list[BaseException] = []
+
+    def writer(name: str) -> None:
+        try:
+            own, lake = _setup(tmp_path)
+            for amount in range(4):
+                publish(own, lake, ("late_payments", name), _rows(1, 3, amount), {})
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    names = ["fact", "features", "accounts", "invoices"]
+    threads = [threading.Thread(target=writer, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    catalog, _ = _setup(tmp_path)
+    for name in names:
+        table = catalog.load_table(("late_payments", name))
+        assert {r["amount"] for r in table.scan().to_arrow().to_pylist()} == {3}
+        assert len(table.snapshots()) == 4
