@@ -32,7 +32,7 @@ from pyiceberg.exceptions import (
     ValidationException,
 )
 from pyiceberg.table import Table
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from resources.lib.catalog_spec import Spec, add_fields, as_keys, as_spec, slice_files
 from resources.lib.storage import Location
@@ -49,6 +49,20 @@ METADATA_PROPERTIES = {"write.metadata.delete-after-commit.enabled": "true",
 TABLE_PROPERTIES = {"write.delete.isolation-level": "snapshot",
                     "write.update.isolation-level": "snapshot", **METADATA_PROPERTIES}
 PartitionBy = str | Sequence[tuple[str, str]] | None  # a column (identity) or a spec
+
+
+class CatalogUnavailable(RuntimeError):
+    """The catalog's database (or the lake under it) could not be reached: nothing was
+    published, the table stays on its previous snapshot; the next publication repairs it."""
+
+
+_UNREACHABLE = (OperationalError, OSError)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the driver's message (it names host and port, never a password)."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}"
 
 
 @dataclass(frozen=True)
@@ -96,8 +110,12 @@ def open_catalog(lake: Location, url: str | None, state: Path) -> SqlCatalog:
     """The `commerce` catalog (its tables created on first use; SQLite's folder too)."""
     if not url:
         state.mkdir(parents=True, exist_ok=True)
-    return SqlCatalog(CATALOG, uri=catalog_uri(url, state), warehouse=table_root(lake),
-                      **file_io_properties(lake))
+    try:
+        return SqlCatalog(CATALOG, uri=catalog_uri(url, state), warehouse=table_root(lake),
+                          **file_io_properties(lake))
+    except _UNREACHABLE as exc:
+        raise CatalogUnavailable(f"the {CATALOG} catalog is unreachable ({_reason(exc)})"
+                                 ) from exc
 
 
 def table_root(lake: Location, *parts: str) -> str:
@@ -116,6 +134,17 @@ def publish(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str], da
     of the snapshot holding these rows (None: the table has none yet)."""
     spec = as_spec(partition_by)
     keys = None if values is None else as_keys(spec, values)
+    try:
+        return _publish_retried(catalog, lake, identifier, data, properties, spec, keys)
+    except _UNREACHABLE as exc:
+        raise CatalogUnavailable(
+            f"{CATALOG}.{'.'.join(identifier)} not published: the catalog or the lake is "
+            f"unreachable ({_reason(exc)}); it keeps its previous snapshot") from exc
+
+
+def _publish_retried(catalog: SqlCatalog, lake: Location, identifier: tuple[str, str],
+                     data: pa.Table, properties: Mapping[str, str], spec: Spec,
+                     keys: set[tuple] | None) -> int | None:
     for attempt in range(ATTEMPTS):
         table = _table(catalog, lake, identifier, data.schema, spec)
         try:

@@ -85,3 +85,32 @@ def test_with_the_lake_on_the_store_the_tables_are_in_the_bucket(tmp_path: Path,
     assert location.startswith(f"s3://{bucket}/lake/late_payments/iceberg/")
     assert not (tmp_path / "lake").exists()
     assert (tmp_path / "state" / "catalog.sqlite").exists()
+
+
+def test_an_unreachable_catalog_fails_the_step_clearly_and_the_next_run_publishes(
+    tmp_path: Path,
+) -> None:
+    """ICEBERG_CATALOG_URL names a PostgreSQL that is down: the step fails after its
+    warehouse commit with an error naming the catalog (never its password); once the
+    catalog is reachable the next run publishes what the warehouse holds."""
+    from tests.servers import free_port
+
+    secret = "s3cret-catalog-pw"
+    down = f"postgresql://platform:{secret}@127.0.0.1:{free_port()}/catalog"
+    paths = PlatformPaths(data_dir=str(tmp_path), landing_settle_seconds=0,
+                          landing_sweep_seconds=0, iceberg_catalog_url=down)
+    warehouse = Warehouse(database=str(paths.warehouse))
+    write_extracts(paths.landing("retail"), invoices=100)
+    failed = materialize(paths, warehouse, raise_on_error=False)
+    assert not failed.success
+    errors = [e.step_failure_data.error.to_string() for e in failed.all_events
+              if e.is_step_failure]
+    assert errors and all("commerce catalog is unreachable" in e for e in errors), errors[0]
+    assert not any(secret in e for e in errors)
+    with warehouse.get_connection() as conn:  # the first step committed before publishing
+        assert conn.execute("SELECT count(*) FROM late_payments.stg_accounts").fetchone()[0]
+
+    back = PlatformPaths(data_dir=str(tmp_path), landing_settle_seconds=0,
+                         landing_sweep_seconds=0)  # the embedded catalog, reachable
+    assert materialize(back, warehouse).success
+    _assert_catalog_equals_warehouse(back)
