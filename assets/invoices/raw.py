@@ -31,7 +31,7 @@ from assets.shared import (
     next_day,
     no_reask,
 )
-from assets.shared.catalog import catalog_target
+from assets.shared.catalog import catalog_target, snapshot_figures
 from assets.shared.partitions import partition_results, record_partitions
 from resources import InvoicesDb, PlatformPaths
 
@@ -85,7 +85,8 @@ def raw_invoices(
             allow_retries=False,
         )
     with open_store(invoices_db) as store:
-        publisher = Publisher(store, paths.lake_root(), catalog_target(context, paths))
+        target = catalog_target(context, paths)
+        publisher = Publisher(store, paths.lake_root(), target)
         outcomes, bad = load_files(context, store, landing, files, publisher)
         touched = sorted({d for _, o in outcomes for d in o.dates_touched})
         mismatched = [m for a, b in date_ranges(touched) for m in store.mismatches(a, b)]
@@ -126,7 +127,7 @@ def raw_invoices(
             severity=dg.AssetCheckSeverity.WARN,
             metadata={"rows_rejected": rejected, "table": "invoices.rejected_invoice_rows"},
         ),
-    ], run_figures={"coverage": coverage})
+    ], run_figures={"coverage": coverage, **snapshot_figures(target)})
 
 
 def sync_date_figures(

@@ -109,5 +109,10 @@ def _publish(context: dg.AssetExecutionContext, target: CatalogTarget,
     return snapshot
 
 
+def snapshot_figures(target: CatalogTarget) -> dict[str, str]:
+    """The metadata entries naming the last snapshot each table got through `target`."""
+    return {_key(table): str(sid) for table, sid in sorted(target.published.items())}
+
+
 def _key(table: str) -> str:
     return f"iceberg_snapshot/{table.split('.')[1]}"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,13 +73,17 @@ class CatalogTarget:
     catalog: SqlCatalog
     lake: Location
     properties: Mapping[str, str]
+    published: dict[str, int] = field(default_factory=dict)  # `ns.table` -> last snapshot
 
     def publish(self, identifier: tuple[str, str], data: pa.Table,
                 partition_by: PartitionBy = None,
                 values: Collection[Any] | None = None) -> int | None:
-        """`publish` into this target."""
-        return publish(self.catalog, self.lake, identifier, data, self.properties,
-                       partition_by, values)
+        """`publish` into this target (the snapshot recorded in `published`)."""
+        snapshot = publish(self.catalog, self.lake, identifier, data, self.properties,
+                           partition_by, values)
+        if snapshot is not None:
+            self.published[".".join(identifier)] = snapshot
+        return snapshot
 
 
 def catalog_uri(url: str | None, state: Path) -> str:

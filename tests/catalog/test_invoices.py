@@ -37,11 +37,19 @@ def test_the_catalog_holds_the_committed_totals_after_each_file(invoices_env) ->
         ["v2", uid(4), "2024-02-01 12:00:00", "-5.50"],
         ["v3", uid(5), "2024-02-02 12:00:00", "7.00"],
     ])
-    assert load(invoices_env, "2024-02-03").success
+    second = load(invoices_env, "2024-02-03")
+    assert second.success
     assert _catalog(invoices_env) == _committed(invoices_env)
+    (event,) = [e for e in second.get_asset_materialization_events()
+                if e.asset_key.path == ["invoices", "raw_invoices"]]
+    metadata = event.event_specific_data.materialization.metadata
+    shown = {k: v.value for k, v in metadata.items() if k.startswith("iceberg_snapshot/")}
     table.refresh()
     snapshot = table.current_snapshot()
     assert snapshot.snapshot_id != first
+    assert shown["iceberg_snapshot/venue_daily_totals"] == str(snapshot.snapshot_id)
+    assert set(shown) == {f"iceberg_snapshot/{t}" for t in (
+        "venue_daily_totals", "raw_invoices", "file_ledger")}
     assert snapshot.summary.additional_properties["dagster.partition"] == "2024-02-03"
     january = [r for r in table.scan(row_filter="created_date < '2024-02-01'").plan_files()]
     assert len(january) == 1  # January's file was not rewritten
