@@ -50,12 +50,6 @@ def api(after_demo: tuple[Path, Path]) -> TestClient:
     return TestClient(create_app(str(after_demo[1])))
 
 
-def has_ctr_tables(commerce) -> bool:  # noqa: ANN001
-    found = commerce.query("SELECT table_name FROM information_schema.tables "
-                           "WHERE table_schema = 'ctr'")
-    return {("views_per_minute",), ("purchases_per_minute",)} <= set(found)
-
-
 def run(commerce, name: str, **values: object) -> list[tuple]:  # noqa: ANN001
     sql = BLOCKS[name]
     for key, value in values.items():
@@ -71,12 +65,9 @@ def api_top3(api: TestClient) -> list[tuple[int, str, float]]:
 
 def test_every_checked_block_runs(commerce) -> None:  # noqa: ANN001
     assert {"top3", "ctr", "venue_totals", "late_share", "top3_as_of_snapshot"} <= set(BLOCKS)
-    ctr = has_ctr_tables(commerce)
     snapshot = commerce.query('SELECT min(snapshot_id) FROM industries.'
                               '"industry_change_scores$snapshots"')[0][0]
     for name in BLOCKS:
-        if name == "ctr" and not ctr:
-            continue  # test_ctr_is_the_api_s_answer says why
         assert run(commerce, name, snapshot_id=snapshot), name
     plan = run(commerce, "explain_pruning")[0][0]
     assert "venue_daily_totals" in plan and "constraint on [created_date]" in plan
@@ -102,9 +93,6 @@ def test_time_travel_reads_the_run_s_snapshot(commerce, api: TestClient) -> None
 
 
 def test_ctr_is_the_api_s_answer(commerce, api: TestClient) -> None:  # noqa: ANN001
-    if not has_ctr_tables(commerce):
-        pytest.skip("commerce.ctr.views_per_minute / purchases_per_minute are not published "
-                    "to the catalog yet (being added on main)")
     want = api.get("/ctr", params=CTR_RANGE).json()
     got = [{"timestamp": bucket.isoformat(sep=" "), "platform": platform, "product": product,
             "ctr": ctr, "purchases": purchases, "views": views}
