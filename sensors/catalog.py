@@ -1,4 +1,4 @@
-"""Upkeep of the `commerce` Iceberg catalog, shared by every domain: a daily job that
+"""Upkeep of the `commerce` Iceberg catalog, shared by every domain: an hourly job that
 expires old snapshots (each table keeps its last `keep`, default 50, run config, for
 time travel) and deletes the files only they referenced (docs/catalog.md)."""
 
@@ -33,9 +33,9 @@ def catalog_maintenance() -> None:
 
 
 catalog_maintenance_schedule = dg.ScheduleDefinition(
-    name="catalog_maintenance_daily",
+    name="catalog_maintenance_hourly",
     job=catalog_maintenance,
-    cron_schedule="30 4 * * *",
+    cron_schedule="15 * * * *",  # hourly: publication slows with every snapshot kept
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )

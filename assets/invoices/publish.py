@@ -74,7 +74,9 @@ LEDGER = pa.schema([
     ("loaded_at", pa.timestamp("us")),
 ])
 _LEDGER = f"SELECT {', '.join(LEDGER.names)} FROM invoices.file_ledger ORDER BY loaded_at"
-TOTALS_COLUMNS = SCHEMA.names[:5]  # the table's own columns, as the catalog holds them
+TOTALS = pa.schema(list(SCHEMA)[:5])  # the table's own columns, as the catalog holds them
+_TOTALS = f"""SELECT {', '.join(TOTALS.names)} FROM invoices.venue_daily_totals
+WHERE created_date BETWEEN %s AND %s ORDER BY created_date, venue_id"""
 VENUES = pa.schema([("venue_id", pa.string()), ("first_date", pa.date32()),
                     ("last_date", pa.date32())])
 
@@ -97,29 +99,39 @@ def _month_bounds(day: date) -> tuple[date, date]:
 
 def publish_months(store: InvoiceStore, lake: Location, dates: set[date],
                    target: CatalogTarget | None = None) -> list[str]:
-    """Republish the month files of `dates` from the committed tables, and with `target` the
-    same months of `commerce.invoices.venue_daily_totals` (partitioned by creation date:
-    every date of the months replaced); the months written."""
+    """Republish the month files of `dates` from the committed tables (and with `target`
+    the catalog's tables of those dates, `publish_catalog`); the months written."""
     months = sorted({_month_bounds(d) for d in dates})
     venues: dict[str, tuple[date, date]] = {}
-    tables = []
     for first, last in months:
         rows = store.execute(_MONTH, (first, last, first, last)).fetchall()
         table = pa.Table.from_pylist(
             [dict(zip(SCHEMA.names, r, strict=True)) for r in rows], schema=SCHEMA)
         publish_table(answer_file(lake, INVOICE_TOTALS, month_part(first)), table)
-        tables.append(table.select(TOTALS_COLUMNS))
         for venue, day, *_ in rows:
             seen = venues.get(venue, (day, day))
             venues[venue] = (min(seen[0], day), max(seen[1], day))
     if venues:
         _merge_venues(lake, venues)
-    if target is not None and months:
-        days = [a + timedelta(days=i) for a, b in months for i in range((b - a).days + 1)]
-        target.publish(("invoices", "venue_daily_totals"), pa.concat_tables(tables),
-                       "created_date", days)
-        publish_raw(store, target, dates)
+    if target is not None:
+        publish_catalog(store, target, dates)
     return [month_part(first) for first, _ in months]
+
+
+def publish_catalog(store: InvoiceStore, target: CatalogTarget, dates: set[date]) -> None:
+    """`commerce.invoices.venue_daily_totals` (partitioned by creation date: every date of
+    the months of `dates` replaced) from the committed totals, then the raw rows and the
+    ledger (`publish_raw`)."""
+    months = sorted({_month_bounds(d) for d in dates})
+    if not months:
+        return
+    rows = [r for first, last in months
+            for r in store.execute(_TOTALS, (first, last)).fetchall()]
+    totals = pa.Table.from_pylist([dict(zip(TOTALS.names, r, strict=True)) for r in rows],
+                                  schema=TOTALS)
+    days = [a + timedelta(days=i) for a, b in months for i in range((b - a).days + 1)]
+    target.publish(("invoices", "venue_daily_totals"), totals, "created_date", days)
+    publish_raw(store, target, dates)
 
 
 def publish_raw(store: InvoiceStore, target: CatalogTarget, dates: set[date]) -> None:
@@ -159,25 +171,43 @@ def _merge_venues(lake: Location, found: dict[str, tuple[date, date]]) -> None:
 
 class Publisher:
     """Republishes the months of committed files: `committed(dates)` after each commit,
-    `flush()` at the end of the run, and in a failing run before the error leaves."""
+    `flush()` at the end of the run, and in a failing run before the error leaves. The
+    serving files follow within INVOICES_PUBLISH_EVERY_SECONDS (1 s); the catalog's tables
+    within INVOICES_CATALOG_EVERY_SECONDS (60 s: each publication is a snapshot, and a
+    table's commits slow with its snapshots, docs/catalog.md) and at every `flush()`."""
 
     def __init__(self, store: InvoiceStore, lake: Location,
                  target: CatalogTarget | None = None) -> None:
         self.store, self.lake, self.target = store, lake, target
         self.every = float(os.environ.get("INVOICES_PUBLISH_EVERY_SECONDS", "1"))
+        self.catalog_every = float(os.environ.get("INVOICES_CATALOG_EVERY_SECONDS", "60"))
         self.pending: set[date] = set()
+        self.catalog_pending: set[date] = set()
         self.months: set[str] = set()
-        self._last = time.monotonic()
+        self._last = self._catalog_last = time.monotonic()
 
     def committed(self, dates: set[date] | list[date]) -> None:
         self.pending |= set(dates)
+        self.catalog_pending |= set(dates)
         if time.monotonic() - self._last >= self.every:
-            self.flush()
+            self._serve()
+        if time.monotonic() - self._catalog_last >= self.catalog_every:
+            self._catalog()
 
     def flush(self) -> list[str]:
         """Publish what is pending; every month published by this publisher so far."""
+        self._serve()
+        self._catalog()
+        return sorted(self.months)
+
+    def _serve(self) -> None:
         if self.pending:
-            self.months |= set(publish_months(self.store, self.lake, self.pending, self.target))
+            self.months |= set(publish_months(self.store, self.lake, self.pending))
             self.pending = set()
         self._last = time.monotonic()
-        return sorted(self.months)
+
+    def _catalog(self) -> None:
+        if self.target is not None and self.catalog_pending:
+            publish_catalog(self.store, self.target, self.catalog_pending)
+        self.catalog_pending = set()
+        self._catalog_last = time.monotonic()

@@ -32,15 +32,20 @@ class Expired:
     kept: int
 
 
-def _files(table: Table, snapshots: Iterable[Snapshot]) -> set[str]:
-    """Every file the snapshots reference: manifest lists, manifests, live data files."""
+def _files(table: Table, snapshots: Iterable[Snapshot],
+           read: dict[str, set[str]]) -> set[str]:
+    """Every file the snapshots reference: manifest lists, manifests, live data files. A
+    manifest is shared by many snapshots: each is read once (`read`, by path)."""
     found: set[str] = set()
     for snapshot in snapshots:
         found.add(snapshot.manifest_list)
         for manifest in snapshot.manifests(table.io):
-            found.add(manifest.manifest_path)
-            found.update(entry.data_file.file_path
-                         for entry in manifest.fetch_manifest_entry(table.io))
+            path = manifest.manifest_path
+            if path not in read:
+                read[path] = {entry.data_file.file_path
+                              for entry in manifest.fetch_manifest_entry(table.io)}
+            found.add(path)
+            found |= read[path]
     return found
 
 
@@ -57,7 +62,8 @@ def expire_table(table: Table, keep: int = KEEP) -> Expired:
                if current is None or s.snapshot_id != current.snapshot_id]
     if not expired:
         return Expired(name, 0, 0, len(snapshots))
-    doomed = _files(table, expired) - _files(table, kept)
+    read: dict[str, set[str]] = {}
+    doomed = _files(table, expired, read) - _files(table, kept, read)
     table.maintenance.expire_snapshots().by_ids([s.snapshot_id for s in expired]).commit()
     for path in sorted(doomed):
         table.io.delete(path)
