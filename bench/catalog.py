@@ -187,11 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--snapshots", default="10,50,200,500")
     parser.add_argument("--skip-engines", action="store_true")
+    parser.add_argument("--skip-publication", action="store_true")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.snapshots.split(",")]
-    rows = publication(counts, 1000, args.rounds)
-    print(md_table(["table state", "snapshots", "warehouse replace, ms",
-                    "catalog publication, ms", "metadata.json, KB", "expiry, s"], rows))
+    if not args.skip_publication:
+        rows = publication(counts, 1000, args.rounds)
+        print(md_table(["table state", "snapshots", "warehouse replace, ms",
+                        "catalog publication, ms", "metadata.json, KB", "expiry, s"], rows))
     if not args.skip_engines:
         print()
         print(md_table(["question (page)", "API, ms", "Trino, ms", "Trino / API",

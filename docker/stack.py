@@ -144,6 +144,7 @@ def up() -> None:
           f"Page           http://127.0.0.1:{env.get('API_PORT', '8000')}/app\n"
           f"API docs       http://127.0.0.1:{env.get('API_PORT', '8000')}/docs\n"
           f"Spark master   http://127.0.0.1:{env.get('SPARK_UI_PORT', '8080')}\n"
+          f"TRINO_URL=http://127.0.0.1:{env.get('TRINO_PORT', '8089')}  (catalog commerce)\n"
           f"Kafka (host)   localhost:29092\n"
           f"landing folder {landing_dir()}")
 

@@ -190,6 +190,29 @@ def wait_totals(expected: str, timeout: float = 300) -> float:
     raise AssertionError(f"venue totals after {timeout} s:\n{got}\nexpected:\n{expected}")
 
 
+def check_trino(expected: str, timeout: float = 300) -> float:
+    """The compose `trino` service answers the venue totals from the commerce catalog (on
+    the compose PostgreSQL, files on the bucket) as the warehouse holds them."""
+    import trino
+
+    query = ("SELECT venue_id, created_date, total_amount, invoice_count FROM "
+             "commerce.invoices.venue_daily_totals WHERE venue_id LIKE 'V-DEPLOY-%' "
+             "ORDER BY 1, 2")
+    start, got = time.monotonic(), ""
+    while time.monotonic() - start < timeout:
+        try:
+            cur = trino.dbapi.connect(host="127.0.0.1", port=int(ENV_VALUES["TRINO_PORT"]),
+                                      user="deploy-test").cursor()
+            cur.execute(query)
+            got = "\n".join(f"{v}|{d}|{t}|{n}" for v, d, t, n in cur.fetchall())
+        except Exception as exc:  # noqa: BLE001 - not published or not up yet
+            got = f"({type(exc).__name__}: {str(exc)[:200]})"
+        if got == expected:
+            return time.monotonic() - start
+        time.sleep(5)
+    raise AssertionError(f"Trino's venue totals after {timeout} s:\n{got}\nexpected:\n{expected}")
+
+
 # --- CTR: a view file + purchases -> the API's answer -------------------------------------
 GMT3 = timedelta(hours=-3)
 CTR_DAY = "2016-02-02"
@@ -492,6 +515,7 @@ def new_stack() -> str:
            .replace("REASK_DELAYS_SECONDS=", "REASK_DELAYS_SECONDS=10,20,30")
            .replace("DAGSTER_PORT=3000", "DAGSTER_PORT=13000")
            .replace("API_PORT=8000", "API_PORT=18000")
+           .replace("TRINO_PORT=8089", "TRINO_PORT=18089")
            .replace("SPARK_UI_PORT=8080", "SPARK_UI_PORT=18080")
            .replace("SPARK_WORKER_MEMORY=4g", "SPARK_WORKER_MEMORY=2g")
            .replace("SPARK_EXECUTOR_MEMORY=3g", "SPARK_EXECUTOR_MEMORY=1536m")
@@ -532,6 +556,7 @@ def main() -> None:
                           "GROUP BY 1 ORDER BY 1")
     assert runs == "SUCCESS|2", f"invoice runs: {runs!r} (expected two successful, none failed)"
     assert sql("invoices", "SELECT COUNT(*) FROM invoices.file_ledger") == "2"
+    TIMINGS["totals through Trino"] = check_trino(expected_totals(FILE_1, FILE_2))
     check_landed_on_the_bucket()
 
     check_generator()  # after the restart: `stack wait` starts every stopped service
