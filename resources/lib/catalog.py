@@ -97,6 +97,32 @@ def catalog_uri(url: str | None, state: Path) -> str:
     return url
 
 
+def jdbc_settings(uri: str) -> dict[str, str]:
+    """The catalog database of SQLAlchemy URL `uri` as the JVM engines (Trino's and Spark's
+    JDBC catalogs) open it: `url`, `driver`, and `user` / `password` when set. Holds the
+    password: never log it."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(uri)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("a SQLite catalog must be a file for another engine to open it")
+        return {"url": f"jdbc:sqlite:{Path(parsed.database).resolve()}",
+                "driver": "org.sqlite.JDBC"}
+    if backend != "postgresql":
+        raise ValueError(f"the JDBC catalog here is SQLite or PostgreSQL, not {backend}")
+    port = f":{parsed.port}" if parsed.port else ""
+    query = "&".join(f"{k}={v}" for k, v in parsed.query.items() if isinstance(v, str))
+    found = {"url": f"jdbc:postgresql://{parsed.host or 'localhost'}{port}/{parsed.database}"
+                    + (f"?{query}" if query else ""), "driver": "org.postgresql.Driver"}
+    if parsed.username:
+        found["user"] = parsed.username
+    if parsed.password:
+        found["password"] = str(parsed.password)
+    return found
+
+
 def file_io_properties(lake: Location) -> dict[str, str]:
     """PyIceberg FileIO settings for the lake (pyarrow's file systems, as `Location`); on a
     bucket the store's endpoint and keys. Holds the secret: never log it."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from resources.lib.catalog import CATALOG, catalog_uri, table_root
+from resources.lib.catalog import CATALOG, catalog_uri, jdbc_settings, table_root
 from resources.lib.storage import Location
 
 CATALOG_CLASS = "commerce.iceberg.SparkTableCatalog"
@@ -21,26 +21,10 @@ CATALOG_CLASS = "commerce.iceberg.SparkTableCatalog"
 
 def jdbc_properties(url: str | None, state: Path) -> dict[str, str]:
     """Iceberg JdbcCatalog's `uri` (and `jdbc.user`, `jdbc.password`) for the catalog's
-    database: SQLite or PostgreSQL. Holds the password: never log it."""
-    from sqlalchemy.engine import make_url  # pyiceberg's SqlCatalog brings it
-
-    parsed = make_url(catalog_uri(url, state))
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        if not parsed.database or parsed.database == ":memory:":
-            raise ValueError("a SQLite catalog must be a file for Spark to open it")
-        return {"uri": f"jdbc:sqlite:{Path(parsed.database).resolve()}"}
-    if backend != "postgresql":
-        raise ValueError(f"the Spark side opens a SQLite or PostgreSQL catalog, not {backend}")
-    port = f":{parsed.port}" if parsed.port else ""
-    query = "&".join(f"{k}={v}" for k, v in parsed.query.items() if isinstance(v, str))
-    props = {"uri": f"jdbc:postgresql://{parsed.host or 'localhost'}{port}/{parsed.database}"
-                    + (f"?{query}" if query else "")}
-    if parsed.username:
-        props["jdbc.user"] = parsed.username
-    if parsed.password:
-        props["jdbc.password"] = str(parsed.password)
-    return props
+    database (`resources.lib.catalog.jdbc_settings`). Holds the password: never log it."""
+    jdbc = jdbc_settings(catalog_uri(url, state))
+    names = {"url": "uri", "user": "jdbc.user", "password": "jdbc.password"}
+    return {names[k]: v for k, v in jdbc.items() if k in names}
 
 
 def s3_properties(lake: Location) -> dict[str, str]:

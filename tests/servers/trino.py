@@ -232,9 +232,9 @@ def iceberg_catalog_properties(
     """The Iceberg connector's properties for a PyIceberg SqlCatalog named `catalog_name`
     on the SQLAlchemy URL `uri` (a SQLite file or PostgreSQL), files under `warehouse` (a
     folder, file://, or s3://bucket/prefix), with PyIceberg's `s3.*` FileIO settings."""
-    from sqlalchemy.engine import make_url
+    from resources.lib.catalog import jdbc_settings
 
-    url = make_url(uri)
+    jdbc = jdbc_settings(uri)
     props = {
         "connector.name": "iceberg",
         "iceberg.catalog.type": "jdbc",
@@ -242,26 +242,12 @@ def iceberg_catalog_properties(
         "iceberg.jdbc-catalog.default-warehouse-dir": _file_uri(warehouse).rstrip("/"),
         "fs.native-local.enabled": "true",  # file:// locations (the embedded lake)
         "local.location": "/",
+        "iceberg.jdbc-catalog.driver-class": jdbc["driver"],
+        "iceberg.jdbc-catalog.connection-url": jdbc["url"],
     }
-    backend = url.get_backend_name()
-    if backend == "sqlite":
-        if not url.database or url.database == ":memory:":
-            raise ValueError("a SQLite catalog must be a file for Trino to read it")
-        props["iceberg.jdbc-catalog.driver-class"] = "org.sqlite.JDBC"
-        props["iceberg.jdbc-catalog.connection-url"] = f"jdbc:sqlite:{Path(url.database).resolve()}"
-    elif backend == "postgresql":
-        host = url.host or "localhost"
-        port = f":{url.port}" if url.port else ""
-        query = "&".join(f"{k}={v}" for k, v in url.query.items() if isinstance(v, str))
-        props["iceberg.jdbc-catalog.driver-class"] = "org.postgresql.Driver"
-        props["iceberg.jdbc-catalog.connection-url"] = (
-            f"jdbc:postgresql://{host}{port}/{url.database}" + (f"?{query}" if query else ""))
-        if url.username:
-            props["iceberg.jdbc-catalog.connection-user"] = url.username
-        if url.password:
-            props["iceberg.jdbc-catalog.connection-password"] = str(url.password)
-    else:
-        raise ValueError(f"Trino's JDBC catalog here reads SQLite or PostgreSQL, not {backend}")
+    for key in ("user", "password"):
+        if key in jdbc:
+            props[f"iceberg.jdbc-catalog.connection-{key}"] = jdbc[key]
     s3 = dict(s3 or {})
     if s3.get("s3.session-token"):
         raise ValueError("Trino's native S3 file system takes no session token: use keys")
