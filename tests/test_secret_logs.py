@@ -29,7 +29,8 @@ def run_invoices(tmp_path: Path, url: str) -> tuple[str, list[dict], str]:
     """One run of raw_invoices (a partition, no file landed: it still opens the invoices
     database) launched through the webserver with INVOICES_DB_URL=url: (status, the event
     log through GraphQL, everything the run left on disk and in the webserver's output)."""
-    with webserver(tmp_path, {"INVOICES_DB_URL": url}) as ui:
+    # retried 4 times: 0.5 s, 1, 2, 4 s apart instead of the default 3, 6, 12, 24 s
+    with webserver(tmp_path, {"INVOICES_DB_URL": url, "STEP_RETRY_DELAY_SECONDS": "0.5"}) as ui:
         answer = ui.launch("__ASSET_JOB", assets=[RAW_INVOICES],
                            tags={"dagster/partition": "2026-11-05"})
         assert answer["__typename"] == "LaunchRunSuccess", answer

@@ -49,7 +49,8 @@ def publish_lake(context: dg.AssetExecutionContext, paths: PlatformPaths,
     published: dict[str, Any] = {}
     if slices:
         parts = [p for platform, day in slices for p in slice_events(lake, platform, day)]
-        data = pa.concat_tables(parts, promote_options="default") if parts else _empty()
+        # parts written on Spark hold large_string where the embedded ones hold string
+        data = pa.concat_tables(parts, promote_options="permissive") if parts else _empty()
         keys = {(platform, date.fromisoformat(day)) for platform, day in slices}
         published = publish_arrow(context, paths, VIEW_EVENTS_TABLE, data, VIEW_EVENTS_SPEC,
                                   keys)

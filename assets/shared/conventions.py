@@ -35,8 +35,10 @@ from resources.urls import ConfigError
 
 POOL = "warehouse"
 
+# STEP_RETRY_DELAY_SECONDS (default 3): the first wait; then 2x, 4x, 8x that
 RETRY = dg.RetryPolicy(
-    max_retries=4, delay=3, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=4, delay=float(os.environ.get("STEP_RETRY_DELAY_SECONDS") or 3),
+    backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS,
 )
 
 # On a run: the domain it works for. The run queue limits each domain's runs in progress
