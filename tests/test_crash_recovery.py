@@ -57,12 +57,16 @@ def daemon(tmp_path: Path, pg_url: str) -> Iterator[tuple[dg.DagsterInstance, Pa
     env = {k: v for k, v in os.environ.items() if not any(s in k for s in SERVER_SETTINGS)}
     env.update(DAGSTER_HOME=str(home), PLATFORM_DATA_DIR=str(data), INVOICES_DB_URL=pg_url,
                LANDING_SETTLE_SECONDS="0", LANDING_SWEEP_SECONDS="0")
+    # the storage created (and its schema version stamped) before the daemon and its code
+    # server open it: three processes creating one fresh SQLite storage at once can stamp
+    # its version twice, and then none of them can load it
+    instance = dg.DagsterInstance.from_config(str(home))
+    instance.get_runs(limit=1)
     with (tmp_path / "daemon.log").open("w") as log:
         proc = subprocess.Popen(
             [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-m", "definitions"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    instance = dg.DagsterInstance.from_config(str(home))
     try:
         yield instance, data / "landing" / "invoices"
     finally:
