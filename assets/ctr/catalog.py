@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from assets.ctr.lake import partition_files
+from assets.ctr.partitions import slice_of
 from assets.ctr.rollups import SCHEMA
 from assets.shared.catalog import publish_arrow, publish_tables
 from resources import PlatformPaths, Warehouse
@@ -45,7 +46,7 @@ def publish_lake(context: dg.AssetExecutionContext, paths: PlatformPaths,
                  warehouse: Warehouse, lake: Location, touched: list[str]) -> dict[str, Any]:
     """Publish the view events of the touched `date|platform` slices, and the ledger tables
     (the warehouse's, replaced whole: one row per file); the snapshot metadata."""
-    slices = sorted({tuple(key.split("|")[::-1]) for key in touched})  # (platform, day)
+    slices = sorted({slice_of(key)[::-1] for key in touched})  # (platform, day)
     published: dict[str, Any] = {}
     if slices:
         parts = [p for platform, day in slices for p in slice_events(lake, platform, day)]

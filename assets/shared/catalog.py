@@ -56,8 +56,8 @@ def publish_partitions(context: dg.AssetExecutionContext, paths: PlatformPaths,
                        values: Collection[Any]) -> dict[str, Any]:
     """Publish the rows of `table` whose `column` is one of `values` (the catalog's table
     is partitioned by that column): the other values' rows stay as they are."""
-    snapshot = _publish(context, catalog_target(context, paths), conn, table, column, values)
-    return {} if snapshot is None else {_key(table): str(snapshot)}
+    return publish_slices(context, paths, conn, table, ((column, "identity"),),
+                          {(value,) for value in values})
 
 
 def publish_slices(context: dg.AssetExecutionContext, paths: PlatformPaths,
@@ -95,16 +95,11 @@ def _slice_expr(column: str, transform: str) -> str:
 
 
 def _publish(context: dg.AssetExecutionContext, target: CatalogTarget,
-             conn: duckdb.DuckDBPyConnection, table: str, column: str | None = None,
-             values: Collection[Any] | None = None) -> int | None:
-    query, params = f"SELECT * FROM {table}", None
-    if values is not None:
-        query, params = f"{query} WHERE {column} IN (SELECT unnest($values))", {
-            "values": list(values)}
+             conn: duckdb.DuckDBPyConnection, table: str) -> int | None:
     with conn.cursor() as cur:
-        data = cur.sql(query, params=params).to_arrow_table()
+        data = cur.sql(f"SELECT * FROM {table}").to_arrow_table()
     namespace, name = table.split(".")
-    snapshot = target.publish((namespace, name), data, column, values)
+    snapshot = target.publish((namespace, name), data)
     context.log.info(f"commerce.{table}: {data.num_rows} rows published, snapshot {snapshot}")
     return snapshot
 
