@@ -21,6 +21,7 @@ _EXPORTS = {
     "InvoicesDb": "resources.invoices_db",
     "KafkaResource": "resources.kafka",
     "PlatformPaths": "resources.paths",
+    "RetailChanges": "resources.retail_changes",
     "SparkResource": "resources.spark",
     "SqlSource": "resources.sql_source",
     "Warehouse": "resources.warehouse",

@@ -25,6 +25,7 @@ from resources.kafka import KafkaResource
 from resources.lib.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS
 from resources.paths import PlatformPaths
 from resources.redaction import guarded, redact_secrets
+from resources.retail_changes import RetailChanges
 from resources.spark import SparkResource
 from resources.sql_source import SqlSource
 from resources.warehouse import Warehouse
@@ -65,6 +66,9 @@ def build_resources() -> dict[str, Any]:
         "kafka": KafkaResource(
             bootstrap_servers=from_env("KAFKA_BOOTSTRAP_SERVERS"),
             topic=os.environ.get("ORDERS_TOPIC") or "orders",
+        ),
+        "retail_changes": RetailChanges(
+            topic_prefix=os.environ.get("RETAIL_CDC_TOPIC_PREFIX") or None,
         ),
         "spark": SparkResource(remote=from_env("SPARK_REMOTE"), paths=paths, **store_env()),
         "docstore": DocumentStore(

@@ -30,12 +30,16 @@ FEATURE_COLUMNS = (
 LATE_AFTER_DAYS = 30  # paid within 30 days (inclusive) is on time
 WINDOW_DAYS = 120
 
-FEATURES_SQL = f"""
-CREATE OR REPLACE TABLE {FEATURES} AS
-WITH lines AS (
-    SELECT invoice_id, sum(line_total) AS total, sum(quantity) AS items
-    FROM {SCHEMA}.fct_invoice_lines WHERE invoice_known GROUP BY invoice_id
-)
+BATCH_LINES = f"""SELECT invoice_id, sum(line_total) AS total, sum(quantity) AS items
+    FROM {SCHEMA}.fct_invoice_lines WHERE invoice_known GROUP BY invoice_id"""
+
+
+def features_select(schema: str, lines: str, where: str = "") -> str:
+    """The feature query over `schema`'s staged invoices and accounts and a `lines` query
+    (invoice_id, total, items); `where` narrows the invoices (whole accounts only: the
+    window counts are per account). The batch table and the change stream's use it."""
+    return f"""
+WITH lines AS ({lines})
 SELECT
     i.invoice_id AS inv_id,
     i.account_id AS acct_id,
@@ -47,15 +51,25 @@ SELECT
                              AND INTERVAL 1 DAY PRECEDING) AS num_inv_120d,
     count(*) OVER (PARTITION BY i.account_id ORDER BY i.date_issued
                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_tot_inv_acct,
-    CAST(CASE
-        WHEN i.paid_on IS NOT NULL
-            THEN date_diff('day', i.date_issued, i.paid_on) > {LATE_AFTER_DAYS}
-        WHEN date_diff('day', i.date_issued, $as_of) > {LATE_AFTER_DAYS} THEN true
-    END AS INTEGER) AS is_late
-FROM {SCHEMA}.stg_invoices i
-LEFT JOIN {SCHEMA}.stg_accounts a ON a.account_id = i.account_id
+    {is_late("i.date_issued", "i.paid_on", "$as_of")} AS is_late
+FROM {schema}.stg_invoices i
+LEFT JOIN {schema}.stg_accounts a ON a.account_id = i.account_id
 LEFT JOIN lines l ON l.invoice_id = i.invoice_id
-"""  # no ORDER BY: a 10M-row sort for nothing (tables are sets; readers order as they need)
+{where}"""
+
+
+def is_late(issued: str, paid_on: str, as_of: str) -> str:
+    """`is_late` (spec section 4) in DuckDB SQL: 1/0 when paid, 1 or null when unpaid."""
+    return f"""CAST(CASE
+        WHEN {paid_on} IS NOT NULL THEN date_diff('day', {issued}, {paid_on}) > {LATE_AFTER_DAYS}
+        WHEN date_diff('day', {issued}, {as_of}) > {LATE_AFTER_DAYS} THEN true
+    END AS INTEGER)"""
+
+
+FEATURES_SQL = (
+    f"CREATE OR REPLACE TABLE {FEATURES} AS {features_select(SCHEMA, BATCH_LINES)}"
+)  # no ORDER BY: a 10M-row sort for nothing (tables are sets; readers order as they need)
+
 
 _BY_DAY = "PARTITION BY i.account_id ORDER BY i.day"
 SPARK_FEATURES_SQL = f"""

@@ -50,7 +50,7 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _raw(col: Column, source: str) -> str:
+def raw_text(col: Column, source: str) -> str:
     """The text value: trimmed for text columns; casts to numbers/dates ignore blanks anyway."""
     if col.sql_type == "VARCHAR":
         return (
@@ -60,7 +60,7 @@ def _raw(col: Column, source: str) -> str:
     return source
 
 
-def _typed(col: Column) -> str:
+def typed_value(col: Column) -> str:
     raw = f"r_{col.name}"
     if col.sql_type == "DATE[]":
         tokens = f"regexp_extract_all({raw}, '[^\\s;|,\\[\\]''\"]+')"
@@ -106,10 +106,10 @@ def load_extract(conn: duckdb.DuckDBPyConnection, extract: Extract, path: Path) 
     """Stage one extract into `extract.table` and its bad rows into `rejected_rows`, atomically."""
     header = match_header(extract, path.name, header_of(conn, path))
     cols = extract.columns
-    raw_cols = ", ".join(f"{_raw(c, _q(header[c.name]))} AS r_{c.name}" for c in cols)
+    raw_cols = ", ".join(f"{raw_text(c, _q(header[c.name]))} AS r_{c.name}" for c in cols)
     concat = "concat(" + ", ".join(_q(header[c.name]) for c in cols) + ")"
     newlines = f"strlen({concat}) - strlen(replace({concat}, E'\\n', ''))"
-    typed = ", ".join(f"{_typed(c)} AS {c.name}" for c in cols)
+    typed = ", ".join(f"{typed_value(c)} AS {c.name}" for c in cols)
     whens = " ".join(w for c in cols for w in problems(c, DUCKDB))
     names = ", ".join(c.name for c in cols)
     extra = "".join(f", {expr} AS {name}" for name, expr in extract.extra.items())
