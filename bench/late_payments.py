@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets import domain_assets
+from assets.late_payments.cdc import extract_path_assets
 from cli.generators.late_payments import write_extracts
 from resources import PlatformPaths, SparkResource, Warehouse
 
@@ -35,7 +35,7 @@ def run_once(root: Path, invoices: int) -> dict[str, float]:
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
         resources = {"paths": paths, "warehouse": warehouse, "spark": SparkResource()}
         result = dg.materialize(
-            domain_assets("late_payments"), resources=resources, instance=instance
+            extract_path_assets(), resources=resources, instance=instance
         )
     total = time.perf_counter() - started
     steps = {

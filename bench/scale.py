@@ -31,9 +31,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from assets import domain_assets
 from assets.ctr.lake import ingest_file, parse_embedded, partition_files
 from assets.ctr.spark_engine import SparkViewsParser, rollup_views
+from assets.late_payments.cdc import extract_path_assets
 from assets.shared import md_table
 from cli import spark_cluster
 from cli.generators.late_payments import write_extracts
@@ -132,7 +132,7 @@ def features(extracts: Path, root: Path, spark: SparkResource) -> float:
     (root / "home").mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with dg.instance_for_test(temp_dir=str(root / "home")) as instance:
-        dg.materialize(domain_assets("late_payments"), resources=resources, instance=instance,
+        dg.materialize(extract_path_assets(), resources=resources, instance=instance,
                        run_config=quiet)
     return time.perf_counter() - started
 

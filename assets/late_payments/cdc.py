@@ -34,10 +34,20 @@ CDC_GROUP_ID = "late-payments-cdc"
 CHECK_UNIQUE = "unique_inv_id_in_touched_accounts"
 
 
+def extract_path_assets() -> list:
+    """The domain's assets of the CSV-extract path (everything but the change stream's)."""
+    from assets import domain_assets
+
+    return [a for a in domain_assets("late_payments") if CDC_KEY not in a.keys]
+
+
 class ChangesConfig(LaunchConfig):
     """`as_of` (YYYY-MM-DD) decides lateness of unpaid invoices; default: today (UTC)."""
 
     as_of: str | None = None
+    # Test hook: fail after the batch is applied and before the Kafka commit, as a crash
+    # there would. The next run must resume from the offsets stored with the batch.
+    crash_after_apply: bool = False
 
 
 def read_batch(consumer, topics: list[str], state: StreamState, limit: int) -> DecodedBatch:
@@ -103,6 +113,8 @@ def cdc_invoice_features(
             with transaction(conn):
                 applied = apply_batch(conn, batch, state.kafka, as_of)
             figures = _figures(conn, applied)
+        if config.crash_after_apply:
+            raise dg.Failure("simulated crash after applying, before commit", allow_retries=False)
         for topic in topics:  # after the durable apply: Kafka's offsets are the sensor's lag
             kafka_stream.commit(consumer, topic, state)
     finally:

@@ -17,7 +17,7 @@ from cli.runner import execute_run_request, tick_sensor
 from definitions import domain_defs
 from resources import PlatformPaths, SparkResource, Warehouse
 from sensors.late_payments import SENSOR_NAME
-from tests.late_payments.conftest import materialize, write_csv
+from tests.late_payments.conftest import CHANGES_OFF, materialize, write_csv
 
 
 def _features(warehouse: Warehouse) -> int:
@@ -43,7 +43,7 @@ def test_sensor_waits_while_an_extract_of_the_set_is_being_rewritten(
     paths = PlatformPaths(data_dir=str(tmp_path / "data"), landing_settle_seconds=5,
                           landing_sweep_seconds=0)
     defs = domain_defs("late_payments", {"paths": paths, "warehouse": warehouse,
-                                         "spark": SparkResource()})
+                                         "spark": SparkResource(), **CHANGES_OFF})
     for path in real_extracts.glob("*.csv"):
         _age(path)
     (tmp_path / "home").mkdir()

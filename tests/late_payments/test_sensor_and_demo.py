@@ -15,11 +15,12 @@ from cli.runner import execute_run_request, tick_sensor
 from definitions import domain_defs
 from resources import SparkResource
 from sensors.late_payments import JOB_NAME, SENSOR_NAME
+from tests.late_payments.conftest import CHANGES_OFF
 
 
 @pytest.fixture
 def defs(paths, warehouse) -> dg.Definitions:
-    resources = {"paths": paths, "warehouse": warehouse, "spark": SparkResource()}
+    resources = {"paths": paths, "warehouse": warehouse, "spark": SparkResource(), **CHANGES_OFF}
     return domain_defs("late_payments", resources)
 
 
