@@ -34,10 +34,12 @@ BATCH_LINES = f"""SELECT invoice_id, sum(line_total) AS total, sum(quantity) AS 
     FROM {SCHEMA}.fct_invoice_lines WHERE invoice_known GROUP BY invoice_id"""
 
 
-def features_select(schema: str, lines: str, where: str = "") -> str:
+def features_select(schema: str, lines: str, accounts: str | None = None) -> str:
     """The feature query over `schema`'s staged invoices and accounts and a `lines` query
-    (invoice_id, total, items); `where` narrows the invoices (whole accounts only: the
-    window counts are per account). The batch table and the change stream's use it."""
+    (invoice_id, total, items); `accounts`, a query of account ids, narrows it to their
+    invoices (whole accounts: the window counts are per account). The batch table and the
+    change stream's (`cdc_store`) use it."""
+    only = f"WHERE account_id IN ({accounts})" if accounts else ""
     return f"""
 WITH lines AS ({lines})
 SELECT
@@ -52,10 +54,9 @@ SELECT
     count(*) OVER (PARTITION BY i.account_id ORDER BY i.date_issued
                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum_tot_inv_acct,
     {is_late("i.date_issued", "i.paid_on", "$as_of")} AS is_late
-FROM {schema}.stg_invoices i
-LEFT JOIN {schema}.stg_accounts a ON a.account_id = i.account_id
-LEFT JOIN lines l ON l.invoice_id = i.invoice_id
-{where}"""
+FROM (SELECT * FROM {schema}.stg_invoices {only}) i
+LEFT JOIN (SELECT * FROM {schema}.stg_accounts {only}) a ON a.account_id = i.account_id
+LEFT JOIN lines l ON l.invoice_id = i.invoice_id"""
 
 
 def is_late(issued: str, paid_on: str, as_of: str) -> str:
