@@ -26,6 +26,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ from tests.servers.kafka import copy_dependencies, java_bin
 
 POM = Path(__file__).parent / "kafka_connect" / "pom.xml"
 PASSWORD_ENV = "RETAIL_DB_PASSWORD"
+ENV_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 
 
 def _pom_property(name: str) -> str:
@@ -134,8 +137,7 @@ class KafkaConnectServer(Server):
             # (no scan of every jar at start)
             "plugin.discovery": "service_load",
             "config.providers": "env",
-            "config.providers.env.class":
-                "org.apache.kafka.common.config.provider.EnvVarConfigProvider",
+            "config.providers.env.class": ENV_PROVIDER,
             "task.shutdown.graceful.timeout.ms": "10000",
         }
         path = self.base / "worker.properties"
@@ -164,7 +166,8 @@ class KafkaConnectServer(Server):
                 "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={self.base / 'log4j2.properties'}",
                 f"-Dkafka.logs.dir={self.base / 'logs'}",
-                "-cp", f"{self.libs}/*",
+                "-cp",
+                f"{self.libs}/*",
                 "org.apache.kafka.connect.cli.ConnectStandalone",
                 str(config),
             ],
@@ -201,7 +204,9 @@ class KafkaConnectServer(Server):
         """One REST call; the JSON answer (None for 204). Raises ConnectError on 4xx/5xx."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(
-            self.url + path, data=data, method=method,
+            self.url + path,
+            data=data,
+            method=method,
             headers={"Content-Type": "application/json", "Accept": "application/json"},
         )
         try:
@@ -250,3 +255,129 @@ class KafkaConnectServer(Server):
 
 def start_kafka_connect(bootstrap: str, env: dict[str, str] | None = None) -> KafkaConnectServer:
     return KafkaConnectServer(bootstrap, env=env).started()
+
+
+# --- Reading change events (confluent-kafka), for the CDC tests and their consumers ------
+
+
+def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
+    """Topic -> its end offset summed over partitions (0 for a topic that does not exist
+    yet). A new client each call: a long-lived one caches "unknown topic" for minutes."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdc-offsets",
+                         "enable.auto.commit": False})
+    try:
+        meta = consumer.list_topics(timeout=10)
+        out = {}
+        for topic in topics:
+            parts = meta.topics.get(topic)
+            if parts is None or parts.error is not None:
+                out[topic] = 0
+                continue
+            out[topic] = sum(
+                consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                for p in parts.partitions
+            )
+        return out
+    finally:
+        consumer.close()
+
+
+def wait_for_offsets(
+    bootstrap: str, minimum: dict[str, int], timeout: float = 120
+) -> dict[str, int]:
+    """Wait until every topic's end offset is at least `minimum[topic]`; the end offsets."""
+    deadline = time.monotonic() + timeout
+    while True:
+        ends = end_offsets(bootstrap, minimum)
+        if all(ends[t] >= n for t, n in minimum.items()):
+            return ends
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics short of {minimum} after {timeout}s: {ends}")
+        time.sleep(0.3)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One change event: Debezium's envelope (JSON without schema) and its key."""
+
+    topic: str
+    offset: int
+    key: dict[str, Any]
+    value: dict[str, Any]
+
+    @property
+    def op(self) -> str:  # "r" snapshot read, "c" insert, "u" update, "d" delete
+        return self.value["op"]
+
+    @property
+    def before(self) -> dict[str, Any] | None:
+        return self.value.get("before")
+
+    @property
+    def after(self) -> dict[str, Any] | None:
+        return self.value.get("after")
+
+
+def read_events(
+    bootstrap: str,
+    topics: Iterable[str],
+    start: dict[str, int] | None = None,
+    until: dict[str, int] | None = None,
+    timeout: float = 60,
+) -> dict[str, list[Event]]:
+    """Topic -> its events from offset `start[topic]` (default 0) up to `until[topic]`
+    (default: the end offset now), in order. One partition per topic (the test broker's
+    default). Raises TimeoutError when fewer arrive in time."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    topics = list(topics)
+    start = start or {}
+    until = until or end_offsets(bootstrap, topics)
+    out: dict[str, list[Event]] = {t: [] for t in topics}
+    wanted = {t for t in topics if until[t] > start.get(t, 0)}
+    if not wanted:
+        return out
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdc-read",
+                         "enable.auto.commit": False, "fetch.wait.max.ms": 100})
+    try:
+        consumer.assign([TopicPartition(t, 0, start.get(t, 0)) for t in wanted])
+        deadline = time.monotonic() + timeout
+        while wanted:
+            if time.monotonic() > deadline:
+                got = {t: len(v) for t, v in out.items()}
+                raise TimeoutError(f"read {got} events, wanted up to offsets {until}")
+            for msg in consumer.consume(num_messages=10_000, timeout=0.5):
+                if msg.error():
+                    continue
+                topic = msg.topic()
+                if topic not in wanted or msg.offset() >= until[topic]:
+                    continue
+                out[topic].append(Event(
+                    topic, msg.offset(),
+                    json.loads(msg.key()) if msg.key() else {},
+                    json.loads(msg.value()) if msg.value() else {},
+                ))
+                if msg.offset() + 1 >= until[topic]:
+                    wanted.discard(topic)
+        return out
+    finally:
+        consumer.close()
+
+
+@dataclass
+class CdcSource:
+    """A seeded retail database with its connector registered and its snapshot in Kafka.
+    Unpacks as `(db_url, topics)`."""
+
+    backend: str  # "postgresql" or "mariadb"
+    db_url: str  # with the password (the `retail` account)
+    topics: dict[str, str]  # table -> topic
+    connector: str  # the connector's name on the worker
+    topic_prefix: str
+    counts: dict[str, int]  # rows seeded per table = snapshot events per topic
+    config: dict[str, str] = field(default_factory=dict)  # as registered
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.db_url, self.topics))

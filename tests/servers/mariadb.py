@@ -40,7 +40,9 @@ from tests.servers import (
     wait_until,
 )
 
-CDC_PRIVILEGES = "REPLICATION SLAVE, REPLICATION CLIENT, SELECT, RELOAD, SHOW DATABASES, LOCK TABLES"
+CDC_PRIVILEGES = (
+    "REPLICATION SLAVE, REPLICATION CLIENT, SELECT, RELOAD, SHOW DATABASES, LOCK TABLES"
+)
 
 
 def find_binaries() -> tuple[Path, Path]:
@@ -187,8 +189,13 @@ class MariaDbServer(Server):
         def ready() -> bool:
             import pymysql
 
-            conn = pymysql.connect(host=self.host, port=self.port, user="admin",
-                                   password=self.admin_password, connect_timeout=2)
+            conn = pymysql.connect(
+                host=self.host,
+                port=self.port,
+                user="admin",
+                password=self.admin_password,
+                connect_timeout=2,
+            )
             conn.close()
             return True
 
@@ -209,8 +216,13 @@ class MariaDbServer(Server):
     def admin(self):  # noqa: ANN201 - a pymysql connection
         import pymysql
 
-        return pymysql.connect(host=self.host, port=self.port, user="admin",
-                               password=self.admin_password, autocommit=True)
+        return pymysql.connect(
+            host=self.host,
+            port=self.port,
+            user="admin",
+            password=self.admin_password,
+            autocommit=True,
+        )
 
     def create_database(self, prefix: str = "test") -> str:
         """A fresh, empty database (utf8mb4) that `retail` owns; its URL as `retail`."""
