@@ -282,3 +282,22 @@ def test_connect_restart_resumes_from_offsets(cdc_source, kafka_connect, kafka_b
         # nothing else came: no second snapshot of any table
         assert end_offsets(kafka_bootstrap, topics.values()) == {
             t: start[t] + n for t, n in want.items()}
+
+
+def test_retail_db_is_bound_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RETAIL_DB_URL binds `retail_db` as an EnvVar: the UI shows the variable's name, and
+    the password is one of the secrets every error is redacted of."""
+    import dagster as dg
+
+    from resources import build_resources
+    from resources.bindings import described
+    from resources.redaction import redact_secrets
+
+    monkeypatch.delenv("RETAIL_DB_URL", raising=False)
+    assert "retail_db" not in build_resources()
+    monkeypatch.setenv("RETAIL_DB_URL", "mysql://retail:Sup3r-secret@127.0.0.1:3307/shop")
+    db = build_resources()["retail_db"]
+    assert isinstance(db.url, dg.EnvVar) and db.url.env_var_name == "RETAIL_DB_URL"
+    assert db.dialect == "mysql" and "Sup3r-secret" not in db.describe()
+    assert "Sup3r-secret" not in described(db) and "$RETAIL_DB_URL" in described(db)
+    assert "Sup3r-secret" not in redact_secrets("login failed for Sup3r-secret")
