@@ -224,6 +224,9 @@ def test_snapshot_then_change_events(backend: str, cdc_source, kafka_connect,
     assert retail_db_password not in kafka_connect.log_path.read_text(errors="replace")
 
     snapshot = read_events(kafka_bootstrap, topics.values())
+    first = snapshot[topics["accounts"]][0].after
+    assert isinstance(first["joining_date"], int)  # a DATE: days since 1970-01-01
+    assert isinstance(snapshot[topics["skus"]][0].after["item_retail_price"], str)
     for table, topic in topics.items():
         events = snapshot[topic]
         assert {e.op for e in events} == {"r"}, table
