@@ -95,41 +95,49 @@ def connector_config(
         config["database.password"] = "${env:" + password_env + "}"
     if dialect == "postgresql":
         ident = _identifier(name)
-        config.update({
-            "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-            "database.dbname": database,
-            "plugin.name": "pgoutput",  # built into PostgreSQL 10+: no server plugin to add
-            "slot.name": ident,
-            "publication.name": ident,
-            "publication.autocreate.mode": "filtered",  # a publication of the four tables
-            "table.include.list": ",".join(f"public.{t}" for t in TABLES),
-        })
+        config.update(
+            {
+                "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+                "database.dbname": database,
+                "plugin.name": "pgoutput",  # built into PostgreSQL 10+: no server plugin to add
+                "slot.name": ident,
+                "publication.name": ident,
+                "publication.autocreate.mode": "filtered",  # a publication of the four tables
+                "table.include.list": ",".join(f"public.{t}" for t in TABLES),
+            }
+        )
     else:
-        config.update({
-            "connector.class": "io.debezium.connector.mysql.MySqlConnector",
-            # a replica id of its own on the server (unique per connector)
-            "database.server.id": str(server_id or 10_000 + zlib.crc32(name.encode()) % 10**6),
-            "database.include.list": database,
-            "table.include.list": ",".join(f"{database}.{t}" for t in TABLES),
-            "schema.history.internal.kafka.bootstrap.servers": kafka_bootstrap,
-            "schema.history.internal.kafka.topic": f"schema-history.{name}",
-            "include.schema.changes": "false",  # the DDL history is internal only
-        })
+        config.update(
+            {
+                "connector.class": "io.debezium.connector.mysql.MySqlConnector",
+                # a replica id of its own on the server (unique per connector)
+                "database.server.id": str(server_id or 10_000 + zlib.crc32(name.encode()) % 10**6),
+                "database.include.list": database,
+                "table.include.list": ",".join(f"{database}.{t}" for t in TABLES),
+                "schema.history.internal.kafka.bootstrap.servers": kafka_bootstrap,
+                "schema.history.internal.kafka.topic": f"schema-history.{name}",
+                "include.schema.changes": "false",  # the DDL history is internal only
+            }
+        )
     return config
 
 
 def _call(connect_url: str, method: str, path: str, body: Any = None) -> Any:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(
-        connect_url.rstrip("/") + path, data=data, method=method,
+        connect_url.rstrip("/") + path,
+        data=data,
+        method=method,
         headers={"Content-Type": "application/json", "Accept": "application/json"},
     )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             raw = resp.read()
     except urllib.error.HTTPError as exc:
-        raise RuntimeError(f"Kafka Connect {method} {path}: {exc.code} "
-                           f"{exc.read().decode(errors='replace')[:1000]}") from None
+        raise RuntimeError(
+            f"Kafka Connect {method} {path}: {exc.code} "
+            f"{exc.read().decode(errors='replace')[:1000]}"
+        ) from None
     return json.loads(raw) if raw else None
 
 
@@ -148,7 +156,8 @@ def delete(connect_url: str, name: str = DEFAULT_NAME) -> None:
 
 def parser() -> argparse.ArgumentParser:
     args = argparse.ArgumentParser(
-        prog="python -m cli.cdc", description=__doc__,
+        prog="python -m cli.cdc",
+        description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = args.add_subparsers(dest="command", required=True)
@@ -157,13 +166,22 @@ def parser() -> argparse.ArgumentParser:
         cmd.add_argument("--connect-url", required=True, help="http://host:8083")
         cmd.add_argument("--name", default=DEFAULT_NAME, help="the connector's name")
         if command == "register":
-            cmd.add_argument("--db-url", default=os.environ.get("RETAIL_DB_URL"),
-                             help="the retail database (default $RETAIL_DB_URL)")
-            cmd.add_argument("--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
-                             help="bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS)")
+            cmd.add_argument(
+                "--db-url",
+                default=os.environ.get("RETAIL_DB_URL"),
+                help="the retail database (default $RETAIL_DB_URL)",
+            )
+            cmd.add_argument(
+                "--kafka",
+                default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
+                help="bootstrap servers (default $KAFKA_BOOTSTRAP_SERVERS)",
+            )
             cmd.add_argument("--topic-prefix", default=DEFAULT_PREFIX)
-            cmd.add_argument("--password-env", default=PASSWORD_ENV,
-                             help="the worker's variable holding the password")
+            cmd.add_argument(
+                "--password-env",
+                default=PASSWORD_ENV,
+                help="the worker's variable holding the password",
+            )
     return args
 
 
@@ -175,8 +193,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         os.environ["RETAIL_DB_URL"] = args.db_url  # known to the redaction of errors
         with guarded():
-            config = connector_config(args.db_url, args.kafka, args.name, args.topic_prefix,
-                                      args.password_env)
+            config = connector_config(
+                args.db_url, args.kafka, args.name, args.topic_prefix, args.password_env
+            )
             answer = register(args.connect_url, config, args.name)
         print(f"registered {answer.get('name', args.name)} for {redact(args.db_url)}; topics:")
         for table, topic in topics(args.db_url, args.topic_prefix).items():

@@ -265,8 +265,9 @@ def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
     yet). A new client each call: a long-lived one caches "unknown topic" for minutes."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdc-offsets",
-                         "enable.auto.commit": False})
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "cdc-offsets", "enable.auto.commit": False}
+    )
     try:
         meta = consumer.list_topics(timeout=10)
         out = {}
@@ -339,8 +340,14 @@ def read_events(
     wanted = {t for t in topics if until[t] > start.get(t, 0)}
     if not wanted:
         return out
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "cdc-read",
-                         "enable.auto.commit": False, "fetch.wait.max.ms": 100})
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "cdc-read",
+            "enable.auto.commit": False,
+            "fetch.wait.max.ms": 100,
+        }
+    )
     try:
         consumer.assign([TopicPartition(t, 0, start.get(t, 0)) for t in wanted])
         deadline = time.monotonic() + timeout
@@ -354,11 +361,14 @@ def read_events(
                 topic = msg.topic()
                 if topic not in wanted or msg.offset() >= until[topic]:
                     continue
-                out[topic].append(Event(
-                    topic, msg.offset(),
-                    json.loads(msg.key()) if msg.key() else {},
-                    json.loads(msg.value()) if msg.value() else {},
-                ))
+                out[topic].append(
+                    Event(
+                        topic,
+                        msg.offset(),
+                        json.loads(msg.key()) if msg.key() else {},
+                        json.loads(msg.value()) if msg.value() else {},
+                    )
+                )
                 if msg.offset() + 1 >= until[topic]:
                     wanted.discard(topic)
         return out
