@@ -113,5 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def run() -> int:
+    """`main`, with an error as one line (redacted of the configured secrets), exit code 1."""
+    try:
+        return main()
+    except Exception as exc:  # noqa: BLE001 - the command's answer to any failure
+        from resources.redaction import redact_secrets
+
+        print(f"error: {redact_secrets(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
