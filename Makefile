@@ -6,7 +6,7 @@ export PLATFORM_DATA_DIR ?= $(CURDIR)/data/local
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: venv home demo test run up down test-deploy lint bench clean spark-up spark-down \
-	trino-up trino-down notebook
+	trino-up trino-down notebook retail-db-seed
 
 # setuptools warns on every editable install that a folder named like a package may shadow
 # it: here the folders ARE the packages
@@ -90,6 +90,12 @@ down:
 # The host lands files in the stack's bucket with the repository's storage layer (.venv).
 test-deploy: venv
 	$(PY) tests/deploy/run.py
+
+# The retail point-of-sale database of RETAIL_DB_URL (postgresql://, mysql:// or mariadb://;
+# docs/cdc.md): its four tables made anew and loaded from the real extracts
+RETAIL_EXTRACTS ?= $(CURDIR)/../shared/data/retail-extracts
+retail-db-seed: venv
+	$(PY) -m cli.retail_db seed --extracts $(RETAIL_EXTRACTS) --replace
 
 clean:
 	rm -rf data/local .dagster_home

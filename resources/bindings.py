@@ -26,6 +26,7 @@ from resources.lib.landing import DEFAULT_SETTLE_SECONDS, DEFAULT_SWEEP_SECONDS
 from resources.paths import PlatformPaths
 from resources.redaction import guarded, redact_secrets
 from resources.retail_changes import RetailChanges
+from resources.retail_db import RetailDb
 from resources.spark import SparkResource
 from resources.sql_source import SqlSource
 from resources.warehouse import Warehouse
@@ -76,6 +77,9 @@ def build_resources() -> dict[str, Any]:
             database=os.environ.get("MONGODB_DATABASE") or "commerce",
             path=str(paths.docstore),
         ),
+        # the retail point-of-sale database as a live source (docs/cdc.md): bound only when
+        # RETAIL_DB_URL is set (the batch pipeline reads its CSV extracts either way)
+        **({"retail_db": RetailDb(url=retail)} if (retail := from_env("RETAIL_DB_URL")) else {}),
     }
 
 

@@ -19,6 +19,7 @@ SCHEMES = {
     "sql": ("postgresql", "postgres", "sqlite"),
     "mongodb": ("mongodb", "mongodb+srv"),
     "spark": ("sc",),
+    "retail": ("postgresql", "postgres", "mysql", "mariadb"),
 }
 # What each setting is: the variable it comes from decides the kind of URL it must be.
 KINDS = {
@@ -29,6 +30,7 @@ KINDS = {
     "KAFKA_BOOTSTRAP_SERVERS": "kafka",
     "SPARK_REMOTE": "spark",
     "DAGSTER_PG_URL": "postgres",
+    "RETAIL_DB_URL": "retail",  # the point-of-sale database behind the late-payment extracts
 }
 _HOST = re.compile(r"[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\]")
 PASSWORD_HINT = " (a '/', '?', '#' or '@' in the password must be percent-encoded)"

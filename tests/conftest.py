@@ -3,6 +3,10 @@
 - `pg_server` (session) / `pg_url` (function: a fresh empty database on that server)
 - `mongo_server` (function view of one session server, with .stop()/.start()) / `mongodb_uri`
 - `kafka_server` (session) / `kafka_bootstrap` ("127.0.0.1:PORT")
+- change data capture: `pg_logical_server` (session, wal_level=logical) / `pg_logical_url`,
+  `mariadb_server` (session, binlog on) / `mariadb_url`, `kafka_connect` (session: Kafka
+  Connect + Debezium), `cdc_source(backend)` (a seeded database whose connector's snapshot is
+  in Kafka), `retail_db_password` (the `retail` account's, on both databases)
 - `spark_cluster` (session: standalone master + worker + Spark Connect) / `spark` (a
   `SparkResource` bound to it) / `spark_on_store` (bound to it and to `s3_server`: s3a)
 - `trino_server` (session: one Trino, catalogs made with CREATE CATALOG) / `trino` (for one
@@ -21,6 +25,8 @@ own) and the platform's known-notice filters (`assets`).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -128,6 +134,140 @@ def kafka_server() -> Iterator[object]:
 def kafka_bootstrap(kafka_server) -> str:
     """"127.0.0.1:PORT" of the session's Kafka broker (topics auto-created, 1 partition)."""
     return kafka_server.bootstrap
+
+
+# --- Change data capture: PostgreSQL (logical), MariaDB, Kafka Connect + Debezium ---------
+
+
+@pytest.fixture(scope="session")
+def retail_db_password() -> str:
+    """The password of the `retail` account on `pg_logical_server` and `mariadb_server`;
+    the Kafka Connect worker has it as RETAIL_DB_PASSWORD (the `env` config provider)."""
+    import secrets
+
+    return secrets.token_urlsafe(16)
+
+
+@pytest.fixture(scope="session")
+def pg_logical_server(retail_db_password: str) -> Iterator[object]:
+    """A PostgreSQL cluster with `wal_level=logical` (replication slots, WAL senders) and a
+    `retail` role (LOGIN REPLICATION, scram password): like `pg_server` otherwise."""
+    from tests.servers.postgres import start_postgres
+
+    def start() -> object:
+        server = start_postgres(logical=True)
+        server.add_password_role("retail", retail_db_password)
+        return server
+
+    server = _start_or_skip(start)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_logical_url(pg_logical_server) -> Iterator[str]:
+    """postgresql://retail:PASSWORD@127.0.0.1:PORT/retail_...: a fresh empty database that
+    `retail` owns; dropped after the test (its replication slots first)."""
+    url = pg_logical_server.create_database(prefix="retail", owner="retail")
+    yield url
+    with contextlib.suppress(Exception):
+        pg_logical_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(retail_db_password: str) -> Iterator[object]:
+    """One MariaDB server for the session with the binlog on (ROW, FULL image), reporting
+    version 8.0.0-<real> for Debezium's MySQL connector: `.url(db)`, `.admin_url`,
+    `.create_database()`, `.drop_database(url)`, `.stop()`/`.start()`."""
+    from tests.servers.mariadb import start_mariadb
+
+    server = _start_or_skip(lambda: start_mariadb(retail_password=retail_db_password))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def mariadb_url(mariadb_server) -> Iterator[str]:
+    """mysql://retail:PASSWORD@127.0.0.1:PORT/test_...: a fresh empty database (utf8mb4)
+    that `retail` has every privilege on; dropped after the test."""
+    url = mariadb_server.create_database()
+    yield url
+    with contextlib.suppress(Exception):
+        mariadb_server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def kafka_connect(kafka_server, retail_db_password: str) -> Iterator[object]:
+    """One Kafka Connect worker (standalone, Debezium PostgreSQL + MySQL connectors) on the
+    session's broker: `.url` (REST), `.request()`, `.status(name)`, `.config(name)`,
+    `.delete(name)`, `.wait_running(name)`, `.stop()`/`.start()` (offsets kept in a file;
+    connectors must be registered again after a start: standalone keeps configs in memory)."""
+    from tests.servers.kafka_connect import PASSWORD_ENV, start_kafka_connect
+
+    server = _start_or_skip(lambda: start_kafka_connect(
+        kafka_server.bootstrap, env={PASSWORD_ENV: retail_db_password}))
+    yield server
+    server.close()
+
+
+CDC_BACKENDS = ("postgresql", "mariadb")
+_CDC_COUNTER = itertools.count(1)
+
+
+@pytest.fixture
+def cdc_source(request: pytest.FixtureRequest, kafka_connect, kafka_server) -> Iterator[object]:
+    """A factory: `cdc_source(backend, extracts=<real set>, generated=None, topic_prefix=None)`
+    -> `CdcSource` (unpacks as `(db_url, topics)`). `backend` is "postgresql" or "mariadb";
+    it makes a fresh database on that server, seeds it (the real extracts, another folder, or
+    `generated` synthetic invoices), registers a connector of its own (`python -m cli.cdc`'s
+    config; a topic prefix of its own unless given) and returns once the snapshot is in Kafka
+    (each topic's end offset >= the rows seeded). Connectors and databases are removed after
+    the test."""
+    from cli import cdc, retail_db
+    from resources.retail_db import RetailDb
+    from tests.late_payments.conftest import REAL_EXTRACTS
+    from tests.servers.kafka_connect import CdcSource, wait_for_offsets
+
+    made: list[tuple[object, str, str]] = []
+
+    def make(
+        backend: str = "postgresql",
+        extracts: Path | None = None,
+        generated: int | None = None,
+        topic_prefix: str | None = None,
+        timeout: float = 120,
+    ) -> CdcSource:
+        assert backend in CDC_BACKENDS, backend
+        server = request.getfixturevalue(
+            "pg_logical_server" if backend == "postgresql" else "mariadb_server")
+        url = (server.create_database(prefix="retail", owner="retail")
+               if backend == "postgresql" else server.create_database())
+        n = next(_CDC_COUNTER)
+        name = f"retail-{backend}-{os.getpid()}-{n}"  # also its PostgreSQL slot (63 chars)
+        made.append((server, url, name))
+        if generated is None and extracts is None:
+            if not REAL_EXTRACTS.is_dir():
+                if in_ci():
+                    pytest.fail(f"{REAL_EXTRACTS} is missing under CI")
+                pytest.skip(f"real extracts not found at {REAL_EXTRACTS}")
+            extracts = REAL_EXTRACTS
+        loaded = retail_db.seed(RetailDb(url=url), extracts=extracts, generated=generated)
+        prefix = topic_prefix or f"cdc{os.getpid()}_{n}"
+        config = cdc.connector_config(url, kafka_server.bootstrap, name=name,
+                                      topic_prefix=prefix)
+        cdc.register(kafka_connect.url, config, name)
+        kafka_connect.wait_running(name)
+        topics = cdc.topics(url, prefix)
+        wait_for_offsets(kafka_server.bootstrap,
+                         {topics[t]: loaded.counts[t] for t in topics}, timeout=timeout)
+        return CdcSource(backend, url, topics, name, prefix, loaded.counts, config)
+
+    yield make
+    for server, url, name in reversed(made):
+        with contextlib.suppress(Exception):
+            kafka_connect.delete(name)
+        with contextlib.suppress(Exception):
+            server.drop_database(url)
 
 
 # --- An S3-compatible object store (SeaweedFS) --------------------------------------------

@@ -29,9 +29,12 @@ SECRETS = {
     "AWS_SESSION_TOKEN": "pw-aws-token-7f3a",
     # the Iceberg catalog's database (issue 23)
     "ICEBERG_CATALOG_URL": "postgresql://platform:pw-catalog-7f3a@127.0.0.1:1/catalog",
+    # the retail database as a CDC source (issue 24)
+    "RETAIL_DB_URL": "mysql://retail:pw-retail-7f3a@127.0.0.1:1/retail",
 }
 PASSWORDS = ("pw-invoices-7f3a", "pw-purchases-7f3a", "pw-ecommerce-7f3a", "pw-mongo-7f3a",
-             "pw-spark-7f3a", "pw-aws-secret-7f3a", "pw-aws-token-7f3a", "pw-catalog-7f3a")
+             "pw-spark-7f3a", "pw-aws-secret-7f3a", "pw-aws-token-7f3a", "pw-catalog-7f3a",
+             "pw-retail-7f3a")
 # (resource, field, the variable it is bound to)
 BOUND = [("invoices_db", "url", "INVOICES_DB_URL"), ("purchases_db", "url", "PURCHASES_DB_URL"),
          ("ecommerce_db", "url", "ECOMMERCE_DB_URL"), ("docstore", "uri", "MONGODB_URI"),
@@ -39,7 +42,8 @@ BOUND = [("invoices_db", "url", "INVOICES_DB_URL"), ("purchases_db", "url", "PUR
          ("spark", "remote", "SPARK_REMOTE"),
          ("paths", "aws_secret_access_key", "AWS_SECRET_ACCESS_KEY"),
          ("paths", "aws_session_token", "AWS_SESSION_TOKEN"),
-         ("paths", "iceberg_catalog_url", "ICEBERG_CATALOG_URL")]
+         ("paths", "iceberg_catalog_url", "ICEBERG_CATALOG_URL"),
+         ("retail_db", "url", "RETAIL_DB_URL")]
 # issue 21, item 4: the document store's database read from the invoices URL at launch
 ISSUE_LAUNCH = {"resources": {"docstore": {"config": {"database": {"env": "INVOICES_DB_URL"}}}}}
 

@@ -57,21 +57,25 @@ def java_bin() -> str:
 
 def install_jars(timeout: float = 600) -> Path:
     """Resolve the broker's jars with Maven (cached); return the directory holding them."""
-    target = libs_dir()
+    return copy_dependencies(POM, libs_dir(), "Kafka", timeout=timeout)
+
+
+def copy_dependencies(pom: Path, target: Path, what: str, timeout: float = 600) -> Path:
+    """The runtime jars of `pom` copied into `target` by Maven, once (a `.complete` marker)."""
     marker = target / ".complete"
     if marker.exists():
         return target
     mvn = shutil.which("mvn")
     if not mvn:
-        raise ServerUnavailable("Kafka jars are not cached and Maven (`mvn`) is not installed")
+        raise ServerUnavailable(f"{what} jars are not cached and Maven (`mvn`) is not installed")
     java_bin()
-    staging = target.with_name("libs.partial")
+    staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
     log = target.parent / "mvn.log"
     run_checked(
         [
-            mvn, "-q", "-B", "-f", str(POM),
+            mvn, "-q", "-B", "-f", str(pom),
             "dependency:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={staging}",

@@ -4,6 +4,10 @@ Trust authentication on 127.0.0.1 only, the unix socket in a private temp dir, d
 switched off (fsync, synchronous_commit, full_page_writes) because the data is thrown away.
 When the tests run as root (CI), the cluster runs as the unprivileged `nobody` account,
 since PostgreSQL refuses to run as root.
+
+`logical=True` starts it for change data capture (Debezium's pgoutput): `wal_level=logical`
+and room for replication slots and WAL senders; `add_password_role` adds a login role that
+must authenticate with a password over TCP (scram), for clients that need a real password.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from tests.servers import (
 )
 
 SUPERUSER = "postgres"
+# change data capture: one slot and one WAL sender per connector (a test has one or two)
+LOGICAL = {"wal_level": "logical", "max_replication_slots": "20", "max_wal_senders": "20"}
 
 
 def find_bin_dir() -> Path:
@@ -64,16 +70,20 @@ class PostgresServer(Server):
         bin_dir: Path | None = None,
         start_timeout: float = 60,
         settings: dict[str, str] | None = None,
+        logical: bool = False,
     ) -> None:
         self.bin_dir = bin_dir or find_bin_dir()
         # server settings on top of the defaults below (benchmarks size the caches up)
-        self.settings = {"shared_buffers": "64MB", **(settings or {})}
+        self.settings = {"shared_buffers": "64MB", **(LOGICAL if logical else {}),
+                         **(settings or {})}
+        self.logical = logical
         self.user = unprivileged_user()
         self.start_timeout = start_timeout
         self.host = "127.0.0.1"
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self._counter = itertools.count(1)
+        self._passwords: dict[str, str] = {}
         self.base = make_temp_dir("pg-", self.user)
         self._temp_dirs = [self.base]
         self.data_dir = self.base / "data"
@@ -167,22 +177,56 @@ class PostgresServer(Server):
         terminate(self.proc, signal.SIGINT)
         self.proc = None
 
-    def create_database(self, prefix: str = "test") -> str:
-        """Create a fresh, empty database and return its URL."""
+    def create_database(self, prefix: str = "test", owner: str | None = None) -> str:
+        """Create a fresh, empty database and return its URL (the superuser's, or `owner`'s
+        with its password when `owner` is a role made by `add_password_role`)."""
         import psycopg
 
         name = f"{prefix}_{os.getpid()}_{next(self._counter)}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
+        if owner:
+            return f"postgresql://{owner}:{self._passwords[owner]}@{self.host}:{self.port}/{name}"
         return self.url(name)
+
+    def add_password_role(self, name: str, password: str) -> None:
+        """A login role (with REPLICATION) that authenticates with `password` (scram) on
+        127.0.0.1, for normal and replication connections; everyone else stays trusted."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN REPLICATION PASSWORD {}").format(
+                sql.Identifier(name), sql.Literal(password)))
+            hba = self.data_dir / "pg_hba.conf"
+            lines = "".join(f"host {db} {name} {self.host}/32 scram-sha-256\n"
+                            for db in ("all", "replication"))
+            hba.write_text(lines + hba.read_text())  # the first matching line wins
+            conn.execute("SELECT pg_reload_conf()")
+        self._passwords[name] = password
 
     def drop_database(self, url: str) -> None:
         import psycopg
 
         name = url.rsplit("/", 1)[1]
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            # a logical replication slot of the database blocks DROP DATABASE, even FORCE
+            for slot, pid in conn.execute(
+                "SELECT slot_name, active_pid FROM pg_replication_slots WHERE database = %s",
+                (name,),
+            ).fetchall():
+                if pid:
+                    conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                for _ in range(50):
+                    try:
+                        conn.execute("SELECT pg_drop_replication_slot(%s)", (slot,))
+                        break
+                    except psycopg.errors.ObjectInUse:  # the sender is still exiting
+                        time.sleep(0.1)
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_postgres(settings: dict[str, str] | None = None) -> PostgresServer:
-    return PostgresServer(settings=settings).started()
+def start_postgres(
+    settings: dict[str, str] | None = None, logical: bool = False
+) -> PostgresServer:
+    return PostgresServer(settings=settings, logical=logical).started()

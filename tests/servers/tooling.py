@@ -1,11 +1,12 @@
 """Install (and cache) what the test servers need, before the tests run.
 
-    python3 -m tests.servers.tooling install   # build FerretDB, resolve the Kafka and Spark
-                                               # jars, fetch and unpack Trino
+    python3 -m tests.servers.tooling install   # build FerretDB, resolve the Kafka, Kafka
+                                               # Connect + Debezium and Spark jars, fetch
+                                               # and unpack Trino
     python3 -m tests.servers.tooling check     # say what is there, change nothing
 
 Standard library only, so `.ci/run` can call it before the virtualenv exists. PostgreSQL
-comes from Debian's package (`.ci/run` installs it with apt-get).
+and MariaDB come from Debian's packages (`.ci/run` installs them with apt-get).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import sys
 import time
 
 from cli import spark_cluster
-from tests.servers import ServerUnavailable
+from tests.servers import ServerUnavailable, kafka_connect
 from tests.servers.kafka import install_jars, kafka_version, libs_dir
+from tests.servers.mariadb import find_binaries as find_mariadb
 from tests.servers.mongo import binary_path, ferretdb_version, install_ferretdb
 from tests.servers.postgres import find_bin_dir
 from tests.servers.trino import (
@@ -35,9 +37,16 @@ def check() -> int:
     except ServerUnavailable as exc:
         print(f"postgresql: MISSING ({exc})")
         missing += 1
+    try:
+        print(f"mariadb: {find_mariadb()[0]}")
+    except ServerUnavailable as exc:
+        print(f"mariadb: MISSING ({exc})")
+        missing += 1
     for name, path in (
         (f"ferretdb {ferretdb_version()}", binary_path()),
         (f"kafka {kafka_version()}", libs_dir() / ".complete"),
+        (f"kafka connect {kafka_connect.connect_version()} + debezium "
+         f"{kafka_connect.debezium_version()}", kafka_connect.libs_dir() / ".complete"),
         ("spark extra jars (delta, kafka source, s3a)", spark_cluster.jars_dir() / ".complete"),
     ):
         ok = path.exists()
@@ -64,6 +73,7 @@ def check() -> int:
 def install(only: list[str] | None = None) -> int:
     """Install every tool, or those named (`install trino`)."""
     for name, step in (("ferretdb", install_ferretdb), ("kafka jars", install_jars),
+                       ("kafka connect jars", kafka_connect.install_jars),
                        ("spark extra jars", spark_cluster.install_jars),
                        ("trino", install_trino)):
         if only and name not in only:
