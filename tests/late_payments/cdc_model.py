@@ -77,8 +77,12 @@ def envelope(op: str, before: dict | None, after: dict | None, table: str) -> by
 
 def oracle_features(tmp: Path, model: SourceModel, as_of: date) -> list[tuple]:
     """The batch pipeline's `invoice_features` on the model's state, ordered by inv_id."""
-    extracts = tmp / "extracts"
-    model.dump(extracts)
+    model.dump(tmp / "extracts")
+    return batch_features(tmp / "extracts", tmp, as_of)
+
+
+def batch_features(extracts: Path, tmp: Path, as_of: date) -> list[tuple]:
+    """The extract path's staging, fact and features on the four files in `extracts`."""
     warehouse = Warehouse(database=str(tmp / "oracle.duckdb"))
     with warehouse.get_connection(TABLES) as conn:
         for extract in EXTRACTS.values():
