@@ -56,13 +56,14 @@ def embedded_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def start_platform(tmp: Path) -> Platform:
-    """dagster-daemon + dagster-webserver + the API, as `make run` starts them."""
+def start_platform(tmp: Path, **settings: str) -> Platform:
+    """dagster-daemon + dagster-webserver + the API, as `make run` starts them; `settings`:
+    server variables on top of the embedded defaults (the CDC scenario's Kafka)."""
     home, data = tmp / "home", tmp / "data"
     home.mkdir()
     data.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    env = embedded_env(DAGSTER_HOME=str(home), PLATFORM_DATA_DIR=str(data))
+    env = embedded_env(DAGSTER_HOME=str(home), PLATFORM_DATA_DIR=str(data), **settings)
     bin_dir = Path(sys.executable).parent
     log = (tmp / "platform.log").open("w")
     commands = [
@@ -158,7 +159,13 @@ def measure(platform: Platform, scenario: Scenario, built: Path, expected: list)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", help="scenario names")
+    parser.add_argument("stream", nargs="?", choices=["cdc"],
+                        help="cdc: the change-stream scenarios alone (bench/freshness_cdc.py)")
     args = parser.parse_args()
+    if args.stream == "cdc":
+        from bench.freshness_cdc import main as cdc_main
+
+        return cdc_main()
     chosen = [s for s in SCENARIOS if not args.only or s.name in args.only]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -44,7 +44,7 @@ def _apply(conn, model: SourceModel, changes, offsets: dict) -> DecodedBatch:
     return batch
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     batches=st.lists(st.lists(CHANGE, max_size=25), min_size=1, max_size=4),
     days=st.lists(st.one_of(st.integers(0, 3), st.integers(0, 40)), min_size=4, max_size=4),

@@ -119,10 +119,14 @@ class Stream:
 
 @pytest.fixture(params=["postgresql", "mariadb"])
 def stream(request, cdc_source, kafka_bootstrap, tmp_path) -> Stream:
-    return Stream(cdc_source(request.param), kafka_bootstrap, tmp_path)
+    """The real extracts, streaming (`generated` N invoices instead for a random test)."""
+    generated = getattr(request, "function", None) is test_random_changes_equal_the_batch_pipeline_at_every_catch_up
+    return Stream(cdc_source(request.param, generated=300 if generated else None),
+                  kafka_bootstrap, tmp_path)
 
 
 def test_snapshot_then_changes_equal_the_batch_pipeline(stream):
+    """Each kind of change, a contract-breaking row, then a column added to a table."""
     first = stream.catch_up()  # the snapshot (real extracts) + the sentinels
     assert first.metadata["events"].value >= sum(stream.source.counts.values())
     assert first.metadata["dagster/row_count"].value == 9685 + 1
@@ -152,9 +156,7 @@ def test_snapshot_then_changes_equal_the_batch_pipeline(stream):
         reasons = conn.execute(f"SELECT DISTINCT reason FROM {M}.rejected_changes").fetchall()
     assert ("quantity out of range: -1",) in reasons
 
-
-def test_a_column_added_to_a_source_table_does_not_stop_the_stream(stream):
-    stream.catch_up()
+    # a column added to a source table does not stop the stream (ignored: not in the contract)
     stream.execute([("ALTER TABLE invoices ADD COLUMN channel VARCHAR(20)", ())])
     stream.execute([
         ("INSERT INTO invoices (invoice_id, account_id, date_issued, payment_dates, channel) "
@@ -162,17 +164,17 @@ def test_a_column_added_to_a_source_table_does_not_stop_the_stream(stream):
         ("UPDATE invoices SET channel = %s, payment_dates = %s WHERE invoice_id = %s",
          ("shop", "2021-09-01", 10)),
     ])
-    result = stream.catch_up()
-    assert result.metadata["rejected_events"].value == 0
+    third = stream.catch_up()
+    assert third.metadata["rejected_events"].value == 0
     assert stream.features() == stream.expected()
     assert 500_000 in {row[0] for row in stream.features()}
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
 @given(changes=st.lists(CHANGE, min_size=1, max_size=30))
 def test_random_changes_equal_the_batch_pipeline_at_every_catch_up(stream, changes):
     """One database across the examples: each adds its changes to the state the earlier
-    examples left (the real extracts first)."""
+    examples left (300 generated invoices first)."""
     if not stream.runs:
         stream.catch_up()
     statements = []
