@@ -1,13 +1,15 @@
 """The retail point-of-sale database (RETAIL_DB_URL) from extracts, and back:
 
     python -m cli.retail_db create --url URL [--replace]
-    python -m cli.retail_db seed   --url URL (--extracts DIR | --generated N) [--replace]
+    python -m cli.retail_db seed   --url URL (--extracts DIR | --generated N) [--replace|--if-empty]
     python -m cli.retail_db dump   --url URL --out DIR
 
 `create` makes the four tables (resources/lib/retail_source.py); `seed` creates what is
 missing (all anew with --replace) and loads the four CSV extracts of DIR, or N synthetic
 invoices of the late-payments generator (clean rows: cli/generators/late_payments.py with
-messy=False); `dump` writes the tables back as the four extracts the batch pipeline reads.
+messy=False); with --if-empty it loads nothing when the tables hold rows already (the
+compose `retail-seed` service: a restarted stack does not load the data twice); `dump` writes
+the tables back as the four extracts the batch pipeline reads.
 URL is postgresql://... or mysql:// / mariadb://...; default: $RETAIL_DB_URL. The password is
 never printed (nor in an error).
 """
@@ -32,11 +34,15 @@ def seed(
     generated: int | None = None,
     replace: bool = False,
     seed_value: int = 42,
-) -> retail_source.LoadResult:
+    if_empty: bool = False,
+) -> retail_source.LoadResult | None:
     """Create the tables (anew with `replace`) and load the extracts of a folder or N
-    generated invoices; the rows loaded per table."""
+    generated invoices; the rows loaded per table. With `if_empty`, None (nothing loaded)
+    when any of the tables holds rows."""
     with db.connection() as conn:
         retail_source.create_tables(conn, db.dialect, replace=replace)
+        if if_empty and any(retail_source.count_rows(conn).values()):
+            return None
         if generated is not None:
             from cli.generators.late_payments import write_extracts
 
@@ -71,6 +77,10 @@ def parser() -> argparse.ArgumentParser:
                 "--replace", action="store_true", help="drop and create the four tables first"
             )
         if name == "seed":
+            cmd.add_argument(
+                "--if-empty", action="store_true", help="load nothing if the tables hold rows"
+            )
+        if name == "seed":
             source = cmd.add_mutually_exclusive_group(required=True)
             source.add_argument("--extracts", type=Path, help="folder of the four CSV extracts")
             source.add_argument(
@@ -100,7 +110,11 @@ def main(argv: list[str] | None = None) -> int:
                 made = retail_source.create_tables(conn, db.dialect, replace=args.replace)
             print(f"{db.describe()}: created {', '.join(made) or 'nothing (all exist)'}")
         elif args.command == "seed":
-            result = seed(db, args.extracts, args.generated, args.replace, args.seed_value)
+            result = seed(db, args.extracts, args.generated, args.replace, args.seed_value,
+                          args.if_empty)
+            if result is None:
+                print(f"{db.describe()}: holds rows already, nothing loaded (--if-empty)")
+                return 0
             merged = (
                 f"; {result.merged_line_items} duplicate line items merged"
                 if result.merged_line_items

@@ -66,9 +66,9 @@ def read_batch(consumer, topics: list[str], state: StreamState, limit: int) -> D
 def _figures(conn, applied: Applied) -> dict:
     accounts = conn.execute("SELECT list(DISTINCT account_id ORDER BY account_id)[:20]::VARCHAR "
                             "FROM cdc_aff").fetchone()[0]
-    rows, unique = conn.execute(
-        f"SELECT count(*), count(DISTINCT inv_id) FROM {CDC_FEATURES} "
-        "WHERE acct_id IN (SELECT account_id FROM cdc_aff)").fetchone()
+    rows, unique, invoices = conn.execute(
+        f"SELECT count(*), count(DISTINCT inv_id), list(inv_id ORDER BY inv_id)[:20]::VARCHAR "
+        f"FROM {CDC_FEATURES} WHERE acct_id IN (SELECT account_id FROM cdc_aff)").fetchone()
     total = conn.execute(f"SELECT count(*) FROM {CDC_FEATURES}").fetchone()[0]
     preview = md_preview(conn, f"SELECT * FROM {CDC_FEATURES} WHERE acct_id IN "
                                "(SELECT account_id FROM cdc_aff) ORDER BY inv_id LIMIT 5")
@@ -79,6 +79,7 @@ def _figures(conn, applied: Applied) -> dict:
         "rejected_events": applied.rejected,
         "accounts_touched": applied.accounts,
         "accounts_touched_first_20": accounts or "[]",
+        "invoices_rewritten_first_20": invoices or "[]",
         "invoices_rewritten": applied.invoices,
         "unpaid_crossing_30_days": applied.crossed,
         "as_of": str(applied.as_of),

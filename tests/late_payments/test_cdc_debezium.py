@@ -97,7 +97,8 @@ class Stream:
         deadline = time.monotonic() + timeout
         while topics:
             assert time.monotonic() < deadline, f"Debezium did not publish {sorted(topics)}"
-            for topic, events in read_events(self.kafka.bootstrap, list(topics), start=seen).items():
+            fresh = read_events(self.kafka.bootstrap, list(topics), start=seen)
+            for topic, events in fresh.items():
                 seen[topic] = seen.get(topic, 0) + len(events)
                 column = MARKER[topics[topic]]
                 want = str(rows[topics[topic]][column])
@@ -120,7 +121,8 @@ class Stream:
 @pytest.fixture(params=["postgresql", "mariadb"])
 def stream(request, cdc_source, kafka_bootstrap, tmp_path) -> Stream:
     """The real extracts, streaming (`generated` N invoices instead for a random test)."""
-    generated = getattr(request, "function", None) is test_random_changes_equal_the_batch_pipeline_at_every_catch_up
+    generated = getattr(request, "function", None) is (
+        test_random_changes_equal_the_batch_pipeline_at_every_catch_up)
     return Stream(cdc_source(request.param, generated=300 if generated else None),
                   kafka_bootstrap, tmp_path)
 

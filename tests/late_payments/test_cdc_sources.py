@@ -169,6 +169,23 @@ def test_seed_and_dump_round_trip(backend: str, request, tmp_path: Path) -> None
 
 
 @integration
+def test_seed_if_empty_loads_once(request) -> None:
+    """The compose `retail-seed` service runs `seed --if-empty` at every start: a second
+    start loads nothing (no duplicate keys, no doubled rows)."""
+    url = url_for("postgresql", request)
+    db = RetailDb(url=url)
+    first = retail_db.seed(db, generated=40, replace=True)
+    assert first is not None and first.counts["invoices"] == 40
+    args = [sys.executable, "-m", "cli.retail_db", "seed", "--url", url, "--generated", "40",
+            "--if-empty"]
+    again = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "nothing loaded" in again.stdout
+    with db.connection() as conn:
+        assert retail_source.count_rows(conn) == first.counts
+
+
+@integration
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_rows_breaking_the_contract_can_exist(backend: str, request) -> None:
     """Non-key columns are nullable and there are no foreign keys: the source can hold what
