@@ -2,7 +2,7 @@
 
     python -m cli.cdc register --connect-url URL --db-url URL --kafka BOOTSTRAP
                                [--name retail-source] [--topic-prefix retail]
-    python -m cli.cdc status   --connect-url URL [--name retail-source]
+    python -m cli.cdc status   --connect-url URL [--name retail-source] [--running]
     python -m cli.cdc delete   --connect-url URL [--name retail-source]
 
 `register` builds the Debezium connector config for the database (PostgreSQL: the pgoutput
@@ -150,6 +150,13 @@ def status(connect_url: str, name: str = DEFAULT_NAME) -> dict:
     return _call(connect_url, "GET", f"/connectors/{name}/status")
 
 
+def running(answer: dict) -> bool:
+    """A status answer whose connector and every task (one at least) are RUNNING."""
+    tasks = answer.get("tasks") or []
+    states = [answer.get("connector", {}).get("state")] + [t.get("state") for t in tasks]
+    return bool(tasks) and all(state == "RUNNING" for state in states)
+
+
 def delete(connect_url: str, name: str = DEFAULT_NAME) -> None:
     _call(connect_url, "DELETE", f"/connectors/{name}")
 
@@ -165,6 +172,9 @@ def parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(command)
         cmd.add_argument("--connect-url", required=True, help="http://host:8083")
         cmd.add_argument("--name", default=DEFAULT_NAME, help="the connector's name")
+        if command == "status":
+            cmd.add_argument("--running", action="store_true",
+                             help="exit 1 unless the connector and each task are RUNNING")
         if command == "register":
             cmd.add_argument(
                 "--db-url",
@@ -201,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         for table, topic in topics(args.db_url, args.topic_prefix).items():
             print(f"  {table}: {topic}")
     elif args.command == "status":
-        print(json.dumps(status(args.connect_url, args.name), indent=2))
+        answer = status(args.connect_url, args.name)
+        print(json.dumps(answer, indent=2))
+        if args.running and not running(answer):
+            return 1
     else:
         delete(args.connect_url, args.name)
         print(f"deleted {args.name}")

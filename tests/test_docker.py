@@ -618,3 +618,47 @@ def test_local_override_replaces_only_the_third_party_images(compose: dict) -> N
     for spec in local.values():
         if "image" in spec:
             assert spec["image"] in build, spec["image"]
+
+
+# --- The change stream of the retail database (issue 24) --------------------------------
+
+
+def test_change_capture_services(compose: dict) -> None:
+    """PostgreSQL decodes logically; `retail-seed` loads an empty retail database once;
+    `kafka-connect` is the fixture's worker (same pom) keeping offsets in Kafka; `cdc-register`
+    registers RETAIL_DB_URL's connector at every start, healthy while it runs."""
+    services, example = compose["services"], env_example()
+    assert "wal_level=logical" in command_text(services["postgres"])
+    assert "retail" in (DOCKER / "postgres" / "init-databases.sh").read_text()
+    env = {k: interpolate(v, example) for k, v in services["user-code"]["environment"].items()}
+    assert env["RETAIL_DB_URL"].endswith("@postgres:5432/retail")
+    assert env["RETAIL_CDC_TOPIC_PREFIX"] == "retail"
+    seed = command_text(services["retail-seed"])
+    assert "cli.retail_db seed" in seed and "--if-empty" in seed
+    connect = services["kafka-connect"]
+    assert connect["build"]["context"] == "./kafka-connect"
+    from tests.servers.kafka_connect import PASSWORD_ENV, POM
+    assert POM == DOCKER / "kafka-connect" / "pom.xml"
+    assert "COPY pom.xml" in (DOCKER / "kafka-connect" / "Dockerfile").read_text()
+    worker = dict(line.split("=", 1) for line in
+                  (DOCKER / "kafka-connect" / "worker.properties").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    assert worker["bootstrap.servers"] == "kafka:9092" and "offset.storage.topic" in worker
+    assert worker["config.providers.env.class"].endswith("EnvVarConfigProvider")
+    password = interpolate(connect["environment"][PASSWORD_ENV], example)
+    assert f":{password}@postgres" in env["RETAIL_DB_URL"]
+    register = services["cdc-register"]
+    assert "cli.cdc register" in command_text(register)
+    assert "--running" in " ".join(register["healthcheck"]["test"])
+    assert set(register["depends_on"]) == {"kafka-connect", "retail-seed"}
+
+
+def test_connector_running_means_connector_and_tasks() -> None:
+    from cli.cdc import running
+
+    task = {"id": 0, "state": "RUNNING"}
+    assert running({"connector": {"state": "RUNNING"}, "tasks": [task]})
+    assert not running({"connector": {"state": "RUNNING"}, "tasks": []})
+    assert not running({"connector": {"state": "RUNNING"},
+                        "tasks": [task, {"id": 1, "state": "FAILED"}]})
+    assert not running({"connector": {"state": "PAUSED"}, "tasks": [task]})

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the images of docker/compose.local.yml on the local base (docker/local/base.sh):
-# PostgreSQL, Kafka, FerretDB, Spark, SeaweedFS, Trino. Artifacts come from this machine's caches, as the
+# PostgreSQL, Kafka, Kafka Connect, FerretDB, Spark, SeaweedFS, Trino. Artifacts come from this machine's caches, as the
 # test fixtures get them: the Kafka jars by Maven (~/.m2), the FerretDB binary by
-# `python3 -m tests.servers.tooling install` (Go). The engine's layer cache makes a second
-# run take seconds.   Usage: docker/local/build.sh podman|docker [postgres kafka ferretdb spark seaweedfs trino]
+# `python3 -m tests.servers.tooling install` (Go), the Connect and Debezium jars by the same
+# (Maven, docker/kafka-connect/pom.xml). The engine's layer cache makes a second
+# run take seconds.   Usage: docker/local/build.sh podman|docker [postgres kafka kafka-connect ferretdb spark seaweedfs trino]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 engine="${1:-podman}"; shift || true
-images=("$@"); [ "${#images[@]}" -gt 0 ] || images=(postgres kafka ferretdb spark seaweedfs trino)
+images=("$@"); [ "${#images[@]}" -gt 0 ] || images=(postgres kafka kafka-connect ferretdb spark seaweedfs trino)
 BASE="${LOCAL_BASE_IMAGE:-localhost/debian-base:bookworm}"
 CACHE="${COMMERCE_PLATFORM_CACHE:-$HOME/.cache/commerce-platform}"
 docker/local/base.sh "$engine"
@@ -31,6 +32,12 @@ for name in "${images[@]}"; do
       mvn -q -f "$ctx/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
         -DoutputDirectory="$ctx/libs"
       build kafka localhost/commerce-local/kafka:4.0.0 "$ctx" ;;
+    kafka-connect)
+      python3 -m tests.servers.tooling install "kafka connect jars" >/dev/null
+      libs="$(python3 -c 'from tests.servers.kafka_connect import libs_dir; print(libs_dir())')"
+      ctx="$(stage kafka-connect)"; cp -a "$libs" "$ctx/libs"
+      cp docker/kafka-connect/worker.properties docker/kafka-connect/log4j2.properties "$ctx/"
+      build kafka-connect localhost/commerce-local/kafka-connect:4.0.0-debezium-3.6.1 "$ctx" ;;
     ferretdb)
       python3 -m tests.servers.tooling install >/dev/null
       bin="$(ls -t "$CACHE"/ferretdb-v1.24.2-*/ferretdb-test | head -1)"

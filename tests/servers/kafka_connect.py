@@ -3,7 +3,7 @@ connectors, its REST API on a free loopback port.
 
 The jars (Kafka Connect 4.0.0, the same Kafka as the test broker, and Debezium 3.6.1.Final
 with their dependencies, Jackson pinned to one version) come from Maven Central through
-`tests/servers/kafka_connect/pom.xml`, cached once in
+`docker/kafka-connect/pom.xml`, cached once in
 ~/.cache/commerce-platform/kafka-connect-<kafka>-debezium-<version>/libs, and run on one
 class path: `java -cp 'libs/*' org.apache.kafka.connect.cli.ConnectStandalone`.
 
@@ -43,7 +43,8 @@ from tests.servers import (
 )
 from tests.servers.kafka import copy_dependencies, java_bin
 
-POM = Path(__file__).parent / "kafka_connect" / "pom.xml"
+# the same pom builds the compose `kafka-connect` image (docker/kafka-connect/Dockerfile)
+POM = Path(__file__).resolve().parents[2] / "docker" / "kafka-connect" / "pom.xml"
 PASSWORD_ENV = "RETAIL_DB_PASSWORD"
 ENV_PROVIDER = "org.apache.kafka.common.config.provider.EnvVarConfigProvider"
 
@@ -71,19 +72,7 @@ def install_jars(timeout: float = 600) -> Path:
     return copy_dependencies(POM, libs_dir(), "Kafka Connect / Debezium", timeout=timeout)
 
 
-LOG4J2 = """\
-status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = warn
-rootLogger.appenderRef.out.ref = out
-logger.connect.name = org.apache.kafka.connect.runtime.Connect
-logger.connect.level = info
-logger.debezium.name = io.debezium
-logger.debezium.level = info
-"""
+LOG4J2 = (POM.parent / "log4j2.properties").read_text()
 
 
 class ConnectError(RuntimeError):
