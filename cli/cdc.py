@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from resources.env import redact
 from resources.lib.retail_source import TABLES
-from resources.redaction import guarded
+from resources.redaction import guarded, one_line_errors
 from resources.urls import check_url
 
 DEFAULT_NAME = "retail-source"
@@ -221,16 +221,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> int:
-    """`main`, with an error as one line (redacted of the configured secrets), exit code 1."""
-    try:
-        return main()
-    except Exception as exc:  # noqa: BLE001 - the command's answer to any failure
-        from resources.redaction import redact_secrets
-
-        print(f"error: {redact_secrets(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
-        return 1
-
-
 if __name__ == "__main__":
-    sys.exit(run())
+    sys.exit(one_line_errors(main))

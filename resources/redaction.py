@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from urllib.parse import unquote
 
@@ -134,3 +134,16 @@ def guarded() -> Iterator[None]:
             raise
         raise safe from safe.__cause__ or (None if safe.__suppress_context__ else
                                            safe.__context__)
+
+
+def one_line_errors(main: Callable[[], int]) -> int:
+    """A command's `main`, with any failure as one line on stderr (redacted of the
+    configured secrets) and exit code 1, not a traceback."""
+    import sys
+
+    try:
+        return main()
+    except Exception as exc:  # noqa: BLE001 - the command's answer to any failure
+        text = " ".join(f"{type(exc).__name__}: {exc}".split())  # a driver's lines, joined
+        print(f"error: {redact_secrets(text)}", file=sys.stderr)
+        return 1

@@ -393,3 +393,16 @@ def test_retail_db_is_bound_from_its_variable(monkeypatch: pytest.MonkeyPatch) -
     assert db.dialect == "mysql" and "Sup3r-secret" not in db.describe()
     assert "Sup3r-secret" not in described(db) and "$RETAIL_DB_URL" in described(db)
     assert "Sup3r-secret" not in redact_secrets("login failed for Sup3r-secret")
+
+
+@pytest.mark.parametrize("command", [
+    ["cli.retail_db", "create", "--url", "postgresql://retail:s3cret-pw-9@127.0.0.1:1/retail"],
+    ["cli.cdc", "register", "--connect-url", "http://127.0.0.1:1", "--kafka", "127.0.0.1:1",
+     "--db-url", "postgresql://retail:s3cret-pw-9@127.0.0.1:1/retail"],
+])
+def test_a_failing_command_prints_one_redacted_line(command: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", *command], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "s3cret-pw-9" not in done.stderr + done.stdout
