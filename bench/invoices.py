@@ -1,7 +1,8 @@
 """Invoices benchmark: apply a 100k-row file to a raw table of 1M and 10M invoices.
 
-Prints, per backend (DuckDB warehouse, PostgreSQL) and raw size: the load rate of the file
-(parse + stage + upsert into the raw table), the incremental aggregate update (per-(venue,
+Prints, per backend (DuckDB warehouse, PostgreSQL) and raw size: the rate of the file end to
+end (parse + the whole apply: stage, upsert into the raw table, deltas, ledger, rejected
+rows, commit), the raw upsert alone, the incremental aggregate update (per-(venue,
 date) deltas applied to `venue_daily_totals`), the full recompute (GROUP BY over the whole
 raw table) and their ratio, plus the recompute of only the touched dates (the aggregate
 asset's backfill path). All figures of one table come from one run.
@@ -90,7 +91,9 @@ def measure(db: InvoicesDb, backend: str, size: int, args: argparse.Namespace) -
         started = time.perf_counter()
         parsed = parse_invoice_file(path, SYNC)
         parse_s = time.perf_counter() - started
+        started = time.perf_counter()
         outcome = store.apply_file(parsed, path.name, f"bench-{size}", SYNC)
+        apply_s = time.perf_counter() - started  # the whole of it: ledger, rejects, commit
         load_s, incr_s = store.timings["load"], store.timings["incremental"]
         touched = outcome.dates_touched
         started = time.perf_counter()
@@ -102,9 +105,9 @@ def measure(db: InvoicesDb, backend: str, size: int, args: argparse.Namespace) -
         full_s = time.perf_counter() - started
         wrong = sum(len(store.mismatches(a, b)) for a, b in date_ranges(touched))
         assert wrong == 0, f"{backend}/{size}: aggregate differs from GROUP BY on {wrong} rows"
-    rate = args.file_rows / (parse_s + load_s)
+    rate = args.file_rows / (parse_s + apply_s)
     return [backend, f"{size:,}", f"{built:.0f}", f"{rate:,.0f}", f"{parse_s:.2f}",
-            f"{load_s:.2f}", f"{incr_s * 1000:.1f}", f"{touched_s * 1000:.0f}",
+            f"{apply_s:.2f}", f"{load_s:.2f}", f"{incr_s * 1000:.1f}", f"{touched_s * 1000:.0f}",
             f"{full_s * 1000:.0f}", f"{full_s / incr_s:.0f}x", len(touched)]
 
 
@@ -136,7 +139,8 @@ def main() -> None:
     print(f"\nfile: {args.file_rows:,} rows, {args.dates} creation dates, {args.venues} venues,"
           " 10% corrections of existing invoices\n")
     print(md_table(
-        ["backend", "raw rows", "build s", "load rows/s", "parse s", "load s",
+        ["backend", "raw rows", "build s", "rows/s (parse + apply)", "parse s", "apply s",
+         "of which raw upsert s",
          "incremental ms", "touched-dates recompute ms", "full recompute ms",
          "full / incremental", "dates touched"],
         rows,
