@@ -242,10 +242,21 @@ def test_dagster_instance_and_workspace_config(compose: dict) -> None:
     assert config["storage"]["postgres"]["postgres_url"] == {"env": "DAGSTER_PG_URL"}
     root = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     assert config["concurrency"] == root["concurrency"]
+    assert config["nux"] == root["nux"] == {"enabled": False}  # no community dialog
     workspace = yaml.safe_load((DOCKER / "workspace.yaml").read_text())
     grpc = workspace["load_from"][0]["grpc_server"]
     assert grpc["host"] in compose["services"]
     assert f"-p {grpc['port']}" in " ".join(compose["services"]["user-code"]["command"])
+
+
+def test_the_instance_shows_no_community_dialog(tmp_path: Path) -> None:
+    """The UI asks the instance (`nux_enabled`) whether to greet a new browser with "Join the
+    Dagster community": the platform's instance says no (issue 26)."""
+    import dagster as dg
+
+    shutil.copy(ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        assert instance.nux_enabled is False
 
 
 # --- The Spark cluster (Spark Connect) ------------------------------------------------------
