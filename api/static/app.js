@@ -115,8 +115,8 @@ async function showCtr(event) {
     const truncated = parts.some((p) => p.truncated);
     const over = rows.filter((r) => r.ctr !== null && r.ctr > 1).length;
     const what = params.product ? `product ${params.product}` : "all products summed per platform";
-    Plotly.react("ctr-chart", ctrTraces(rows), { title: `CTR per ${params.aggregation}-minute bucket (${what})`,
-      yaxis: { title: "purchases / views", rangemode: "tozero" }, xaxis: { title: "bucket start (GMT-03:00)" },
+    Plotly.react("ctr-chart", ctrTraces(rows), { title: { text: `CTR per ${params.aggregation}-minute bucket (${what})` },
+      yaxis: { title: { text: "purchases / views" }, rangemode: "tozero" }, xaxis: { title: { text: "bucket start (GMT-03:00)" } },
       margin: { t: 40 } }, PLOT);
     const shown = [...rows].sort((a, b) => (b.ctr ?? -1) - (a.ctr ?? -1) || b.views - a.views).slice(0, TABLE_ROWS);
     fill("ctr-table", shown, (r, tr) => {
@@ -155,17 +155,38 @@ async function showIndustries() {
     Plotly.react("industries-chart", [{ type: "bar", orientation: "h", y: all.map((s) => s.industry),
       x: all.map((s) => s.change_abs), marker: { color: all.map((s) => (s.rank <= 3 ? "#2e86de" : "#b8c4d6")) },
       text: all.map((s) => pct(s.change_pct)), hovertemplate: "%{y}: %{x:,.2f}<extra></extra>" }],
-    { title: "Change: last 24 h minus the 30-day daily average", margin: { l: 140, t: 40 } }, PLOT);
+    { title: { text: "Change: last 24 h minus the 30-day daily average" }, margin: { l: 140, t: 40 } }, PLOT);
     const hist = (await allPages("/industries/history", {}, 50000)).rows;
-    const byIndustry = new Map();
-    for (const r of hist) {
-      if (!byIndustry.has(r.industry)) byIndustry.set(r.industry, { x: [], y: [] });
-      byIndustry.get(r.industry).x.push(r.scored_at); byIndustry.get(r.industry).y.push(r.rank);
-    }
-    Plotly.react("ranking-chart", [...byIndustry].map(([name, v]) => ({ name, x: v.x, y: v.y, mode: "lines+markers" })),
-      { yaxis: { autorange: "reversed", title: "rank", dtick: 1 }, xaxis: { title: "scoring run (UTC)" },
-        margin: { t: 20 } }, PLOT);
+    Plotly.react("ranking-chart", rankingTraces(hist), { yaxis: { autorange: "reversed", title: { text: "rank" }, dtick: 1 },
+      xaxis: rankingAxis(hist), margin: { t: 20 } }, PLOT);
   } catch (err) { status("industries-status", err.message, true); }
+}
+
+// The ranking history against `as_of` (the moment each ranking describes), the latest scoring
+// of each moment winning; one moment alone gets a day around it, not a sub-millisecond axis.
+function rankingTraces(hist) {
+  const latest = new Map();
+  for (const r of hist) {
+    const key = `${r.industry}|${r.as_of}`;
+    if (!latest.has(key) || r.scored_at >= latest.get(key).scored_at) latest.set(key, r);
+  }
+  const byIndustry = new Map();
+  for (const r of [...latest.values()].sort((a, b) => a.as_of.localeCompare(b.as_of))) {
+    if (!byIndustry.has(r.industry)) byIndustry.set(r.industry, { x: [], y: [] });
+    byIndustry.get(r.industry).x.push(r.as_of); byIndustry.get(r.industry).y.push(r.rank);
+  }
+  return [...byIndustry].map(([name, v]) => ({ name, x: v.x, y: v.y, mode: "lines+markers" }));
+}
+
+function rankingAxis(hist) {
+  const axis = { title: { text: "as of (UTC)" }, type: "date" };
+  const moments = [...new Set(hist.map((r) => r.as_of))];
+  if (moments.length === 1) {
+    const zoned = /([zZ]|[+-]\d\d:?\d\d)$/.test(moments[0]);
+    const at = Date.parse(zoned ? moments[0] : `${moments[0]}Z`);
+    axis.range = [at - 12 * 3600e3, at + 12 * 3600e3];
+  }
+  return axis;
 }
 
 // --- Venue totals -----------------------------------------------------------------------
@@ -193,7 +214,7 @@ async function showVenue(event) {
     Plotly.react("venue-chart", [{ type: "bar", x: rows.map((r) => r.created_date), y: rows.map((r) => r.total_amount),
       text: rows.map((r) => `${r.invoice_count} invoices; last file ${r.last_file || "—"}`),
       hovertemplate: "%{x}: %{y:,.2f}<br>%{text}<extra></extra>" }],
-    { title: `${form.venue_id.value}: invoice total per creation date`, margin: { t: 40 } }, PLOT);
+    { title: { text: `${form.venue_id.value}: invoice total per creation date` }, margin: { t: 40 } }, PLOT);
     fill("venue-table", rows.slice(-TABLE_ROWS).reverse(), (r) => [[r.created_date], [money(r.total_amount), "num"],
       [r.invoice_count, "num"], [r.last_file || "—"], [(r.files || []).join(", ")]]);
     status("venue-status", `${rows.length} dates with invoices; table: the latest ${Math.min(rows.length, TABLE_ROWS)}.`);
@@ -213,8 +234,8 @@ async function showLate(event) {
       { type: "bar", name: "invoices issued", x, y: rows.map((r) => r.invoices), yaxis: "y2", marker: { color: "#d5dbe5" } },
       { name: "late share", mode: "lines+markers", x, y: rows.map((r) => r.late_share),
         text: rows.map((r) => `${r.late} late of ${r.judged} judged`), hovertemplate: "%{x}: %{y:.1%}<br>%{text}<extra></extra>" },
-    ], { yaxis: { title: "late share", tickformat: ".0%", rangemode: "tozero" },
-      yaxis2: { title: "invoices", overlaying: "y", side: "right", showgrid: false },
+    ], { yaxis: { title: { text: "late share" }, tickformat: ".0%", rangemode: "tozero" },
+      yaxis2: { title: { text: "invoices" }, overlaying: "y", side: "right", showgrid: false },
       legend: { orientation: "h" }, margin: { t: 20 } }, PLOT);
     const late = rows.reduce((a, r) => a + r.late, 0); const judged = rows.reduce((a, r) => a + r.judged, 0);
     status("late-status", `Overall ${pct(judged ? late / judged : null)} late (${late} of ${judged} judged invoices), as of ${rows[0].as_of}.`);
@@ -233,11 +254,11 @@ async function showCustomers() {
       [money(r.total_amount_spent), "num"], [r.total_orders, "num"]]);
     Plotly.react("products-chart", [{ type: "bar", orientation: "h", y: products.map((r) => r.product_name).reverse(),
       x: products.map((r) => r.order_count).reverse(), text: products.map((r) => `${r.units_sold} units`).reverse() }],
-    { xaxis: { title: "orders" }, margin: { l: 140, t: 10 } }, PLOT);
+    { xaxis: { title: { text: "orders" } }, margin: { l: 140, t: 10 } }, PLOT);
     Plotly.react("ratings-chart", [{ type: "bar", x: ratings.map((r) => r.category_name), y: ratings.map((r) => r.average_rating),
-      text: ratings.map((r) => `${r.review_count} reviews`) }], { yaxis: { range: [0, 5], title: "average rating" }, margin: { t: 10 } }, PLOT);
+      text: ratings.map((r) => `${r.review_count} reviews`) }], { yaxis: { range: [0, 5], title: { text: "average rating" } }, margin: { t: 10 } }, PLOT);
     Plotly.react("sales-chart", [{ mode: "lines+markers", x: sales.map((r) => r.month), y: sales.map((r) => r.total_sales),
-      text: sales.map((r) => `${r.order_count} orders`) }], { yaxis: { title: "sales" }, margin: { t: 10 } }, PLOT);
+      text: sales.map((r) => `${r.order_count} orders`) }], { yaxis: { title: { text: "sales" } }, margin: { t: 10 } }, PLOT);
     status("customers-status", `${customers.length} top customers, ${products.length} top products, `
       + `${ratings.length} categories, ${sales.length} months.`);
   } catch (err) { status("customers-status", err.message, true); }

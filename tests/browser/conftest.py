@@ -107,13 +107,9 @@ def _start(argv: list[str], env: dict[str, str], log: Path, ready_url: str) -> A
 @pytest.fixture(scope="package")
 def platform(after_demo: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[Platform]:
-    """`dagster-webserver -m definitions` and `uvicorn api.main:app` on the demo's instance.
-
-    The instance is marked as having shown Dagster's one-time "Join the community" dialog
-    (`.nux/nux.yaml`, what its Skip button writes), so it covers no page in the tests."""
+    """`dagster-webserver -m definitions` and `uvicorn api.main:app` on the demo's instance
+    (the repository's dagster.yaml: no "Join the community" dialog, `nux: enabled: false`)."""
     home, data = after_demo
-    (home / ".nux").mkdir(exist_ok=True)
-    (home / ".nux" / "nux.yaml").write_text("seen: 1\n")
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_DB_URL", "_URI"))}
     env.update(DAGSTER_HOME=str(home), PLATFORM_DATA_DIR=str(data))
     logs = tmp_path_factory.mktemp("platform-logs")

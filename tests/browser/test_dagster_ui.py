@@ -97,3 +97,14 @@ def test_asset_pages_show_the_latest_materialization(
             if asset.partition:
                 expect(page.get_by_text(asset.partition, exact=True).first).to_be_visible()
     assert page.blocked_urls == []
+
+
+def test_no_community_dialog_greets_a_new_browser(page: Any, platform: Any) -> None:
+    """The UI asks the webserver (`shouldShowNux`) before it shows "Join the Dagster
+    community"; the platform's instance turns it off (issue 26), so a fresh browser
+    profile gets the asset page, not the dialog."""
+    answer = page.request.post(f"{platform.dagster_url}/graphql",
+                               data={"query": "{ shouldShowNux }"}).json()
+    assert answer == {"data": {"shouldShowNux": False}}
+    page.goto(f"{platform.dagster_url}/assets")
+    expect(page.get_by_text("Join the Dagster community")).to_have_count(0)

@@ -48,6 +48,33 @@ def test_the_top_3_industries_and_their_changes(app: Any, platform: Any) -> None
     assert app.blocked_urls == []
 
 
+def test_the_ranking_history_is_drawn_against_as_of_on_a_readable_axis(app: Any) -> None:
+    """Issue 26: one scoring run drew an x axis in fractions of a millisecond. The axis is
+    `as_of`, and it spans at least an hour whether the history holds one moment or many."""
+    axis = app.evaluate("""() => {
+        const chart = document.getElementById("ranking-chart");
+        const [lo, hi] = chart._fullLayout.xaxis.range.map((v) => new Date(v).getTime());
+        return { title: chart._fullLayout.xaxis.title.text, span: hi - lo,
+                 points: chart.data.reduce((n, t) => n + t.x.length, 0) };
+    }""")
+    assert axis["title"] == "as of (UTC)"
+    assert app.locator("#ranking-chart .xtitle").text_content() == "as of (UTC)"  # drawn
+    assert axis["points"] > 0
+    assert axis["span"] >= 3600 * 1000, axis
+
+
+def test_every_chart_draws_its_axis_titles(app: Any) -> None:
+    """plotly.js 3+ ignores a title given as a bare string: each axis title the page sets
+    is drawn (on main none was)."""
+    drawn = app.evaluate("""() => [...document.querySelectorAll(".js-plotly-plot")]
+        .filter((chart) => chart.layout)
+        .map((chart) => [chart.id, ["xaxis", "yaxis"].filter((a) => chart.layout[a]?.title)
+            .map((a) => chart.querySelector(`.${a[0]}title`)?.textContent || null)])""")
+    assert drawn, "no chart on the page"
+    for chart, titles in drawn:
+        assert None not in titles, f"{chart}: an axis title set but not drawn ({titles})"
+
+
 def test_a_ctr_for_a_known_product_and_day(app: Any, platform: Any) -> None:
     """One product, one platform, one day as one bucket: the row shows the warehouse's
     views, purchases and CTR for that day (GMT-03:00, as the rollups are)."""
