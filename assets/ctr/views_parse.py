@@ -2,8 +2,9 @@
 
 Pure functions, no Dagster: used by the `ctr/view_events` asset, the tests and the bench.
 
-Fast path: Polars' Rust JSON reader with a fixed schema (only the fields we use), then
-`explode`/`unnest` — one pass over the bytes. A file whose batches do not fit that schema
+Fast path: Polars' Rust JSON reader with a fixed schema (only the fields we use; for JSON
+Lines pyarrow's multi-threaded reader first, `views_arrow`), then `explode`/`unnest` — one
+pass over the bytes. A file whose batches do not fit that schema
 (a batch that is not an object, `events` that is not a list, a timestamp that is a string,
 a JSON Lines file with invalid lines...) falls back to the tolerant path: Python's `json`,
 batch by batch, which can say exactly which batch/line is bad and why. A file that neither
@@ -29,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from assets.ctr.partitions import OFFSET_MS, START_DATE, date_partitions
+from assets.ctr.views_arrow import read_lines
 
 BATCH_SCHEMA = {
     "events": pl.List(
@@ -120,10 +122,7 @@ def parse_views(data: bytes, first_line: int = 1, fmt: str | None = None) -> Par
 
 
 def _fast(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
-    src = io.BytesIO(data)
-    raw = pl.read_json(src, schema=BATCH_SCHEMA) if fmt == "array" else pl.read_ndjson(
-        src, schema=BATCH_SCHEMA
-    )
+    raw = pl.read_json(io.BytesIO(data), schema=BATCH_SCHEMA) if fmt == "array" else _ndjson(data)
     raw = raw.with_row_index("batch_no", offset=first).with_columns(
         pl.col("batch_no").cast(pl.Int64))
     no_events = raw.filter(pl.col("events").is_null())
@@ -143,6 +142,14 @@ def _fast(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> Pa
         )
     ]
     return _classify(ev, rejected, raw.height, no_events.height, "fast", until)
+
+
+def _ndjson(data: bytes) -> pl.DataFrame:
+    """JSON Lines through pyarrow (`views_arrow`), else Polars' reader, as before."""
+    try:
+        return read_lines(data)
+    except ValueError:
+        return pl.read_ndjson(io.BytesIO(data), schema=BATCH_SCHEMA)
 
 
 def _classify(
@@ -254,22 +261,23 @@ def _document(data: bytes, what: str) -> Any:
         raise NotJsonError(f"not JSON: {what} ({exc})") from exc
 
 
-def _array(data: bytes) -> list[tuple[int, Any]]:
-    """(position, batch) of an array file; UnfinishedArrayError when it is not valid JSON
-    and stops before its closing `]` (a writer may still be appending)."""
+def _array(data: bytes, first: int = 1) -> list[tuple[int, Any]]:
+    """(position from `first`, batch) of an array file (or of a run of its batches);
+    UnfinishedArrayError when it is not valid JSON and stops before its closing `]` (a
+    writer may still be appending)."""
     try:
         doc = _document(data, "invalid JSON")
     except NotJsonError as exc:
         if not data.rstrip().endswith(b"]"):
             raise UnfinishedArrayError(f"unfinished JSON array: no closing ']' ({exc})") from exc
         raise
-    return list(enumerate(doc, 1)) if isinstance(doc, list) else [(1, doc)]
+    return list(enumerate(doc, first)) if isinstance(doc, list) else [(first, doc)]
 
 
 def _tolerant(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
     """Batch-by-batch parse with Python's json: every bad batch/line gets a reason."""
     rows: list[tuple[int, str | None, str | None, float | None, str | None]] = []
-    batches, rejected = _lines(data, first) if fmt == "lines" else (_array(data), [])
+    batches, rejected = _lines(data, first) if fmt == "lines" else (_array(data, first), [])
     invalid_lines = malformed = len(rejected)
     unusable = 0
     for no, batch in batches:
