@@ -108,17 +108,19 @@ def sniff_format(data: bytes) -> str:
     raise NotJsonError(f"not JSON: {what} (expected '[' or '{{')")
 
 
-def parse_views(data: bytes, first_line: int = 1, fmt: str | None = None) -> ParsedViews:
-    """Parse the bytes of one file (or of a block of whole JSON Lines starting at line
-    `first_line`, with `fmt="lines"`: `views_blocks`); NotJsonError when it is not JSON."""
+def parse_views(data: bytes, first_line: int = 1, fmt: str | None = None, *,
+                tolerant: bool = False, part: bool = False) -> ParsedViews:
+    """Parse the bytes of one file (or, `part`, of a block of whole JSON Lines or a run of
+    batches numbered from `first_line`: `views_blocks`); NotJsonError when it is not JSON.
+    `tolerant` skips the fast path."""
     fmt = fmt or sniff_format(data)
     until = last_partition_end_ms()
-    if not (fmt == "lines" and b"\n\n" in data.replace(b"\r\n", b"\n")):
+    if not tolerant and not (fmt == "lines" and b"\n\n" in data.replace(b"\r\n", b"\n")):
         try:
             return _fast(data, fmt, until, first_line)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
             pass
-    return _tolerant(data, fmt, until, first_line)
+    return _tolerant(data, fmt, until, first_line, part)
 
 
 def _fast(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
@@ -227,10 +229,11 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _lines(data: bytes, first: int = 1
+def _lines(data: bytes, first: int = 1, part: bool = False
            ) -> tuple[list[tuple[int, Any]], list[tuple[int, str, str | None]]]:
     """(line number, value) of each JSON Lines line, and a rejected row for each line that
-    is not UTF-8 or not JSON (physical line numbers from `first`; blank lines skipped)."""
+    is not UTF-8 or not JSON (physical line numbers from `first`; blank lines skipped; a
+    whole file, not a `part`, with no such value may be one pretty-printed object)."""
     batches: list[tuple[int, Any]] = []
     rejected: list[tuple[int, str, str | None]] = []
     for lineno, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), first):
@@ -246,7 +249,7 @@ def _lines(data: bytes, first: int = 1
             batches.append((lineno, json.loads(line)))
         except ValueError as exc:
             rejected.append((lineno, "malformed batch: invalid JSON", str(exc)[:200]))
-    if not batches and first == 1:  # one pretty-printed object over several lines
+    if not batches and first == 1 and not part:  # one pretty-printed object over several lines
         return [(1, _document(data, "no line is a JSON value"))], []
     return batches, rejected
 
@@ -274,10 +277,11 @@ def _array(data: bytes, first: int = 1) -> list[tuple[int, Any]]:
     return list(enumerate(doc, first)) if isinstance(doc, list) else [(first, doc)]
 
 
-def _tolerant(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
+def _tolerant(data: bytes, fmt: str, until: tuple[str, float], first: int = 1,
+              part: bool = False) -> ParsedViews:
     """Batch-by-batch parse with Python's json: every bad batch/line gets a reason."""
     rows: list[tuple[int, str | None, str | None, float | None, str | None]] = []
-    batches, rejected = _lines(data, first) if fmt == "lines" else (_array(data, first), [])
+    batches, rejected = _lines(data, first, part) if fmt == "lines" else (_array(data, first), [])
     invalid_lines = malformed = len(rejected)
     unusable = 0
     for no, batch in batches:
