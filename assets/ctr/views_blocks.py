@@ -90,44 +90,44 @@ def _array(path: Path, limit: int, block: int, tolerant: bool = False) -> Parsed
 def _line_blocks(fh: IO[bytes], limit: int, block: int, too_long: Rejected
                  ) -> Iterator[tuple[int, bytes]]:
     """(first line number, block of whole lines) of JSON Lines; each line over `limit` is
-    read through and added to `too_long` instead."""
-    number, buf, eof = 1, b"", False
-    while buf or not eof:
-        nl = buf.find(b"\n")
-        if (nl < 0 and len(buf) > limit) or nl + 1 > limit:
-            buf, eof = _through(fh, buf, nl, number, limit, too_long)
-            number += 1
-        elif nl < 0 and not eof:
-            piece = fh.read(block)
-            buf, eof = buf + piece, not piece
-        else:
-            cut = len(buf) if eof else buf.rfind(b"\n") + 1
-            yield number, buf[:cut]
-            number += buf.count(b"\n", 0, cut)
-            buf = buf[cut:]
-            if not eof and not buf:
-                piece = fh.read(block)
-                buf, eof = piece, not piece
-
-
-def _through(fh: IO[bytes], buf: bytes, nl: int, number: int, limit: int,
-             too_long: Rejected) -> tuple[bytes, bool]:
-    """Skip the too-long first line of `buf` (reading on to its end): (the bytes after
-    it, end of file)."""
-    head, size, rest, eof = buf[:HEAD], len(buf), b"", False
-    if nl >= 0:
-        size, rest = nl + 1, buf[nl + 1:]
-    while nl < 0:
-        piece = fh.read(min(CHUNK, limit))  # then no line after it is over the limit
+    read through and added to `too_long` instead. One read per block (then a seek back
+    to the last line end): no bytes copied around."""
+    number = 1
+    while True:
+        pos, want = fh.tell(), block
+        piece = fh.read(want)
         if not piece:
-            eof = True
-            break
+            return
         nl = piece.find(b"\n")
-        size += nl + 1 if nl >= 0 else len(piece)
-        rest = piece[nl + 1:] if nl >= 0 else b""
-    line = TooLong(number, head, size, complete=not eof)
+        if nl < 0 and len(piece) == want:  # a line longer than a block: up to the limit
+            fh.seek(pos)
+            want = limit + 1
+            piece = fh.read(want)
+            nl = piece.find(b"\n")
+        if (nl < 0 and len(piece) > limit) or nl + 1 > limit:
+            _through(fh, pos, number, limit, too_long)
+            number += 1
+            continue
+        cut = len(piece) if len(piece) < want else piece.rfind(b"\n") + 1
+        fh.seek(pos + cut)
+        yield number, piece if cut == len(piece) else piece[:cut]
+        number += piece.count(b"\n", 0, cut)
+
+
+def _through(fh: IO[bytes], pos: int, number: int, limit: int, too_long: Rejected) -> None:
+    """Read through the too-long line at `pos` (never held; the file left after it)."""
+    fh.seek(pos)
+    head, size, complete = b"", 0, False
+    while piece := fh.read(min(CHUNK, limit)):
+        head = head or piece[:HEAD]
+        nl = piece.find(b"\n")
+        if nl >= 0:
+            size, complete = size + nl + 1, True
+            break
+        size += len(piece)
+    fh.seek(pos + size)
+    line = TooLong(number, head, size, complete)
     too_long.append((number, f"malformed batch: {line.reason(limit)}", repr(head[:120])))
-    return rest, eof and not rest
 
 
 def _lines(path: Path, limit: int, block: int, tolerant: bool = False) -> ParsedViews:
@@ -137,10 +137,11 @@ def _lines(path: Path, limit: int, block: int, tolerant: bool = False) -> Parsed
     parts: list[ParsedViews] = []
     with path.open("rb") as fh:
         for first, data in _line_blocks(fh, limit, block, too_long):
-            blank = first > 1 and data[:1] in (b"\n", b"\r") or not data.strip()
+            empty = data.isspace()
+            blank = first > 1 and data[:1] in (b"\n", b"\r") or empty
             if not tolerant and (too_long or blank):
                 return _lines(path, limit, block, tolerant=True)
-            if data.strip():
+            if not empty:
                 parts.append(parse_views(data, first, "lines", tolerant=tolerant, part=True))
             if parts and parts[-1].parser == "tolerant" and not tolerant:
                 return _lines(path, limit, block, tolerant=True)

@@ -115,7 +115,8 @@ def parse_views(data: bytes, first_line: int = 1, fmt: str | None = None, *,
     `tolerant` skips the fast path."""
     fmt = fmt or sniff_format(data)
     until = last_partition_end_ms()
-    if not tolerant and not (fmt == "lines" and b"\n\n" in data.replace(b"\r\n", b"\n")):
+    blank_line = fmt == "lines" and (b"\n\n" in data or b"\n\r\n" in data)
+    if not tolerant and not blank_line:
         try:
             return _fast(data, fmt, until, first_line)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
