@@ -2,8 +2,9 @@
 
 Pure functions, no Dagster: used by the `ctr/view_events` asset, the tests and the bench.
 
-Fast path: Polars' Rust JSON reader with a fixed schema (only the fields we use), then
-`explode`/`unnest` — one pass over the bytes. A file whose batches do not fit that schema
+Fast path: Polars' Rust JSON reader with a fixed schema (only the fields we use; for JSON
+Lines pyarrow's multi-threaded reader first, `views_arrow`), then `explode`/`unnest` — one
+pass over the bytes. A file whose batches do not fit that schema
 (a batch that is not an object, `events` that is not a list, a timestamp that is a string,
 a JSON Lines file with invalid lines...) falls back to the tolerant path: Python's `json`,
 batch by batch, which can say exactly which batch/line is bad and why. A file that neither
@@ -29,6 +30,7 @@ from typing import Any
 import polars as pl
 
 from assets.ctr.partitions import OFFSET_MS, START_DATE, date_partitions
+from assets.ctr.views_arrow import read_lines
 
 BATCH_SCHEMA = {
     "events": pl.List(
@@ -106,24 +108,24 @@ def sniff_format(data: bytes) -> str:
     raise NotJsonError(f"not JSON: {what} (expected '[' or '{{')")
 
 
-def parse_views(data: bytes, first_line: int = 1, fmt: str | None = None) -> ParsedViews:
-    """Parse the bytes of one file (or of a block of whole JSON Lines starting at line
-    `first_line`, with `fmt="lines"`: `views_blocks`); NotJsonError when it is not JSON."""
+def parse_views(data: bytes, first_line: int = 1, fmt: str | None = None, *,
+                tolerant: bool = False, part: bool = False) -> ParsedViews:
+    """Parse the bytes of one file (or, `part`, of a block of whole JSON Lines or a run of
+    batches numbered from `first_line`: `views_blocks`); NotJsonError when it is not JSON.
+    `tolerant` skips the fast path."""
     fmt = fmt or sniff_format(data)
     until = last_partition_end_ms()
-    if not (fmt == "lines" and b"\n\n" in data.replace(b"\r\n", b"\n")):
+    blank_line = fmt == "lines" and (b"\n\n" in data or b"\n\r\n" in data)
+    if not tolerant and not blank_line:
         try:
             return _fast(data, fmt, until, first_line)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, ValueError):
             pass
-    return _tolerant(data, fmt, until, first_line)
+    return _tolerant(data, fmt, until, first_line, part)
 
 
 def _fast(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
-    src = io.BytesIO(data)
-    raw = pl.read_json(src, schema=BATCH_SCHEMA) if fmt == "array" else pl.read_ndjson(
-        src, schema=BATCH_SCHEMA
-    )
+    raw = pl.read_json(io.BytesIO(data), schema=BATCH_SCHEMA) if fmt == "array" else _ndjson(data)
     raw = raw.with_row_index("batch_no", offset=first).with_columns(
         pl.col("batch_no").cast(pl.Int64))
     no_events = raw.filter(pl.col("events").is_null())
@@ -143,6 +145,14 @@ def _fast(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> Pa
         )
     ]
     return _classify(ev, rejected, raw.height, no_events.height, "fast", until)
+
+
+def _ndjson(data: bytes) -> pl.DataFrame:
+    """JSON Lines through pyarrow (`views_arrow`), else Polars' reader, as before."""
+    try:
+        return read_lines(data)
+    except ValueError:
+        return pl.read_ndjson(io.BytesIO(data), schema=BATCH_SCHEMA)
 
 
 def _classify(
@@ -220,10 +230,11 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _lines(data: bytes, first: int = 1
+def _lines(data: bytes, first: int = 1, part: bool = False
            ) -> tuple[list[tuple[int, Any]], list[tuple[int, str, str | None]]]:
     """(line number, value) of each JSON Lines line, and a rejected row for each line that
-    is not UTF-8 or not JSON (physical line numbers from `first`; blank lines skipped)."""
+    is not UTF-8 or not JSON (physical line numbers from `first`; blank lines skipped; a
+    whole file, not a `part`, with no such value may be one pretty-printed object)."""
     batches: list[tuple[int, Any]] = []
     rejected: list[tuple[int, str, str | None]] = []
     for lineno, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").splitlines(), first):
@@ -239,7 +250,7 @@ def _lines(data: bytes, first: int = 1
             batches.append((lineno, json.loads(line)))
         except ValueError as exc:
             rejected.append((lineno, "malformed batch: invalid JSON", str(exc)[:200]))
-    if not batches and first == 1:  # one pretty-printed object over several lines
+    if not batches and first == 1 and not part:  # one pretty-printed object over several lines
         return [(1, _document(data, "no line is a JSON value"))], []
     return batches, rejected
 
@@ -254,22 +265,24 @@ def _document(data: bytes, what: str) -> Any:
         raise NotJsonError(f"not JSON: {what} ({exc})") from exc
 
 
-def _array(data: bytes) -> list[tuple[int, Any]]:
-    """(position, batch) of an array file; UnfinishedArrayError when it is not valid JSON
-    and stops before its closing `]` (a writer may still be appending)."""
+def _array(data: bytes, first: int = 1) -> list[tuple[int, Any]]:
+    """(position from `first`, batch) of an array file (or of a run of its batches);
+    UnfinishedArrayError when it is not valid JSON and stops before its closing `]` (a
+    writer may still be appending)."""
     try:
         doc = _document(data, "invalid JSON")
     except NotJsonError as exc:
         if not data.rstrip().endswith(b"]"):
             raise UnfinishedArrayError(f"unfinished JSON array: no closing ']' ({exc})") from exc
         raise
-    return list(enumerate(doc, 1)) if isinstance(doc, list) else [(1, doc)]
+    return list(enumerate(doc, first)) if isinstance(doc, list) else [(first, doc)]
 
 
-def _tolerant(data: bytes, fmt: str, until: tuple[str, float], first: int = 1) -> ParsedViews:
+def _tolerant(data: bytes, fmt: str, until: tuple[str, float], first: int = 1,
+              part: bool = False) -> ParsedViews:
     """Batch-by-batch parse with Python's json: every bad batch/line gets a reason."""
     rows: list[tuple[int, str | None, str | None, float | None, str | None]] = []
-    batches, rejected = _lines(data, first) if fmt == "lines" else (_array(data), [])
+    batches, rejected = _lines(data, first, part) if fmt == "lines" else (_array(data, first), [])
     invalid_lines = malformed = len(rejected)
     unusable = 0
     for no, batch in batches:
