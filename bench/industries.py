@@ -116,6 +116,13 @@ def build_history(root: Path, days: int, per_day: int, customers: int) -> tuple[
     return wh, rollup_rows
 
 
+def ingest_rows(quick: bool = False) -> list:
+    """The Kafka row of the README's ingest table: bench/industries_ingest.py."""
+    from bench.industries_ingest import ingest_rows as measured
+
+    return measured(quick)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
