@@ -142,7 +142,8 @@ def _encode(obj: dict, compact: bool) -> bytes:
     return json.dumps(obj, separators=(",", ":") if compact else None).encode()
 
 
-@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "150")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(_order, st.booleans(), st.sampled_from([b"", b"\n", b"x"])),
                 min_size=1, max_size=40))
 def test_any_batch_judged_as_record_by_record(batch) -> None:
