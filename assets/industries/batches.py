@@ -6,6 +6,7 @@ import dagster as dg
 import duckdb
 
 from assets.industries import kafka_stream
+from assets.industries.batch_table import row_groups
 from assets.industries.common import (
     DOMAIN,
     GROUP,
@@ -14,7 +15,7 @@ from assets.industries.common import (
     SCHEMA,
 )
 from assets.industries.file_stream import ORDERS_LANDING, read_files
-from assets.industries.records import parse
+from assets.industries.records_arrow import judge
 from assets.industries.schema import SCHEMA as TABLES
 from assets.industries.spark_engine import consume_kafka
 from assets.industries.stream import (
@@ -114,13 +115,12 @@ def order_batches(
             streamed["good"] + streamed["rejected"].num_rows if streamed else 0)
         seq, hours, rejected = None, [], 0
         if records or elsewhere[0] or state.to_json() != before:
-            rows = [parse(r, now) for r in records]
             seq = state.seq + 1
-            rel = write_batch(lake, seq, rows, state, elsewhere)
+            groups, hours, rejected = row_groups(judge(records, now), records, seq)
+            rel = write_batch(lake, seq, groups, hours, state, elsewhere)
             hours = read_batch_meta(lake, rel)[1]
-            rejected = sum(1 for r in rows if r.get("reject_reason")) + (
-                streamed["rejected"].num_rows if streamed else 0)
-            context.log.info(f"batch {seq}: {len(rows)} records, {len(hours)} hours -> "
+            rejected += streamed["rejected"].num_rows if streamed else 0
+            context.log.info(f"batch {seq}: {len(records)} records, {len(hours)} hours -> "
                              f"{lake.describe(rel)}")
             if config.crash_after_write:
                 raise dg.Failure(

@@ -151,21 +151,18 @@ def drop_scan(conn: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def write_batch(
-    lake: Location, seq: int, rows: list[dict[str, Any]], state: StreamState,
+    lake: Location, seq: int, groups: list[pa.Table], hours: list[str], state: StreamState,
     elsewhere: tuple[list[str], pa.Table | None] = ([], None),
 ) -> str:
-    """Write batch `seq` atomically: rows (one row group per hour) + offsets in the footer.
-    `elsewhere`: the hours touched and the rejected rows of records the batch stored
-    elsewhere (Kafka records in the lake's stream table, when Spark consumed them)."""
-    good = sorted((r for r in rows if not r.get("reject_reason")), key=lambda r: r["order_ts"])
-    bad = [r for r in rows if r.get("reject_reason")]
-    hours = sorted({r["hour"] for r in good} | set(elsewhere[0]))
+    """Write batch `seq` atomically: its row groups (`batch_table.row_groups`: one per hour,
+    then the rejected records) + offsets and hours in the footer. `elsewhere`: the hours
+    touched and the rejected rows of records the batch stored elsewhere (Kafka records in
+    the lake's stream table, when Spark consumed them)."""
+    hours = sorted(set(hours) | set(elsewhere[0]))
     meta = {OFFSETS_KEY: json.dumps({"kafka": state.kafka, "files": state.files}).encode(),
             HOURS_KEY: json.dumps(hours).encode()}
     schema = BATCH_SCHEMA.with_metadata(meta)
-    for row in rows:
-        row["batch_seq"] = seq
-    tables = [pa.Table.from_pylist(group, schema=schema) for group in _groups(good, bad)]
+    tables = [group.cast(BATCH_SCHEMA).replace_schema_metadata(meta) for group in groups]
     if elsewhere[1] is not None and elsewhere[1].num_rows:
         tables.append(elsewhere[1].cast(BATCH_SCHEMA).replace_schema_metadata(meta))
     return write_tables(lake, seq, schema, tables)
@@ -184,16 +181,3 @@ def write_tables(lake: Location, seq: int, schema: pa.Schema, tables: list[pa.Ta
 
     lake.write(batch_rel(seq), write, durable=True)
     return batch_rel(seq)
-
-
-def _groups(good: list[dict], bad: list[dict]) -> Iterator[list[dict]]:
-    current: list[dict] = []
-    for row in good:
-        if current and current[-1]["hour"] != row["hour"]:
-            yield current
-            current = []
-        current.append(row)
-    if current:
-        yield current
-    if bad:
-        yield bad
