@@ -89,16 +89,16 @@ def ingest_rows(quick: bool = False) -> list[IngestRow]:
         kafka = KafkaResource(bootstrap_servers=broker.bootstrap,
                               topic=f"bench-{uuid.uuid4().hex[:8]}")
         produce(kafka, n)
-        root = tmp / "run"
+        runs: list[Path] = []
         counted: dict[str, int] = {}
 
-        def fresh() -> None:
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir()
+        def fresh() -> None:  # a new lake and warehouse file per run (the store caches
+            runs.append(tmp / f"run-{len(runs)}")  # which files have their tables)
+            runs[-1].mkdir()
 
         seconds = interleaved({
-            "platform": lambda: counted.update(platform=platform_run(root, kafka)),
-            "bare": lambda: counted.update(bare=bare_run(root, kafka, n))}, 3, setup=fresh)
+            "platform": lambda: counted.update(platform=platform_run(runs[-1], kafka)),
+            "bare": lambda: counted.update(bare=bare_run(runs[-1], kafka, n))}, 3, setup=fresh)
         assert counted == {"platform": n, "bare": n}, counted
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -39,7 +39,7 @@ def consume(
     `state.kafka[topic]` is advanced to the next offset of each partition read. Nothing is
     committed here: the caller commits only after the batch file is durable.
     """
-    from confluent_kafka import KafkaError, KafkaException, TopicPartition
+    from confluent_kafka import TopicPartition
 
     targets = lag(consumer, topic, state)
     if not targets:
@@ -48,6 +48,7 @@ def consume(
     offsets = state.kafka.setdefault(topic, {})
     records: list[RawRecord] = []
     remaining = {p for p in targets}
+    sources = {p: f"kafka:{topic}/{p}" for p in targets}
     last_message = time.monotonic()
     while remaining and len(records) < max_records:
         msgs = consumer.consume(num_messages=min(10_000, max_records - len(records)), timeout=0.5)
@@ -56,21 +57,32 @@ def consume(
                 break
             continue
         last_message = time.monotonic()
-        for msg in msgs:
-            err = msg.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    continue
-                raise KafkaException(err)
-            p, off = msg.partition(), msg.offset()
-            if p not in targets or off >= targets[p][1]:
-                continue  # beyond this batch's end: the next batch reads it
-            records.append(RawRecord(msg.value() or b"", f"kafka:{topic}/{p}", off))
-            offsets[str(p)] = off + 1
-            if off + 1 >= targets[p][1]:
-                remaining.discard(p)
+        _take(msgs, targets, sources, records, offsets, remaining)
     consumer.unassign()
     return records
+
+
+def _take(msgs: list[Any], targets: dict[int, tuple[int, int]], sources: dict[int, str],
+          records: list[RawRecord], offsets: dict[str, int], remaining: set[int]) -> None:
+    """The messages of one `consume` call inside this batch's ends, as records; the next
+    offset of each partition read, once per call (not per message: 100k messages a batch)."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    read: dict[int, int] = {}
+    for msg in msgs:
+        err = msg.error()
+        if err is not None:
+            if err.code() == KafkaError._PARTITION_EOF:
+                continue
+            raise KafkaException(err)
+        p, off = msg.partition(), msg.offset()
+        if off < targets.get(p, (0, -1))[1]:  # beyond this batch's end: the next batch reads it
+            records.append(RawRecord(msg.value() or b"", sources[p], off))
+            read[p] = off
+    for p, off in read.items():
+        offsets[str(p)] = off + 1
+        if off + 1 >= targets[p][1]:
+            remaining.discard(p)
 
 
 def commit(consumer: Any, topic: str, state: StreamState) -> None:
