@@ -4,11 +4,11 @@ The usual pattern (`materialized='incremental'`, `unique_key=['venue_id', 'creat
 find the creation dates of the raw rows loaded since the model's watermark, and recompute
 those dates with a GROUP BY over the raw table. It runs on the same raw table and the same
 100k-row file as `bench.invoices`, in its own virtual environment (dbt-core 1.11 with
-dbt-duckdb; 1.12 does not install here). Per round, from one snapshot of the DuckDB file:
-the platform applies the file (`InvoiceStore.apply_file`: raw upsert + aggregate deltas, timed)
-and then `dbt run` recomputes its model from that same raw table (timed: the subprocess wall
-time, and the model's SQL alone from `run_results.json`). dbt's time excludes the raw load,
-which the platform did for it.
+dbt-duckdb, as the issue pins; the dbt side is `bench.dbt_project`). Per round, from one
+snapshot of the DuckDB file, the platform applies the file (`InvoiceStore.apply_file`: raw
+upsert + aggregate deltas, commit included, timed), then `dbt run` recomputes its model from
+that same raw table (timed: the subprocess wall time, and the model's SQL alone from
+`run_results.json`). dbt's time excludes the raw load, which the platform did for it.
 
 Then correctness: 1,000 corrections move existing invoices to another creation date (same
 invoice id, new `created_at`, a later sync). The old date of a moved invoice is no longer in
@@ -21,57 +21,25 @@ invoice; the platform subtracts it there. Both aggregates are compared with a fu
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.store import InvoiceStore, open_store
 from assets.shared import md_table
+from bench.dbt_project import DBT_SCHEMA, dbt_venv, run_dbt, write_project
 from bench.invoices import SYNC, fill, new_file
 from bench.side_by_side import HEADERS, IngestRow
 from cli.generators.invoices import write_invoice_file
 from resources import InvoicesDb
 
-DBT_VENV = Path.home() / ".cache" / "commerce-platform" / "dbt-venv"
-DBT_REQUIREMENTS = ("dbt-core>=1.11,<1.12", "dbt-duckdb>=1.10,<1.12")
-DBT_SCHEMA = "dbt_models"
 TARGET = 1.3  # platform apply seconds / dbt run seconds
 
-MODEL_SQL = """\
-{{ config(materialized='incremental', unique_key=['venue_id', 'created_date'],
-          incremental_strategy='delete+insert') }}
--- the usual pattern: the dates of the rows loaded since the last run, recomputed whole
-with new_rows as (
-    select created_date from {{ source('invoices', 'raw_invoices') }}
-    {% if is_incremental() %}
-    where loaded_at > (select max(last_loaded_at) from {{ this }})
-    {% endif %}
-)
-select venue_id, created_date, sum(total) as total_amount, count(*) as invoice_count,
-       max(loaded_at) as last_loaded_at
-from {{ source('invoices', 'raw_invoices') }}
-{% if is_incremental() %}
-where created_date in (select distinct created_date from new_rows)
-{% endif %}
-group by venue_id, created_date
-"""
-SOURCES_YML = """\
-version: 2
-sources:
-  - name: invoices
-    schema: invoices
-    tables:
-      - name: raw_invoices
-"""
 # venue-day pairs where an aggregate differs from a full GROUP BY over the raw table
 WRONG_TOTALS = """
 SELECT COUNT(*) FROM (
@@ -104,55 +72,6 @@ class DbtFigures:
     dbt_wrong: int
     platform_wrong: int
     corrections: int
-
-
-def dbt_venv(venv: Path = DBT_VENV) -> Path:
-    """The dbt virtual environment (created once, reused while the pins are unchanged);
-    returns its `dbt` executable."""
-    marker, dbt = venv / "requirements.txt", venv / "bin" / "dbt"
-    wanted = "\n".join(DBT_REQUIREMENTS)
-    if dbt.exists() and marker.exists() and marker.read_text() == wanted:
-        return dbt
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *DBT_REQUIREMENTS], check=True)
-    marker.write_text(wanted)
-    return dbt
-
-
-def write_project(folder: Path, duckdb_path: Path) -> Path:
-    """A minimal dbt project (profile included) on `duckdb_path`; returns its folder."""
-    (folder / "models").mkdir(parents=True, exist_ok=True)
-    (folder / "dbt_project.yml").write_text(
-        "name: venue_totals\nversion: '1.0'\nconfig-version: 2\nprofile: venue_totals\n"
-        "model-paths: ['models']\nflags:\n  send_anonymous_usage_stats: false\n")
-    (folder / "profiles.yml").write_text(
-        "venue_totals:\n  target: bench\n  outputs:\n    bench:\n      type: duckdb\n"
-        f"      path: {json.dumps(str(duckdb_path))}\n      schema: {DBT_SCHEMA}\n"
-        "      threads: 1\n")
-    (folder / "models" / "sources.yml").write_text(SOURCES_YML)
-    (folder / "models" / "venue_daily_totals.sql").write_text(MODEL_SQL)
-    return folder
-
-
-def run_dbt(dbt: Path, project: Path, *args: str) -> tuple[float, float]:
-    """`dbt run` as a user runs it: (subprocess wall seconds, the model's SQL seconds)."""
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
-    started = time.perf_counter()
-    done = subprocess.run(
-        [str(dbt), "run", "--project-dir", str(project), "--profiles-dir", str(project), *args],
-        cwd=project, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"dbt run failed:\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
-    results = json.loads((project / "target" / "run_results.json").read_text())["results"]
-    sql = sum(_seconds(t) for r in results for t in r["timing"] if t["name"] == "execute")
-    return wall, sql
-
-
-def _seconds(timing: dict) -> float:
-    start, end = (datetime.fromisoformat(timing[k].rstrip("Z")) for k in
-                  ("started_at", "completed_at"))
-    return (end - start).total_seconds()
 
 
 def _db(path: Path) -> InvoicesDb:
@@ -240,7 +159,7 @@ def dbt_rows(quick: bool = False) -> list[IngestRow]:
                   f"{f.dbt_s:.2f} s dbt run ({f.dbt_sql_s:.2f} s its SQL; raw load not counted)",
                   f.platform_s / f.dbt_s, TARGET),
         IngestRow(f"wrong venue-day totals after {f.corrections:,} date-moving corrections,"
-                  f" {label}", f"{f.platform_wrong:,} wrong", f"{f.dbt_wrong:,} wrong (dbt)",
+                  f" {label}", f"{f.platform_wrong:,}", f"dbt: {f.dbt_wrong:,}",
                   f.platform_wrong / max(f.dbt_wrong, 1), 0),
     ]
 

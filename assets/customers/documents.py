@@ -180,11 +180,11 @@ def load_all(
     embedded: bool,
     generated_at: dt.datetime | None = None,
 ) -> LoadStats:
-    """Indexes, customer documents (unless `aggregates` is None), then insight documents;
-    safe to repeat after a failure."""
-    ensure_indexes(db)
+    """Customer documents (unless `aggregates` is None), indexes (after: the first bulk load
+    then builds them once, docs/customers.md), then insight documents; safe to repeat."""
     stats = LoadStats()
     if aggregates is not None:
         stats = upsert_customers(db, customer_documents(aggregates), embedded)
+    ensure_indexes(db)
     write_insights(db, insights, generated_at or utc_now_ms(), stats)
     return stats

@@ -69,9 +69,11 @@ def test_full_run_then_rerun_over_servers(pg_source, mongodb_uri, tmp_path):
         docs_before = sorted(db[CUSTOMERS_COLLECTION].find({}), key=lambda d: d["_id"])
         names = {d["insight"] for d in db[INSIGHTS_COLLECTION].find({}, {"insight": 1})}
         index_names = set(db[INSIGHTS_COLLECTION].index_information())
+        customer_indexes = set(db[CUSTOMERS_COLLECTION].index_information())
         top = next(db[INSIGHTS_COLLECTION].find({"insight": "top_customers"})
                    .sort("generated_at", -1).limit(1))
     assert "insight_latest" in index_names
+    assert {"email", "country", "total_amount_spent_desc"} <= customer_indexes
     assert names == {"top_customers", "top_products", "category_ratings", "monthly_sales"}
     assert len(top["rows"]) == 5 and top["rows"][0]["rank"] == 1
     assert isinstance(top["rows"][0]["total_amount_spent"], float)
