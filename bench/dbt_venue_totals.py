@@ -20,7 +20,6 @@ invoice; the platform subtracts it there. Both aggregates are compared with a fu
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import tempfile
@@ -31,10 +30,9 @@ from pathlib import Path
 
 from assets.invoices.parse import parse_invoice_file
 from assets.invoices.store import InvoiceStore, open_store
-from assets.shared import md_table
 from bench.dbt_project import DBT_SCHEMA, dbt_venv, run_dbt, write_project
 from bench.invoices import SYNC, fill, new_file
-from bench.side_by_side import HEADERS, IngestRow
+from bench.side_by_side import IngestRow, print_rows
 from cli.generators.invoices import write_invoice_file
 from resources import InvoicesDb
 
@@ -165,11 +163,7 @@ def dbt_rows(quick: bool = False) -> list[IngestRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="1M raw rows instead of 10M")
-    args = parser.parse_args()
-    print(md_table(HEADERS, [row.cells() for row in dbt_rows(args.quick)]))
+    print_rows(__doc__, dbt_rows, "1M raw rows instead of 10M")
 
 
 if __name__ == "__main__":

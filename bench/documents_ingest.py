@@ -13,14 +13,12 @@ run starts from dropped collections (untimed); the sides alternate. docs/custome
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 import polars as pl
 
 from assets.customers import documents
-from assets.shared import md_table
-from bench.side_by_side import HEADERS, IngestRow, interleaved, rate
+from bench.side_by_side import IngestRow, interleaved, print_rows, rate
 
 
 def aggregates(n: int) -> pl.DataFrame:
@@ -82,10 +80,7 @@ def ingest_rows(quick: bool = False) -> list[IngestRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="10k documents")
-    print(md_table(HEADERS, [r.cells() for r in ingest_rows(parser.parse_args().quick)]))
+    print_rows(__doc__, ingest_rows, "10k documents")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ sides alternate. README "Ingest beside the engines".
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
@@ -28,8 +27,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from assets.industries.batches import OrderBatchConfig, order_batches
-from assets.shared import md_table
-from bench.side_by_side import HEADERS, IngestRow, interleaved, rate
+from bench.side_by_side import IngestRow, interleaved, print_rows, rate
 from cli.generators.industries import make_order
 from resources import KafkaResource, PlatformPaths, SparkResource, Warehouse
 
@@ -112,10 +110,7 @@ def ingest_rows(quick: bool = False) -> list[IngestRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="20k orders")
-    print(md_table(HEADERS, [r.cells() for r in ingest_rows(parser.parse_args().quick)]))
+    print_rows(__doc__, ingest_rows, "20k orders")
 
 
 if __name__ == "__main__":

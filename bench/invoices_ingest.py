@@ -12,7 +12,6 @@ rejects, commit). Rounds interleave the two sides. README "Ingest beside the eng
 
 from __future__ import annotations
 
-import argparse
 import random
 import shutil
 import tempfile
@@ -23,9 +22,8 @@ from pathlib import Path
 from assets.invoices.parse import STAGE_SCHEMA, ParsedFile, parse_invoice_file
 from assets.invoices.parse_rows import EARLIEST_CREATED
 from assets.invoices.store import InvoiceStore, open_store
-from assets.shared import md_table
 from bench.invoices import SYNC, fill
-from bench.side_by_side import HEADERS, IngestRow, interleaved, rate
+from bench.side_by_side import IngestRow, interleaved, print_rows, rate
 from cli.generators.invoices import write_invoice_file
 from resources import InvoicesDb
 
@@ -140,11 +138,7 @@ def ingest_rows(quick: bool = False) -> list[IngestRow]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller files, for a smoke run")
-    args = parser.parse_args()
-    print(md_table(HEADERS, [row.cells() for row in ingest_rows(args.quick)]))
+    print_rows(__doc__, ingest_rows, "smaller files, for a smoke run")
 
 
 if __name__ == "__main__":

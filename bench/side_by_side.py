@@ -8,6 +8,7 @@ bench.ingest` collects the rows of all of them into the README's ingest table.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -57,3 +58,14 @@ def rate(count: float, seconds: float, unit: str) -> str:
     if per_s >= 10_000:
         return f"{per_s / 1000:,.0f}k {unit}/s"
     return f"{per_s:,.1f} {unit}/s"
+
+
+def print_rows(doc: str, rows: Callable[[bool], list[IngestRow]], quick_help: str) -> None:
+    """The command line of one ingest bench: `--quick` for a smoke run, the rows as a
+    Markdown table."""
+    from assets.shared import md_table
+
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    print(md_table(HEADERS, [row.cells() for row in rows(parser.parse_args().quick)]))
